@@ -1,0 +1,418 @@
+/* plugbox - run untrusted JavaScript in a WebAssembly sandbox from the command line.
+ *
+ * Exit codes: 0 success; 1 uncaught exception or syntax error; 2 usage or input error;
+ * 3 a limit (time, memory, stack); 4 the sandbox trapped or the host failed. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugbox.h"
+
+#ifndef PB_QUICKJS_VERSION
+#define PB_QUICKJS_VERSION "unknown"
+#endif
+
+enum { EXIT_EXCEPTION = 1, EXIT_USAGE = 2, EXIT_LIMIT = 3, EXIT_INTERNAL = 4 };
+
+static const char main_usage[] =
+    "Usage: plugbox <command> [options]\n"
+    "\n"
+    "Runs JavaScript that is not trusted inside a WebAssembly sandbox: no files, no network,\n"
+    "no environment, bounded memory and time.\n"
+    "\n"
+    "Commands:\n"
+    "  run        run a script once over JSON data\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help\n"
+    "  --version      show the version\n"
+    "\n"
+    "Run 'plugbox run --help' for the options of run.\n";
+
+static const char run_usage[] =
+    "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
+    "       plugbox run [OPTIONS] -e CODE\n"
+    "\n"
+    "Runs the script once in a fresh sandbox and prints its result as JSON.\n"
+    "Eval style (default): the input is the global `data`, the result the script's completion\n"
+    "value. Function style (--call NAME): the script's top level runs first, then NAME(data).\n"
+    "\n"
+    "Options:\n"
+    "  -e, --eval CODE        run CODE instead of a script file\n"
+    "  --data FILE            JSON input, exposed as `data`; '-' reads standard input\n"
+    "  --call NAME            function style: evaluate the script, then call NAME(data)\n"
+    "  --memory-limit N       sandbox memory in bytes, with optional K, M or G suffix (default 256M)\n"
+    "  --time-limit MS        wall-clock limit in milliseconds (default: none)\n"
+    "  -r, --raw              print a string result as raw text instead of JSON\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Output: the result as JSON and a newline on stdout, nothing when it is undefined;\n"
+    "console output goes to stderr.\n"
+    "Exit status: 0 success, 1 uncaught exception or syntax error, 2 usage or input error,\n"
+    "3 time, memory or stack limit, 4 sandbox trap or internal error.\n";
+
+static const char prog_name[] = "plugbox";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", prog_name);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'plugbox run --help' for more information.\n");
+    return EXIT_USAGE;
+}
+
+/* Reads a whole file ("-": standard input). Returns NULL with errno set on failure. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            errno = ENOMEM;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int failed = buf && ferror(f);
+    int err = errno;
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        free(buf);
+        errno = err ? err : EIO;
+        return NULL;
+    }
+    if (buf)
+        buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* "64M" -> 67108864. Returns -1 when s is not a size. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    }
+    if (shift && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int parse_ms(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > (1ull << 40))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void console_to_stderr(void *user, plugbox_console_level level, const char *text, size_t len)
+{
+    (void)user;
+    (void)level;
+    fwrite(text, 1, len, stderr);
+    fputc('\n', stderr);
+}
+
+static void put_utf8(FILE *f, uint32_t c)
+{
+    if (c < 0x80) {
+        fputc((int)c, f);
+    } else if (c < 0x800) {
+        fputc((int)(0xc0 | c >> 6), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    } else if (c < 0x10000) {
+        fputc((int)(0xe0 | c >> 12), f);
+        fputc((int)(0x80 | ((c >> 6) & 0x3f)), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    } else {
+        fputc((int)(0xf0 | c >> 18), f);
+        fputc((int)(0x80 | ((c >> 12) & 0x3f)), f);
+        fputc((int)(0x80 | ((c >> 6) & 0x3f)), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    }
+}
+
+static uint32_t hex4(const char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* --raw: a JSON string result printed as its text. The engine produced the JSON, so it is
+ * well-formed; a lone surrogate is printed as U+FFFD. */
+static void print_raw_string(FILE *f, const char *s, size_t n)
+{
+    const char *end = s + n - 1;
+    for (const char *p = s + 1; p < end; p++) {
+        if (*p != '\\') {
+            fputc(*p, f);
+            continue;
+        }
+        switch (*++p) {
+        case 'b': fputc('\b', f); break;
+        case 'f': fputc('\f', f); break;
+        case 'n': fputc('\n', f); break;
+        case 'r': fputc('\r', f); break;
+        case 't': fputc('\t', f); break;
+        case 'u': {
+            uint32_t c = hex4(p + 1);
+            p += 4;
+            if (c >= 0xd800 && c < 0xdc00 && p + 6 < end && p[1] == '\\' && p[2] == 'u') {
+                uint32_t lo = hex4(p + 3);
+                if (lo >= 0xdc00 && lo < 0xe000) {
+                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+                }
+            }
+            put_utf8(f, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
+            break;
+        }
+        default: fputc(*p, f); break;
+        }
+    }
+}
+
+static int exit_code_of(int status)
+{
+    switch (status) {
+    case PLUGBOX_OK: return 0;
+    case PLUGBOX_EXCEPTION:
+    case PLUGBOX_SYNTAX: return EXIT_EXCEPTION;
+    case PLUGBOX_INPUT:
+    case PLUGBOX_ARGUMENT: return EXIT_USAGE;
+    case PLUGBOX_TIMEOUT:
+    case PLUGBOX_MEMORY:
+    case PLUGBOX_STACK: return EXIT_LIMIT;
+    default: return EXIT_INTERNAL;
+    }
+}
+
+static int report(int status, const char *message, const char *stack, const char *data_name)
+{
+    if (status == PLUGBOX_EXCEPTION || status == PLUGBOX_SYNTAX) {
+        fprintf(stderr, "Uncaught %s\n%s", message, stack);
+        if (*stack && stack[strlen(stack) - 1] != '\n')
+            fputc('\n', stderr);
+    } else if (status == PLUGBOX_INPUT && data_name) {
+        fprintf(stderr, "%s: %s: %s\n", prog_name, data_name, message);
+    } else {
+        fprintf(stderr, "%s: %s\n", prog_name, message);
+        if (*stack)
+            fprintf(stderr, "%s%s", stack, stack[strlen(stack) - 1] == '\n' ? "" : "\n");
+    }
+    return exit_code_of(status);
+}
+
+struct run_opts {
+    const char *script_path, *code, *data_path, *function;
+    uint64_t memory_limit, time_limit;
+    int raw;
+};
+
+static int parse_run(int argc, char **argv, struct run_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        char name[32];
+        if (eq) {
+            size_t n = (size_t)(eq - a);
+            if (n >= sizeof name)
+                return usage_error("unknown option '%s'", a);
+            memcpy(name, a, n);
+            name[n] = 0;
+            val = eq + 1;
+            a = name;
+        }
+        int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") || !strcmp(a, "--data") || !strcmp(a, "--call") ||
+                    !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit");
+        if (takes && !val) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", a);
+            val = argv[++i];
+        } else if (!takes && val) {
+            return usage_error("option '%s' takes no value", a);
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(run_usage, stdout);
+            return -1;
+        } else if (!strcmp(a, "-e") || !strcmp(a, "--eval")) {
+            o->code = val;
+        } else if (!strcmp(a, "--data")) {
+            o->data_path = val;
+        } else if (!strcmp(a, "--call")) {
+            if (!*val)
+                return usage_error("--call needs a function name%s", "");
+            o->function = val;
+        } else if (!strcmp(a, "--memory-limit")) {
+            if (parse_size(val, &o->memory_limit) != 0)
+                return usage_error("--memory-limit: invalid size '%s' (bytes, with an optional K, M or G suffix)", val);
+        } else if (!strcmp(a, "--time-limit")) {
+            if (parse_ms(val, &o->time_limit) != 0)
+                return usage_error("--time-limit: invalid value '%s' (milliseconds)", val);
+        } else if (!strcmp(a, "-r") || !strcmp(a, "--raw")) {
+            o->raw = 1;
+        } else if (!strcmp(a, "--")) {
+            if (i + 1 < argc && !o->script_path)
+                o->script_path = argv[++i];
+            if (i + 1 < argc)
+                return usage_error("unexpected argument '%s'", argv[i + 1]);
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (!o->script_path) {
+            o->script_path = a;
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+    }
+    if (o->code && o->script_path)
+        return usage_error("give either SCRIPT or -e CODE, not both%s", "");
+    if (!o->code && !o->script_path)
+        return usage_error("no script given%s", "");
+    if (o->script_path && o->data_path && !strcmp(o->script_path, "-") && !strcmp(o->data_path, "-"))
+        return usage_error("the script and the data cannot both come from standard input%s", "");
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_opts o = {.memory_limit = 256u << 20};
+    int rc = parse_run(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+
+    char *script = NULL, *data = NULL;
+    size_t script_len = 0, data_len = 0;
+    const char *script_name = o.script_path ? o.script_path : "<eval>";
+    if (o.script_path && !(script = read_file(o.script_path, &script_len))) {
+        fprintf(stderr, "%s: cannot read script '%s': %s\n", prog_name, o.script_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (o.data_path && !(data = read_file(o.data_path, &data_len))) {
+        fprintf(stderr, "%s: cannot read data '%s': %s\n", prog_name, o.data_path, strerror(errno));
+        free(script);
+        return EXIT_USAGE;
+    }
+    const char *data_name = o.data_path ? (strcmp(o.data_path, "-") ? o.data_path : "<stdin>") : NULL;
+
+    plugbox_engine *engine = NULL;
+    plugbox_program *prog = NULL;
+    plugbox_sandbox *box = NULL;
+    plugbox_options *opts = plugbox_options_new();
+    int exit_code = EXIT_INTERNAL;
+    if (!opts || plugbox_options_set_memory_limit(opts, o.memory_limit) || plugbox_options_set_time_limit(opts, o.time_limit) ||
+        plugbox_options_set_function(opts, o.function) || plugbox_options_set_filename(opts, script_name) ||
+        plugbox_options_set_console(opts, console_to_stderr, NULL)) {
+        fprintf(stderr, "%s: out of memory\n", prog_name);
+        goto out;
+    }
+    if ((rc = plugbox_engine_new(&engine)) != PLUGBOX_OK) {
+        fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
+        goto out;
+    }
+    rc = plugbox_program_new(engine, o.code ? o.code : script, o.code ? strlen(o.code) : script_len, opts, &prog);
+    if (rc != PLUGBOX_OK) {
+        exit_code = prog ? report(rc, plugbox_program_error_message(prog), plugbox_program_error_stack(prog), NULL)
+                         : report(rc, plugbox_strerror(rc), "", NULL);
+        goto out;
+    }
+    rc = plugbox_sandbox_new(prog, opts, &box);
+    if (rc == PLUGBOX_MEMORY) {
+        fprintf(stderr, "%s: out of memory: --memory-limit is below the %zu bytes the engine and script need\n",
+                prog_name, plugbox_program_footprint(prog));
+        exit_code = EXIT_LIMIT;
+        goto out;
+    } else if (rc != PLUGBOX_OK) {
+        exit_code = report(rc, plugbox_strerror(rc), "", NULL);
+        goto out;
+    }
+    const char *out;
+    size_t out_len;
+    rc = plugbox_sandbox_call(box, data, data_len, &out, &out_len);
+    if (rc != PLUGBOX_OK) {
+        exit_code = report(rc, plugbox_sandbox_error_message(box), plugbox_sandbox_error_stack(box), data_name);
+        goto out;
+    }
+    if (out) {
+        if (o.raw && out[0] == '"')
+            print_raw_string(stdout, out, out_len);
+        else
+            fwrite(out, 1, out_len, stdout);
+        fputc('\n', stdout);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: cannot write the result: %s\n", prog_name, strerror(errno));
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
+    exit_code = 0;
+out:
+    plugbox_sandbox_free(box);
+    plugbox_program_free(prog);
+    plugbox_engine_free(engine);
+    plugbox_options_free(opts);
+    free(script);
+    free(data);
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("plugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION, PB_QUICKJS_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) {
+        return cmd_run(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "plugbox: unknown command '%s'\nTry 'plugbox --help' for more information.\n", cmd);
+    return EXIT_USAGE;
+}

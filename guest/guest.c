@@ -1,0 +1,356 @@
+/* guest.c - the code compiled with QuickJS into the sandboxed engine (wasm32-wasi).
+ *
+ * Everything here runs inside the sandbox: pointers are offsets in the sandbox's linear
+ * memory and the host treats every value read back from here as untrusted. The host drives
+ * the guest through the exports below and receives console output through one import.
+ *
+ *   pb_init()                          create the QuickJS runtime and context, install console
+ *   pb_alloc(n) / pb_free(p)           the host places source text and input bytes with these
+ *   pb_compile(src, len, name, fn)     compile a script; fn != 0: run its top level and keep
+ *                                      the function called fn (function style); fn == 0: keep
+ *                                      the bytecode, run on every call (eval style)
+ *   pb_run(json, len, has_data, seed)  one call: parse the input, run, encode the result
+ *   pb_result()                        where the last outcome is described (struct pb_result)
+ *   pb_interrupt_word()                the word the host sets to stop a running script
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quickjs.h"
+
+#define EXPORT(name) __attribute__((export_name(name), used))
+#define IMPORT(name) __attribute__((import_module("plugbox"), import_name(name)))
+
+/* Below the 1 MiB shadow stack that wasm-ld reserves (-z stack-size): deep JS recursion
+ * becomes a catchable "stack overflow" error before the shadow stack runs out. */
+#ifndef PB_STACK_LIMIT
+#define PB_STACK_LIMIT (768 * 1024)
+#endif
+
+/* Outcome kinds, mirrored by the host (src/sandbox.c). */
+enum {
+    PB_OK = 0,
+    PB_EXCEPTION = 1,
+    PB_SYNTAX = 2,
+    PB_INTERRUPTED = 3,
+    PB_OUT_OF_MEMORY = 4,
+    PB_STACK_OVERFLOW = 5,
+    PB_BAD_INPUT = 6,
+};
+
+/* Read by the host after each export returns. Text pointers stay valid until the next
+ * pb_compile or pb_run. out == 0 means an undefined result (no JSON text). */
+struct pb_result {
+    int32_t kind;
+    uint32_t out, out_len;       /* result JSON text, or the error message */
+    uint32_t stack, stack_len;   /* JavaScript stack of the error, if any */
+};
+
+IMPORT("console") void host_console(int32_t level, const char *text, uint32_t len);
+
+static JSRuntime *rt;
+static JSContext *ctx;
+static JSValue script = JS_UNDEFINED;    /* eval style: compiled bytecode */
+static JSValue function = JS_UNDEFINED;  /* function style: the function to call */
+static struct pb_result result;
+static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
+static volatile int32_t interrupt_word;
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+EXPORT("pb_alloc") void *pb_alloc(size_t n) { return malloc(n); }
+EXPORT("pb_free") void pb_free(void *p) { free(p); }
+EXPORT("pb_result") struct pb_result *pb_result(void) { return &result; }
+EXPORT("pb_interrupt_word") volatile int32_t *pb_interrupt_word(void) { return &interrupt_word; }
+
+static int interrupt_handler(JSRuntime *r, void *opaque)
+{
+    (void)r;
+    (void)opaque;
+    return interrupt_word != 0;
+}
+
+static void clear_result(void)
+{
+    if (out_text)
+        JS_FreeCString(ctx, out_text);
+    if (stack_text)
+        JS_FreeCString(ctx, stack_text);
+    out_text = stack_text = NULL;
+    memset(&result, 0, sizeof result);
+}
+
+static void set_text(const char *s, size_t n)
+{
+    result.out = (uint32_t)(uintptr_t)s;
+    result.out_len = (uint32_t)n;
+}
+
+/* A static message for when QuickJS cannot even allocate the error's text. */
+static int fail_static(int kind, const char *msg)
+{
+    result.kind = kind;
+    set_text(msg, strlen(msg));
+    return kind;
+}
+
+static int is_internal_error(JSValueConst e, const char *message)
+{
+    if (!JS_IsError(ctx, e))
+        return 0;
+    JSValue name = JS_GetPropertyStr(ctx, e, "name");
+    JSValue msg = JS_GetPropertyStr(ctx, e, "message");
+    const char *n = JS_ToCString(ctx, name), *m = JS_ToCString(ctx, msg);
+    int same = n && m && !strcmp(n, "InternalError") && !strcmp(m, message);
+    JS_FreeCString(ctx, n);
+    JS_FreeCString(ctx, m);
+    JS_FreeValue(ctx, name);
+    JS_FreeValue(ctx, msg);
+    return same;
+}
+
+/* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX (or
+ * BAD_INPUT while decoding data); engine-raised limits are recognised by their error. */
+static int fail_exception(int default_kind)
+{
+    JSValue e = JS_GetException(ctx);
+    int kind = default_kind;
+    if (JS_IsNull(e))
+        return fail_static(PB_OUT_OF_MEMORY, "out of memory");
+    if (is_internal_error(e, "interrupted"))
+        kind = PB_INTERRUPTED;
+    else if (is_internal_error(e, "out of memory"))
+        kind = PB_OUT_OF_MEMORY;
+    else if (is_internal_error(e, "stack overflow"))
+        kind = default_kind == PB_BAD_INPUT ? PB_BAD_INPUT : PB_STACK_OVERFLOW;
+    result.kind = kind;
+    size_t n = 0;
+    out_text = JS_ToCStringLen(ctx, &n, e);
+    if (!out_text) {
+        JS_FreeValue(ctx, JS_GetException(ctx));
+        JS_FreeValue(ctx, e);
+        return fail_static(kind == PB_EXCEPTION ? PB_OUT_OF_MEMORY : kind, "out of memory");
+    }
+    set_text(out_text, n);
+    if (JS_IsError(ctx, e)) {
+        JSValue st = JS_GetPropertyStr(ctx, e, "stack");
+        if (JS_IsString(st)) {
+            size_t sn = 0;
+            stack_text = JS_ToCStringLen(ctx, &sn, st);
+            if (stack_text) {
+                result.stack = (uint32_t)(uintptr_t)stack_text;
+                result.stack_len = (uint32_t)sn;
+            }
+        }
+        JS_FreeValue(ctx, st);
+    }
+    JS_FreeValue(ctx, JS_GetException(ctx)); /* an allocation failure above may have left one */
+    JS_FreeValue(ctx, e);
+    return kind;
+}
+
+/* ---- console ---------------------------------------------------------------------------- */
+
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static int text_append(struct text *t, const char *s, size_t n)
+{
+    if (t->len + n > t->cap) {
+        size_t c = (t->len + n) * 2 + 64;
+        char *p = realloc(t->p, c);
+        if (!p) {
+            JS_ThrowOutOfMemory(ctx);
+            return -1;
+        }
+        t->p = p;
+        t->cap = c;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    return 0;
+}
+
+/* Appends one console argument: strings as they are, objects as JSON when they have one. */
+static int append_arg(struct text *t, JSValueConst v)
+{
+    JSValue s = JS_UNDEFINED;
+    if (JS_IsObject(v) && !JS_IsFunction(ctx, v) && !JS_IsError(ctx, v)) {
+        s = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
+        if (JS_IsException(s)) {
+            JS_FreeValue(ctx, JS_GetException(ctx));
+            s = JS_UNDEFINED;
+        }
+    }
+    if (JS_IsUndefined(s))
+        s = JS_ToString(ctx, v);
+    if (JS_IsException(s))
+        return -1;
+    size_t n;
+    const char *p = JS_ToCStringLen(ctx, &n, s);
+    JS_FreeValue(ctx, s);
+    if (!p)
+        return -1;
+    int r = text_append(t, p, n);
+    JS_FreeCString(ctx, p);
+    return r;
+}
+
+static JSValue js_console(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int level)
+{
+    (void)c;
+    (void)this_val;
+    struct text t = {NULL, 0, 0};
+    for (int i = 0; i < argc; i++) {
+        if ((i > 0 && text_append(&t, " ", 1) < 0) || append_arg(&t, argv[i]) < 0) {
+            free(t.p);
+            return JS_EXCEPTION;
+        }
+    }
+    host_console(level, t.p ? t.p : "", (uint32_t)t.len);
+    free(t.p);
+    return JS_UNDEFINED;
+}
+
+/* Math.random: xorshift64*, reseeded by the host on every call, so that calls restored from
+ * one snapshot do not all draw the same numbers. */
+static JSValue js_random(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val;
+    (void)argc;
+    (void)argv;
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    uint64_t r = x * 0x2545f4914f6cdd1dull;
+    return JS_NewFloat64(c, (double)(r >> 11) * 0x1.0p-53);
+}
+
+static int install_globals(void)
+{
+    static const char *const names[] = {"log", "info", "warn", "error", "debug"};
+    JSValue global = JS_GetGlobalObject(ctx);
+    JSValue console = JS_NewObject(ctx);
+    int rc = -1;
+    for (int i = 0; i < 5; i++) {
+        JSValue f = JS_NewCFunctionMagic(ctx, js_console, names[i], 1, JS_CFUNC_generic_magic, i);
+        if (JS_SetPropertyStr(ctx, console, names[i], f) < 0)
+            goto out;
+    }
+    if (JS_SetPropertyStr(ctx, global, "console", JS_DupValue(ctx, console)) < 0)
+        goto out;
+    JSValue math = JS_GetPropertyStr(ctx, global, "Math");
+    int r = JS_SetPropertyStr(ctx, math, "random", JS_NewCFunction(ctx, js_random, "random", 0));
+    JS_FreeValue(ctx, math);
+    if (r < 0)
+        goto out;
+    rc = 0;
+out:
+    JS_FreeValue(ctx, console);
+    JS_FreeValue(ctx, global);
+    return rc;
+}
+
+/* ---- exports ---------------------------------------------------------------------------- */
+
+EXPORT("pb_init") int pb_init(void)
+{
+    rt = JS_NewRuntime();
+    if (!rt)
+        return -1;
+    JS_SetMaxStackSize(rt, PB_STACK_LIMIT);
+    JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+    ctx = JS_NewContext(rt);
+    if (!ctx || install_globals() < 0)
+        return -1;
+    return 0;
+}
+
+EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn)
+{
+    clear_result();
+    JS_FreeValue(ctx, script);
+    JS_FreeValue(ctx, function);
+    script = function = JS_UNDEFINED;
+    if (!fn) {
+        script = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+        if (JS_IsException(script))
+            return fail_exception(PB_SYNTAX);
+    } else {
+        JSValue compiled = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+        if (JS_IsException(compiled))
+            return fail_exception(PB_SYNTAX);
+        JSValue top = JS_EvalFunction(ctx, compiled);
+        if (JS_IsException(top))
+            return fail_exception(PB_EXCEPTION);
+        JS_FreeValue(ctx, top);
+        JSValue global = JS_GetGlobalObject(ctx);
+        function = JS_GetPropertyStr(ctx, global, fn);
+        JS_FreeValue(ctx, global);
+        if (!JS_IsFunction(ctx, function)) {
+            JS_FreeValue(ctx, function);
+            function = JS_UNDEFINED;
+            JS_ThrowTypeError(ctx, "%s is not a function", fn);
+            return fail_exception(PB_EXCEPTION);
+        }
+    }
+    JS_RunGC(rt); /* the snapshot taken next should hold no garbage */
+    return PB_OK;
+}
+
+/* Runs the jobs that promises queued, so that async work settles within the call. */
+static int run_jobs(void)
+{
+    JSContext *c;
+    int r;
+    while ((r = JS_ExecutePendingJob(rt, &c)) > 0)
+        ;
+    return r;
+}
+
+EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi)
+{
+    clear_result();
+    rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;
+    JSValue data = JS_UNDEFINED;
+    if (has_data) {
+        data = JS_ParseJSON(ctx, json, len, "<data>");
+        if (JS_IsException(data))
+            return fail_exception(PB_BAD_INPUT);
+    }
+    JSValue r;
+    if (JS_IsUndefined(function)) {
+        JSValue global = JS_GetGlobalObject(ctx);
+        int set = JS_SetPropertyStr(ctx, global, "data", data);
+        JS_FreeValue(ctx, global);
+        if (set < 0)
+            return fail_exception(PB_EXCEPTION);
+        r = JS_EvalFunction(ctx, JS_DupValue(ctx, script));
+    } else {
+        r = JS_Call(ctx, function, JS_UNDEFINED, 1, (JSValueConst *)&data);
+        JS_FreeValue(ctx, data);
+    }
+    if (JS_IsException(r))
+        return fail_exception(PB_EXCEPTION);
+    if (run_jobs() < 0) {
+        JS_FreeValue(ctx, r);
+        return fail_exception(PB_EXCEPTION);
+    }
+    JSValue s = JS_JSONStringify(ctx, r, JS_UNDEFINED, JS_UNDEFINED);
+    JS_FreeValue(ctx, r);
+    if (JS_IsException(s))
+        return fail_exception(PB_EXCEPTION);
+    if (JS_IsUndefined(s))
+        return PB_OK; /* undefined, a function or a symbol: no JSON text */
+    size_t n;
+    out_text = JS_ToCStringLen(ctx, &n, s);
+    JS_FreeValue(ctx, s);
+    if (!out_text)
+        return fail_exception(PB_EXCEPTION);
+    set_text(out_text, n);
+    return PB_OK;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# wasm2c.sh IN.wasm OUTDIR : runs wasm2c into OUTDIR/engine.c and OUTDIR/engine.h, then makes
+# every guest store mark its 4 KiB page in the memory's dirty map (src/rt/rt_layout.h): that
+# is what lets a sandbox restore its snapshot by copying back only the pages a call wrote.
+# Fails loudly if wasm2c's output does not have the shape this relies on (wabt 1.0.32).
+set -eu
+in=$1
+outdir=$2
+tmp=$(mktemp -d "$outdir/wasm2c.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+wasm2c "$in" -n engine -o "$tmp/engine.c"
+
+store='    wasm_rt_memcpy(&mem->data\[addr\], &wrapped, sizeof(t1));            \\'
+n=$(grep -c "^$store\$" "$tmp/engine.c" || true)
+if [ "$n" != 1 ]; then
+    echo "wasm2c.sh: expected one little-endian DEFINE_STORE body in wasm2c output, found $n" >&2
+    exit 1
+fi
+# bulk memory operations would write without marking: the guest is built without them
+if grep -Eq '(^|[^_a-z])memory_(fill|copy)\(&' "$tmp/engine.c"; then
+    echo "wasm2c.sh: the module uses bulk memory operations; build the guest with -mno-bulk-memory" >&2
+    exit 1
+fi
+sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                                          \\\\\n&|" \
+    -e 's|^#include "engine.h"$|#include "engine.h"\n#include "rt_layout.h"|' \
+    "$tmp/engine.c" > "$tmp/engine.patched.c"
+if [ "$(grep -c 'PB_MARK_DIRTY(mem, addr);' "$tmp/engine.patched.c")" != 1 ] ||
+   ! grep -q '^#include "rt_layout.h"$' "$tmp/engine.patched.c"; then
+    echo "wasm2c.sh: patching the store helper failed" >&2
+    exit 1
+fi
+mv "$tmp/engine.patched.c" "$outdir/engine.c"
+mv "$tmp/engine.h" "$outdir/engine.h"

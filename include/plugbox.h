@@ -1,0 +1,209 @@
+/* plugbox.h - run untrusted JavaScript inside a WebAssembly sandbox, from C.
+ *
+ * A script runs in QuickJS compiled to WebAssembly and then to C: it can touch nothing but
+ * the sandbox's own linear memory, cannot reach files, the network, the environment or any
+ * host function, and every call is bounded in memory and, on request, in time.
+ *
+ *     plugbox_engine *engine;
+ *     plugbox_program *prog;
+ *     plugbox_sandbox *box;
+ *     const char *out;
+ *     size_t out_len;
+ *
+ *     plugbox_engine_new(&engine);
+ *     if (plugbox_program_new(engine, "data.a + data.b", (size_t)-1, NULL, &prog) != PLUGBOX_OK)
+ *         fprintf(stderr, "%s\n", plugbox_program_error_message(prog));
+ *     plugbox_sandbox_new(prog, NULL, &box);
+ *     if (plugbox_sandbox_call(box, "{\"a\":1,\"b\":2}", 13, &out, &out_len) == PLUGBOX_OK)
+ *         printf("%.*s\n", (int)out_len, out);               // prints 3
+ *     plugbox_sandbox_free(box);
+ *     plugbox_program_free(prog);
+ *     plugbox_engine_free(engine);
+ *
+ * Objects
+ *   engine   the compiled engine and its initialised state; one per process is enough.
+ *   program  a script compiled once, with a snapshot of the sandbox after the engine's set-up
+ *            and (function style) the script's top level. Immutable once created.
+ *   sandbox  a live instance of a program. Every call starts from the program's snapshot and
+ *            sees nothing an earlier call left, unless the sandbox was made stateful.
+ *   options  limits and settings, read when a program or sandbox is created (copied: the
+ *            options object may be changed or freed afterwards).
+ *
+ * Threads
+ *   Nothing here is thread-safe except where stated. An engine and a program may be used by
+ *   any number of threads at once (creating programs and sandboxes from them). A sandbox is
+ *   used by one thread at a time; different sandboxes run in parallel, on any threads.
+ *   plugbox_sandbox_interrupt() is the one call that may target a sandbox in use elsewhere.
+ *
+ * Errors
+ *   Functions that can fail return an int status: PLUGBOX_OK (0) or a negative PLUGBOX_E*
+ *   code. The code is the error's kind. The message (and, for JavaScript errors, the stack)
+ *   of the last failed call on a program or sandbox stays readable on that handle until the
+ *   next call on it. plugbox_strerror() and plugbox_err_name() describe any code.
+ *
+ * Signals
+ *   The library installs handlers for SIGSEGV and SIGBUS that claim only faults of guest code
+ *   inside a sandbox's memory (every other fault goes to the handler installed before, or
+ *   kills the process as usual), and, once a time limit or interrupt is used, a handler for
+ *   SIGRTMIN+5 (build knob PLUGBOX_STOP_SIGNAL_OFFSET) that it sends to its own threads only.
+ *   Each thread that runs a call gets an alternate signal stack if it has none.
+ */
+#ifndef PLUGBOX_H
+#define PLUGBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PLUGBOX_VERSION "0.1.0"
+
+/* Status codes and error kinds: X(NAME, value, message). */
+#define PLUGBOX_ERRNO_MAP(X)                                                                   \
+    X(OK, 0, "success")                                                                        \
+    X(EXCEPTION, -1, "uncaught exception")                                                     \
+    X(SYNTAX, -2, "syntax error")                                                              \
+    X(TIMEOUT, -3, "time limit exceeded")                                                      \
+    X(MEMORY, -4, "out of memory")                                                             \
+    X(STACK, -5, "stack overflow")                                                             \
+    X(TRAP, -6, "sandbox trap")                                                                \
+    X(INPUT, -7, "invalid input")                                                              \
+    X(INTERRUPTED, -8, "interrupted")                                                          \
+    X(ARGUMENT, -9, "invalid argument")                                                        \
+    X(HOST, -10, "host resource exhausted")
+
+typedef enum plugbox_status {
+#define PLUGBOX_ENUM_(name, value, msg) PLUGBOX_##name = value,
+    PLUGBOX_ERRNO_MAP(PLUGBOX_ENUM_)
+#undef PLUGBOX_ENUM_
+} plugbox_status;
+
+/* "time limit exceeded" for PLUGBOX_TIMEOUT; "unknown error" for other values. Static. */
+const char *plugbox_strerror(int status);
+/* "TIMEOUT" for PLUGBOX_TIMEOUT; "UNKNOWN" for other values. Static. */
+const char *plugbox_err_name(int status);
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+typedef struct plugbox_options plugbox_options;
+
+/* Console output of scripts (console.log and friends). text is not NUL-terminated and is
+ * valid during the call only. Called on the thread that runs the script, from inside the
+ * call: it must not call back into the same sandbox. */
+typedef enum plugbox_console_level {
+    PLUGBOX_CONSOLE_LOG = 0,
+    PLUGBOX_CONSOLE_INFO = 1,
+    PLUGBOX_CONSOLE_WARN = 2,
+    PLUGBOX_CONSOLE_ERROR = 3,
+    PLUGBOX_CONSOLE_DEBUG = 4
+} plugbox_console_level;
+typedef void (*plugbox_console_fn)(void *user, plugbox_console_level level, const char *text, size_t len);
+
+/* A new options object with the defaults: 256 MiB memory, no time limit, eval style, script
+ * name "<script>", fresh state per call, console output discarded. NULL if out of memory.
+ * Wherever a function takes options, NULL means these defaults. */
+plugbox_options *plugbox_options_new(void);
+/* Frees; NULL is fine. */
+void plugbox_options_free(plugbox_options *opts);
+
+/* The most linear memory a sandbox may use, in bytes (rounded down to 64 KiB pages; at most
+ * 4 GiB - 64 KiB). It covers the engine's own state, the script and its data; a limit below
+ * what the program's snapshot already takes makes plugbox_sandbox_new fail with
+ * PLUGBOX_MEMORY. Exceeding it during a call ends the call with PLUGBOX_MEMORY.
+ * Returns PLUGBOX_ARGUMENT for 0. */
+int plugbox_options_set_memory_limit(plugbox_options *opts, uint64_t bytes);
+/* Wall-clock limit of one call (and of a program's top level), in milliseconds; 0: none.
+ * A call over it ends with PLUGBOX_TIMEOUT, whatever the script runs, native engine code
+ * included. */
+int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t ms);
+/* Function style: the program runs the script's top level once, into its snapshot, and each
+ * call invokes the global function `name` with the input as its argument. NULL: eval style,
+ * where each call runs the whole script with the input in the global `data` and the result
+ * is the script's completion value. The name is copied. */
+int plugbox_options_set_function(plugbox_options *opts, const char *name);
+/* The script's name in stack traces (copied). */
+int plugbox_options_set_filename(plugbox_options *opts, const char *name);
+/* Stateful sandboxes keep the script's state (globals, heap) from call to call, for scripts
+ * that count or track. A call that ends in a trap, a forced stop or a lost memory still
+ * resets the sandbox to its snapshot. In eval style the whole script runs on every call, so
+ * top-level `let`, `const` and `class` would be declared twice: use `var` or globalThis. */
+int plugbox_options_set_stateful(plugbox_options *opts, int stateful);
+/* Where console output goes; fn NULL discards it. */
+int plugbox_options_set_console(plugbox_options *opts, plugbox_console_fn fn, void *user);
+
+/* ---- engine ------------------------------------------------------------------------------- */
+
+typedef struct plugbox_engine plugbox_engine;
+
+/* Creates an engine: instantiates the compiled QuickJS module, initialises the JavaScript
+ * runtime once and keeps that state as the base every program starts from (~a millisecond).
+ * Returns PLUGBOX_OK and sets *out, or PLUGBOX_HOST (no memory, no address space, or the
+ * process's fault handlers could not be installed) with *out set to NULL.
+ * Thread-safe; the engine is shared by any number of threads. */
+int plugbox_engine_new(plugbox_engine **out);
+/* Frees the engine once every program made from it is freed. NULL is fine. */
+void plugbox_engine_free(plugbox_engine *engine);
+
+/* ---- program ------------------------------------------------------------------------------ */
+
+typedef struct plugbox_program plugbox_program;
+
+/* Compiles `source` (len bytes, or up to its NUL if len is (size_t)-1) with opts (NULL:
+ * defaults) and takes the program's snapshot. In function style, runs the top level under
+ * the options' limits and checks that the function exists.
+ * Returns PLUGBOX_OK; or an error kind (PLUGBOX_SYNTAX, PLUGBOX_EXCEPTION, PLUGBOX_TIMEOUT,
+ * PLUGBOX_MEMORY, ...), and then *out is still a program, in a failed state, that carries the
+ * message (plugbox_program_error_message) and must be freed; or PLUGBOX_HOST with *out NULL.
+ * Thread-safe with respect to the engine. */
+int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
+                        plugbox_program **out);
+/* Drops the caller's reference; the program lives on while sandboxes made from it do.
+ * NULL is fine. */
+void plugbox_program_free(plugbox_program *prog);
+/* The error of a failed plugbox_program_new: kind (a PLUGBOX_E* code, PLUGBOX_OK if none),
+ * message such as "SyntaxError: unexpected token in expression: ')'", and the JavaScript
+ * stack ("    at script.js:3\n"), "" if none. Strings live as long as the program. */
+int plugbox_program_error_kind(const plugbox_program *prog);
+const char *plugbox_program_error_message(const plugbox_program *prog);
+const char *plugbox_program_error_stack(const plugbox_program *prog);
+/* Bytes of sandbox memory the program's snapshot takes (the floor for a memory limit). */
+size_t plugbox_program_footprint(const plugbox_program *prog);
+
+/* ---- sandbox ------------------------------------------------------------------------------ */
+
+typedef struct plugbox_sandbox plugbox_sandbox;
+
+/* Creates a sandbox of a program that compiled (takes a reference on it), with the limits,
+ * state mode and console of opts (NULL: defaults). Returns PLUGBOX_OK; PLUGBOX_ARGUMENT for a
+ * failed program; PLUGBOX_MEMORY when the memory limit is below the program's footprint;
+ * PLUGBOX_HOST when out of host memory. *out is NULL on failure. Thread-safe with respect to
+ * the program. */
+int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out);
+/* Frees the sandbox. Not while a call runs on it. NULL is fine. */
+void plugbox_sandbox_free(plugbox_sandbox *box);
+
+/* One call. json/len: the input, a JSON text (UTF-8), or json NULL for no input (`data` is
+ * undefined). The input is checked first: invalid JSON or invalid UTF-8 fails with
+ * PLUGBOX_INPUT and a message with line and column. On PLUGBOX_OK, *out and *out_len are the
+ * result as JSON text (NUL-terminated; *out NULL and *out_len 0 when the result is undefined,
+ * a function or a symbol), owned by the sandbox and valid until its next call or free.
+ * Errors: PLUGBOX_EXCEPTION (uncaught; message "Error: boom" and stack), PLUGBOX_TIMEOUT,
+ * PLUGBOX_MEMORY, PLUGBOX_STACK, PLUGBOX_INTERRUPTED, PLUGBOX_TRAP (the sandbox caught a fault
+ * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST. After any error
+ * the sandbox stays usable. */
+int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);
+/* Error of the last call: kind, message, stack ("" if none); strings valid until the next
+ * call or free. */
+int plugbox_sandbox_error_kind(const plugbox_sandbox *box);
+const char *plugbox_sandbox_error_message(const plugbox_sandbox *box);
+const char *plugbox_sandbox_error_stack(const plugbox_sandbox *box);
+/* Stops the call running on box now, from any thread: it ends with PLUGBOX_INTERRUPTED.
+ * Does nothing when no call runs. Thread-safe. Returns PLUGBOX_OK or PLUGBOX_HOST. */
+int plugbox_sandbox_interrupt(plugbox_sandbox *box);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

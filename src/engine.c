@@ -1,0 +1,180 @@
+/* engine.c - the engine (the initialised module) and programs (a compiled script and its
+#define _GNU_SOURCE
+ * snapshot). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_once_rc;
+
+static void process_setup(void)
+{
+    g_once_rc = pb_rt_setup();
+    if (g_once_rc == 0)
+        Z_engine_init_module();
+}
+
+/* ---- engine -------------------------------------------------------------------------------- */
+
+struct init_out {
+    uint32_t result_addr, interrupt_addr;
+};
+
+static int init_body(pb_call *c, pb_rt_guard *g)
+{
+    struct init_out *o = c->arg;
+    pb_rt_guest_begin(g);
+    Z_engineZ__initialize(&c->in->w); /* the C library's constructors (a WASI reactor) */
+    int32_t r = (int32_t)Z_engineZ_pb_init(&c->in->w);
+    o->result_addr = Z_engineZ_pb_result(&c->in->w);
+    o->interrupt_addr = Z_engineZ_pb_interrupt_word(&c->in->w);
+    pb_rt_guest_end(g);
+    return r == 0 ? PLUGBOX_OK : PLUGBOX_HOST;
+}
+
+int plugbox_engine_new(plugbox_engine **out)
+{
+    *out = NULL;
+    pthread_once(&g_once, process_setup);
+    if (g_once_rc != 0)
+        return PLUGBOX_HOST;
+    plugbox_engine *e = calloc(1, sizeof *e);
+    pb_instance *in = pb__instance_new();
+    if (!e || !in) {
+        free(e);
+        pb__instance_free(in);
+        return PLUGBOX_HOST;
+    }
+    struct init_out io = {0, 0};
+    pb_call c = {.in = in, .body = init_body, .arg = &io};
+    int rc = pb__call_run(&c);
+    if (rc == PLUGBOX_OK)
+        rc = pb__image_take(&e->base, in);
+    pb__instance_free(in);
+    if (rc != PLUGBOX_OK) {
+        free(e);
+        return PLUGBOX_HOST;
+    }
+    e->result_addr = io.result_addr;
+    e->interrupt_addr = io.interrupt_addr;
+    atomic_init(&e->refs, 1);
+    *out = e;
+    return PLUGBOX_OK;
+}
+
+void pb__engine_release(plugbox_engine *e)
+{
+    if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
+        pb__image_free(&e->base);
+        free(e);
+    }
+}
+
+void plugbox_engine_free(plugbox_engine *e) { pb__engine_release(e); }
+
+/* ---- program ------------------------------------------------------------------------------- */
+
+struct compile_args {
+    const char *source;
+    size_t len;
+    const char *filename;
+    const char *function;
+    pb_outcome outcome;
+};
+
+static int compile_body(pb_call *c, pb_rt_guard *g)
+{
+    struct compile_args *a = c->arg;
+    pb_instance *in = c->in;
+    uint32_t src = 0, name = 0, fn = 0;
+    int rc = pb__guest_put(in, g, a->source, a->len, &src);
+    if (rc == PLUGBOX_OK)
+        rc = pb__guest_put(in, g, a->filename, strlen(a->filename), &name);
+    if (rc == PLUGBOX_OK && a->function)
+        rc = pb__guest_put(in, g, a->function, strlen(a->function), &fn);
+    if (rc != PLUGBOX_OK)
+        return rc;
+    pb_rt_guest_begin(g);
+    Z_engineZ_pb_compile(&in->w, src, (uint32_t)a->len, name, fn);
+    Z_engineZ_pb_free(&in->w, src);
+    Z_engineZ_pb_free(&in->w, name);
+    Z_engineZ_pb_free(&in->w, fn);
+    pb_rt_guest_end(g);
+    return PLUGBOX_OK;
+}
+
+static plugbox_program *program_alloc(plugbox_engine *engine)
+{
+    plugbox_program *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->engine = engine;
+    atomic_fetch_add(&engine->refs, 1);
+    atomic_init(&p->refs, 1);
+    return p;
+}
+
+int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
+                        plugbox_program **out)
+{
+    *out = NULL;
+    if (!engine || !source)
+        return PLUGBOX_ARGUMENT;
+    if (len == (size_t)-1)
+        len = strlen(source);
+    opts = pb__opts(opts);
+    plugbox_program *p = program_alloc(engine);
+    pb_instance *in = p ? pb__instance_new() : NULL;
+    if (!in) {
+        pb__program_release(p);
+        return PLUGBOX_HOST;
+    }
+    *out = p;
+    p->function_style = opts->function != NULL;
+    int rc = pb__image_load(in, &engine->base, 1);
+    if (rc != PLUGBOX_OK) {
+        pb__instance_free(in);
+        return pb__error_setf(&p->error, rc, "%s", plugbox_strerror(rc));
+    }
+    pb_rt_set_max_pages(&in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
+    in->host.console = opts->console;
+    in->host.console_user = opts->console_user;
+
+    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function, {0}};
+    pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
+                 .body = compile_body, .arg = &a};
+    rc = pb__call_run(&c);
+    pb_outcome o = {0};
+    int have_outcome = rc == PLUGBOX_OK;
+    if (have_outcome && pb__outcome_read(in, engine->result_addr, &o) != 0)
+        rc = PLUGBOX_TRAP, have_outcome = 0;
+    if (have_outcome && o.kind != 0)
+        rc = pb__status_of_kind(o.kind, &c.g);
+    if (rc != PLUGBOX_OK)
+        rc = pb__call_error(&p->error, rc, &c, have_outcome ? &o : NULL, opts->memory_limit);
+    if (rc == PLUGBOX_OK)
+        rc = pb__image_take(&p->image, in);
+    pb__instance_free(in);
+    if (rc != PLUGBOX_OK && p->error.kind == PLUGBOX_OK)
+        pb__error_setf(&p->error, rc, "%s", plugbox_strerror(rc));
+    return rc;
+}
+
+void pb__program_release(plugbox_program *p)
+{
+    if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
+        pb__image_free(&p->image);
+        pb__error_free(&p->error);
+        pb__engine_release(p->engine);
+        free(p);
+    }
+}
+
+void plugbox_program_free(plugbox_program *p) { pb__program_release(p); }
+
+int plugbox_program_error_kind(const plugbox_program *p) { return p ? p->error.kind : PLUGBOX_ARGUMENT; }
+const char *plugbox_program_error_message(const plugbox_program *p) { return p ? pb__error_message(&p->error) : ""; }
+const char *plugbox_program_error_stack(const plugbox_program *p) { return p ? pb__error_stack(&p->error) : ""; }
+size_t plugbox_program_footprint(const plugbox_program *p) { return p ? p->image.size : 0; }

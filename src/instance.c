@@ -1,0 +1,148 @@
+/* instance.c - instances of the engine module, snapshots, and reading what the guest wrote. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+pb_instance *pb__instance_new(void)
+{
+    pb_instance *in = calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    in->wasi.host = &in->host;
+    in->plugbox.host = &in->host;
+    Z_engine_instantiate(&in->w, &in->plugbox, &in->wasi);
+    in->host.mem = &in->w.w2c_memory;
+    return in;
+}
+
+void pb__instance_free(pb_instance *in)
+{
+    if (!in)
+        return;
+    Z_engine_free(&in->w);
+    free(in);
+}
+
+int pb__image_take(pb_image *img, pb_instance *in)
+{
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    img->bytes = malloc(m->size ? m->size : 1);
+    if (!img->bytes)
+        return PLUGBOX_HOST;
+    memcpy(img->bytes, m->data, m->size);
+    img->size = m->size;
+    img->state = in->w;
+    /* the memory now equals the image: nothing is dirty with respect to it */
+    memset(pb_rt_dirty_map(m), 0, (size_t)m->size >> PB_PAGE_SHIFT);
+    return PLUGBOX_OK;
+}
+
+void pb__image_free(pb_image *img)
+{
+    free(img->bytes);
+    img->bytes = NULL;
+}
+
+/* Makes the instance equal to the image: memory (only dirty pages unless full) and globals.
+ * A fresh instance is smaller than the image: it grows first and is copied in full. */
+int pb__image_load(pb_instance *in, const pb_image *img, int full)
+{
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    if (m->size < img->size) {
+        uint32_t max = m->max_pages;
+        pb_rt_set_max_pages(m, img->size / 65536);
+        uint32_t r = wasm_rt_grow_memory(m, img->size / 65536 - m->pages);
+        pb_rt_set_max_pages(m, max);
+        if (r == UINT32_MAX)
+            return PLUGBOX_HOST;
+        full = 1;
+    }
+    pb_rt_restore(m, img->bytes, img->size, full);
+    Z_engine_instance_t keep = in->w;
+    in->w = img->state;
+    in->w.Z_wasi_snapshot_preview1_instance = keep.Z_wasi_snapshot_preview1_instance;
+    in->w.Z_plugbox_instance = keep.Z_plugbox_instance;
+    in->w.w2c_memory = keep.w2c_memory;
+    in->w.w2c_T0 = keep.w2c_T0;
+    return PLUGBOX_OK;
+}
+
+int pb__outcome_read(pb_instance *in, uint32_t addr, pb_outcome *o)
+{
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    uint32_t f[5];
+    if (!pb_rt_in_bounds(m, addr, sizeof f))
+        return -1;
+    memcpy(f, m->data + addr, sizeof f);
+    o->kind = (int32_t)f[0];
+    o->out = f[1];
+    o->out_len = f[2];
+    o->stack = f[3];
+    o->stack_len = f[4];
+    return 0;
+}
+
+/* Host address of guest text [ptr, ptr+len), checked; NULL for ptr 0. */
+int pb__guest_text(pb_instance *in, uint32_t ptr, uint32_t len, const char **text)
+{
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    *text = NULL;
+    if (!ptr)
+        return len ? -1 : 0;
+    if (!pb_rt_in_bounds(m, ptr, (uint64_t)len + 1))
+        return -1;
+    *text = (const char *)m->data + ptr;
+    return 0;
+}
+
+/* Copies s[0..n) and a NUL into memory the guest allocates. Call inside the guard g, from
+ * host code (not between pb_rt_guest_begin and pb_rt_guest_end). */
+int pb__guest_put(pb_instance *in, pb_rt_guard *g, const char *s, size_t n, uint32_t *addr)
+{
+    if (n >= UINT32_MAX - 1)
+        return PLUGBOX_MEMORY;
+    pb_rt_guest_begin(g);
+    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)n + 1);
+    pb_rt_guest_end(g);
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    if (!p)
+        return PLUGBOX_MEMORY;
+    if (!pb_rt_in_bounds(m, p, (uint64_t)n + 1))
+        return PLUGBOX_TRAP;
+    static const char nul = 0;
+    pb_rt_write(m, p, s, n);
+    pb_rt_write(m, p + n, &nul, 1);
+    *addr = p;
+    return PLUGBOX_OK;
+}
+
+int pb__status_of_trap(int trap, const pb_rt_guard *g)
+{
+    switch (trap) {
+    case PB_RT_TRAP_DEADLINE: return PLUGBOX_TIMEOUT;
+    case PB_RT_TRAP_INTERRUPT: return PLUGBOX_INTERRUPTED;
+    case WASM_RT_TRAP_EXHAUSTION: return PLUGBOX_STACK;
+    case WASM_RT_TRAP_UNREACHABLE:
+        /* the guest aborts when an allocation fails where it cannot throw */
+        return g->grow_refused ? PLUGBOX_MEMORY : PLUGBOX_TRAP;
+    default: return PLUGBOX_TRAP;
+    }
+}
+
+/* Guest outcome kinds (guest/guest.c) to status codes. */
+int pb__status_of_kind(int32_t kind, const pb_rt_guard *g)
+{
+    switch (kind) {
+    case 0: return PLUGBOX_OK;
+    case 1: return g->stop == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED
+                   : g->stop ? PLUGBOX_TIMEOUT : PLUGBOX_EXCEPTION;
+    case 2: return PLUGBOX_SYNTAX;
+    case 3: return g->stop == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED : PLUGBOX_TIMEOUT;
+    case 4: return PLUGBOX_MEMORY;
+    case 5: return PLUGBOX_STACK;
+    case 6: return PLUGBOX_INPUT;
+    default: return PLUGBOX_TRAP;
+    }
+}

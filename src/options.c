@@ -1,0 +1,85 @@
+/* options.c - the options object: limits and settings, copied by whoever reads them. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const plugbox_options pb__default_options = {
+    .memory_limit = PB_DEFAULT_MEMORY_LIMIT,
+    .filename = "<script>",
+};
+
+plugbox_options *plugbox_options_new(void)
+{
+    plugbox_options *o = calloc(1, sizeof *o);
+    if (o)
+        o->memory_limit = PB_DEFAULT_MEMORY_LIMIT;
+    return o;
+}
+
+void plugbox_options_free(plugbox_options *o)
+{
+    if (!o)
+        return;
+    free(o->function);
+    free(o->filename);
+    free(o);
+}
+
+int plugbox_options_set_memory_limit(plugbox_options *o, uint64_t bytes)
+{
+    if (!o || bytes == 0)
+        return PLUGBOX_ARGUMENT;
+    o->memory_limit = bytes > PB_MAX_MEMORY_LIMIT ? PB_MAX_MEMORY_LIMIT : bytes;
+    return PLUGBOX_OK;
+}
+
+int plugbox_options_set_time_limit(plugbox_options *o, uint64_t ms)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    o->time_limit_ms = ms;
+    return PLUGBOX_OK;
+}
+
+static int set_string(char **slot, const char *s)
+{
+    char *d = NULL;
+    if (s && !(d = strdup(s)))
+        return PLUGBOX_HOST;
+    free(*slot);
+    *slot = d;
+    return PLUGBOX_OK;
+}
+
+int plugbox_options_set_function(plugbox_options *o, const char *name)
+{
+    if (!o || (name && !*name))
+        return PLUGBOX_ARGUMENT;
+    return set_string(&o->function, name);
+}
+
+int plugbox_options_set_filename(plugbox_options *o, const char *name)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    return set_string(&o->filename, name);
+}
+
+int plugbox_options_set_stateful(plugbox_options *o, int stateful)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    o->stateful = stateful != 0;
+    return PLUGBOX_OK;
+}
+
+int plugbox_options_set_console(plugbox_options *o, plugbox_console_fn fn, void *user)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    o->console = fn;
+    o->console_user = user;
+    return PLUGBOX_OK;
+}

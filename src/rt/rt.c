@@ -1,0 +1,496 @@
+/* rt.c - plugbox's runtime for wasm2c output: traps, memories, snapshot restore. See rt.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+#define WASM_PAGE 65536u
+#define OS_PAGE (1u << PB_PAGE_SHIFT)
+#define RESERVATION (PB_DIRTY_MAP_BYTES + PB_WASM_SPAN)
+#define MAX_PAGES 65535u /* 65536 pages would not fit wasm_rt_memory_t's u32 size */
+#define POOL_SIZE 16     /* reservations kept for reuse */
+#define ZERO_BY_MADVISE (1u << 20)
+
+/* initial-exec: read from signal handlers, where a lazily allocated TLS block would not do */
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+static TLS pb_rt_guard *t_guard;
+static TLS uintptr_t t_stack_lo;   /* lowest usable address of this thread's stack */
+static TLS void *t_altstack;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sigaction g_old_segv, g_old_bus;
+static int g_setup_done;
+static pthread_key_t g_thread_key;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "plugbox runtime: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+/* ---- faults -------------------------------------------------------------------------------- */
+
+static void chain(int sig, siginfo_t *si, void *uc, const struct sigaction *old)
+{
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction) {
+            old->sa_sigaction(sig, si, uc);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Not a fault of guest code: restore the default action and return, so that the faulting
+     * instruction runs again and the process dies of it as it would have without plugbox. */
+    signal(sig, SIG_DFL);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    pb_rt_guard *g = t_guard;
+    if (g && !g->in_host) {
+        const uint8_t *a = si->si_addr;
+        if (a >= g->mem_lo && a < g->mem_hi)
+            siglongjmp(g->jb, WASM_RT_TRAP_OOB);
+        uintptr_t ua = (uintptr_t)a;
+        if (t_stack_lo && ua < t_stack_lo + 65536 && ua + (1u << 20) >= t_stack_lo)
+            siglongjmp(g->jb, WASM_RT_TRAP_EXHAUSTION);
+    }
+    chain(sig, si, uc, sig == SIGSEGV ? &g_old_segv : &g_old_bus);
+}
+
+static void thread_cleanup(void *p)
+{
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p)
+        sigaltstack(&ss, NULL);
+    free(p);
+}
+
+/* Once per thread: know where the stack ends and have an alternate signal stack, without
+ * which a fault from stack exhaustion could not be handled. A stack the host installed is
+ * left in place. */
+static void thread_setup(void)
+{
+    pthread_attr_t at;
+    void *lo;
+    size_t n;
+    if (pthread_getattr_np(pthread_self(), &at) == 0) {
+        if (pthread_attr_getstack(&at, &lo, &n) == 0)
+            t_stack_lo = (uintptr_t)lo;
+        pthread_attr_destroy(&at);
+    }
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
+        size_t sz = 64 * 1024;
+        void *p = malloc(sz);
+        if (!p)
+            die("alternate signal stack");
+        stack_t ss = {.ss_sp = p, .ss_size = sz, .ss_flags = 0};
+        if (sigaltstack(&ss, NULL) != 0)
+            die("sigaltstack");
+        t_altstack = p;
+        pthread_setspecific(g_thread_key, p);
+    } else {
+        t_altstack = (void *)1; /* the host's own: nothing to free */
+    }
+}
+
+int pb_rt_setup(void)
+{
+    pthread_mutex_lock(&g_lock);
+    int rc = 0;
+    if (!g_setup_done) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        /* SA_NODEFER: the handler leaves by siglongjmp, which (with sigsetjmp(.., 0)) does not
+         * restore the mask; without it the signal would stay blocked after the first trap. */
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_sigaction = on_fault;
+        if (pthread_key_create(&g_thread_key, thread_cleanup) != 0 ||
+            sigaction(SIGSEGV, &sa, &g_old_segv) != 0 || sigaction(SIGBUS, &sa, &g_old_bus) != 0)
+            rc = -1;
+        else
+            g_setup_done = 1;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+/* ---- guards -------------------------------------------------------------------------------- */
+
+void pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
+{
+    if (!t_altstack)
+        thread_setup();
+    g->mem_lo = mem->data - PB_DIRTY_MAP_BYTES;
+    g->mem_hi = mem->data + PB_WASM_SPAN;
+    g->in_host = 1;
+    g->stop = PB_RT_STOP_NONE;
+    g->hard = 0;
+    g->grow_refused = 0;
+    g->mem = mem;
+    g->thread = pthread_self();
+    g->wprev = NULL;
+    g->wnext = NULL;
+    g->prev = t_guard;
+    t_guard = g;
+}
+
+void pb_rt_leave(pb_rt_guard *g)
+{
+    t_guard = g->prev;
+}
+
+static _Noreturn void stop_now(pb_rt_guard *g)
+{
+    g->in_host = 1;
+    siglongjmp(g->jb, g->stop == PB_RT_STOP_INTERRUPT ? PB_RT_TRAP_INTERRUPT : PB_RT_TRAP_DEADLINE);
+}
+
+void pb_rt_guest_begin(pb_rt_guard *g)
+{
+    g->in_host = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (g->hard) /* the signal came while host code ran */
+        stop_now(g);
+}
+
+void pb_rt_import_begin(void)
+{
+    pb_rt_guard *g = t_guard;
+    if (g)
+        g->in_host++;
+}
+
+void pb_rt_import_end(void)
+{
+    pb_rt_guard *g = t_guard;
+    if (!g)
+        return;
+    g->in_host--;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (!g->in_host && g->hard)
+        stop_now(g);
+}
+
+/* Called by the watchdog's signal: leave the guest now, if it is the guest that runs; from
+ * host code the next checkpoint does it. Returns 0 when the signal was not meant for us. */
+int pb_rt__on_kick(void)
+{
+    pb_rt_guard *g = t_guard;
+    if (!g || !g->hard)
+        return 0;
+    if (!g->in_host)
+        stop_now(g);
+    return 1;
+}
+
+/* ---- wasm-rt.h: traps, types ----------------------------------------------------------------- */
+
+void wasm_rt_trap(wasm_rt_trap_t code)
+{
+    pb_rt_guard *g = t_guard;
+    if (!g) {
+        fprintf(stderr, "plugbox runtime: trap outside a guarded call: %s\n", wasm_rt_strerror(code));
+        abort();
+    }
+    g->in_host = 1;
+    siglongjmp(g->jb, (int)code);
+}
+
+const char *wasm_rt_strerror(wasm_rt_trap_t trap)
+{
+    switch (trap) {
+    case WASM_RT_TRAP_NONE: return "no error";
+    case WASM_RT_TRAP_OOB: return "out-of-bounds memory access";
+    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+    case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
+    case WASM_RT_TRAP_CALL_INDIRECT: return "invalid indirect call";
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught wasm exception";
+    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+    }
+    return "unknown trap";
+}
+
+typedef struct {
+    uint32_t params, results;
+    wasm_rt_type_t types[];
+} func_type;
+static func_type **g_types;
+static uint32_t g_ntypes;
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
+{
+    uint32_t n = params + results;
+    func_type *t = malloc(sizeof *t + n * sizeof t->types[0]);
+    if (!t)
+        die("function types");
+    t->params = params;
+    t->results = results;
+    va_list ap;
+    va_start(ap, results);
+    for (uint32_t i = 0; i < n; i++)
+        t->types[i] = (wasm_rt_type_t)va_arg(ap, int);
+    va_end(ap);
+    pthread_mutex_lock(&g_lock);
+    for (uint32_t i = 0; i < g_ntypes; i++) {
+        func_type *o = g_types[i];
+        if (o->params == params && o->results == results && !memcmp(o->types, t->types, n * sizeof t->types[0])) {
+            pthread_mutex_unlock(&g_lock);
+            free(t);
+            return i + 1;
+        }
+    }
+    func_type **nt = realloc(g_types, (g_ntypes + 1) * sizeof *nt);
+    if (!nt)
+        die("function types");
+    g_types = nt;
+    g_types[g_ntypes++] = t;
+    uint32_t id = g_ntypes;
+    pthread_mutex_unlock(&g_lock);
+    return id;
+}
+
+void wasm_rt_init(void)
+{
+    if (pb_rt_setup() != 0)
+        die("installing fault handlers");
+}
+
+bool wasm_rt_is_initialized(void) { return g_setup_done; }
+void wasm_rt_free(void) {}
+
+/* Exceptions are not used by the guest (built without -fwasm-exceptions). */
+uint32_t wasm_rt_register_tag(uint32_t size) { (void)size; return 0; }
+void wasm_rt_load_exception(uint32_t tag, uint32_t size, const void *values) { (void)tag; (void)size; (void)values; }
+void wasm_rt_throw(void) { wasm_rt_trap(WASM_RT_TRAP_UNCAUGHT_EXCEPTION); }
+WASM_RT_UNWIND_TARGET *wasm_rt_get_unwind_target(void) { return NULL; }
+void wasm_rt_set_unwind_target(WASM_RT_UNWIND_TARGET *target) { (void)target; }
+uint32_t wasm_rt_exception_tag(void) { return 0; }
+uint32_t wasm_rt_exception_size(void) { return 0; }
+void *wasm_rt_exception(void) { return NULL; }
+
+/* ---- linear memories ------------------------------------------------------------------------- */
+
+static uint8_t *g_pool[POOL_SIZE];
+static int g_npool;
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
+{
+    uint8_t *base = NULL;
+    pthread_mutex_lock(&g_lock);
+    if (g_npool)
+        base = g_pool[--g_npool];
+    pthread_mutex_unlock(&g_lock);
+    if (!base) {
+        base = mmap(NULL, RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (base == MAP_FAILED)
+            die("reserving sandbox memory");
+        if (mprotect(base, PB_DIRTY_MAP_BYTES, PROT_READ | PROT_WRITE) != 0)
+            die("dirty map");
+    }
+    if (max > MAX_PAGES)
+        max = MAX_PAGES;
+    if (initial > max)
+        die("initial memory above its maximum");
+    m->data = base + PB_DIRTY_MAP_BYTES;
+    if (initial && mprotect(m->data, (size_t)initial * WASM_PAGE, PROT_READ | PROT_WRITE) != 0)
+        die("committing sandbox memory");
+    m->pages = initial;
+    m->max_pages = max;
+    m->size = initial * WASM_PAGE;
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
+{
+    uint32_t old = m->pages;
+    uint64_t want = (uint64_t)old + delta;
+    if (want > m->max_pages) {
+        if (t_guard)
+            t_guard->grow_refused = 1;
+        return UINT32_MAX;
+    }
+    if (delta && mprotect(m->data + m->size, (size_t)delta * WASM_PAGE, PROT_READ | PROT_WRITE) != 0) {
+        if (t_guard)
+            t_guard->grow_refused = 1;
+        return UINT32_MAX;
+    }
+    m->pages = (uint32_t)want;
+    m->size = (uint32_t)(want * WASM_PAGE);
+    return old;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *m)
+{
+    if (!m->data)
+        return;
+    uint8_t *base = m->data - PB_DIRTY_MAP_BYTES;
+    /* back to a pristine reservation: zero pages (the next user relies on it), no access */
+    size_t map_used = ((size_t)m->size >> PB_PAGE_SHIFT) + 1;
+    if (madvise(m->data, m->size, MADV_DONTNEED) != 0 || mprotect(m->data, m->size, PROT_NONE) != 0 ||
+        madvise(base, map_used, MADV_DONTNEED) != 0) {
+        munmap(base, RESERVATION);
+    } else {
+        pthread_mutex_lock(&g_lock);
+        if (g_npool < POOL_SIZE) {
+            g_pool[g_npool++] = base;
+            base = NULL;
+        }
+        pthread_mutex_unlock(&g_lock);
+        if (base)
+            munmap(base, RESERVATION);
+    }
+    m->data = NULL;
+    m->size = m->pages = 0;
+}
+
+void pb_rt_set_max_pages(wasm_rt_memory_t *m, uint32_t pages)
+{
+    m->max_pages = pages > MAX_PAGES ? MAX_PAGES : pages;
+}
+
+void pb_rt_mark_dirty(wasm_rt_memory_t *m, uint64_t off, uint64_t n)
+{
+    if (!n)
+        return;
+    uint8_t *map = pb_rt_dirty_map(m);
+    uint64_t first = off >> PB_PAGE_SHIFT, last = (off + n - 1) >> PB_PAGE_SHIFT;
+    memset(map + first, 1, (size_t)(last - first + 1));
+}
+
+int pb_rt_write(wasm_rt_memory_t *m, uint64_t off, const void *src, size_t n)
+{
+    if (!pb_rt_in_bounds(m, off, n))
+        return -1;
+    pb_rt_mark_dirty(m, off, n);
+    memcpy(m->data + off, src, n);
+    return 0;
+}
+
+/* Calls f(first, count) for every run of marked pages in map[from, to), clearing them. */
+static void for_dirty_runs(uint8_t *map, size_t from, size_t to, void (*f)(void *, size_t, size_t), void *arg)
+{
+    size_t i = from;
+    while (i < to) {
+        /* skip clean pages eight at a time */
+        while (i + 8 <= to && (i & 7) == 0) {
+            uint64_t w;
+            memcpy(&w, map + i, 8);
+            if (w)
+                break;
+            i += 8;
+        }
+        if (i >= to)
+            break;
+        if (!map[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < to && map[j])
+            j++;
+        memset(map + i, 0, j - i);
+        f(arg, i, j - i);
+        i = j;
+    }
+}
+
+struct restore_ctx {
+    uint8_t *data;
+    const uint8_t *image;
+};
+
+static void copy_back(void *arg, size_t first, size_t count)
+{
+    struct restore_ctx *c = arg;
+    size_t off = first << PB_PAGE_SHIFT;
+    memcpy(c->data + off, c->image + off, count << PB_PAGE_SHIFT);
+}
+
+static void zero_run(void *arg, size_t first, size_t count)
+{
+    struct restore_ctx *c = arg;
+    memset(c->data + (first << PB_PAGE_SHIFT), 0, count << PB_PAGE_SHIFT);
+}
+
+void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, uint32_t size, int full)
+{
+    uint8_t *map = pb_rt_dirty_map(m);
+    struct restore_ctx c = {m->data, image};
+    size_t snap_pages = (size_t)size >> PB_PAGE_SHIFT;
+    size_t cur_pages = (size_t)m->size >> PB_PAGE_SHIFT;
+    if (full) {
+        memcpy(m->data, image, size);
+        memset(map, 0, snap_pages);
+    } else {
+        for_dirty_runs(map, 0, snap_pages, copy_back, &c);
+    }
+    if (m->size > size) {
+        /* Memory the call grew: zero it (grown memory must read as zeros) and take it away. */
+        size_t grown = m->size - size;
+        if (full || grown > ZERO_BY_MADVISE) {
+            if (madvise(m->data + size, grown, MADV_DONTNEED) != 0)
+                die("releasing sandbox memory");
+            memset(map + snap_pages, 0, cur_pages - snap_pages);
+        } else {
+            for_dirty_runs(map, snap_pages, cur_pages, zero_run, &c);
+        }
+        if (mprotect(m->data + size, grown, PROT_NONE) != 0)
+            die("shrinking sandbox memory");
+        m->size = size;
+        m->pages = size / WASM_PAGE;
+    } else if (m->size < size) {
+        die("restoring a snapshot larger than its memory");
+    }
+}
+
+/* ---- tables ----------------------------------------------------------------------------------- */
+
+#define DEFINE_TABLE(type)                                                                          \
+    void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t n, uint32_t max)      \
+    {                                                                                               \
+        t->data = calloc(n ? n : 1, sizeof *t->data);                                               \
+        if (!t->data)                                                                               \
+            die("allocating a table");                                                              \
+        t->size = n;                                                                                \
+        t->max_size = max;                                                                          \
+    }                                                                                               \
+    void wasm_rt_free_##type##_table(wasm_rt_##type##_table_t *t)                                   \
+    {                                                                                               \
+        free(t->data);                                                                              \
+        t->data = NULL;                                                                             \
+        t->size = 0;                                                                                \
+    }                                                                                               \
+    uint32_t wasm_rt_grow_##type##_table(wasm_rt_##type##_table_t *t, uint32_t delta,               \
+                                         wasm_rt_##type##_t init)                                   \
+    {                                                                                               \
+        uint32_t old = t->size;                                                                     \
+        uint64_t n = (uint64_t)old + delta;                                                         \
+        if (n > t->max_size)                                                                        \
+            return UINT32_MAX;                                                                      \
+        void *p = realloc(t->data, (size_t)(n ? n : 1) * sizeof *t->data);                          \
+        if (!p)                                                                                     \
+            return UINT32_MAX;                                                                      \
+        t->data = p;                                                                                \
+        for (uint64_t i = old; i < n; i++)                                                          \
+            t->data[i] = init;                                                                      \
+        t->size = (uint32_t)n;                                                                      \
+        return old;                                                                                 \
+    }
+DEFINE_TABLE(funcref)
+DEFINE_TABLE(externref)

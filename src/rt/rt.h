@@ -1,0 +1,115 @@
+/* rt.h - plugbox's runtime for wasm2c output (replaces wabt's wasm-rt-impl.c).
+ *
+ * What it adds over the runtime that ships with wabt:
+ *  - traps are per thread: each call into guest code runs under a guard (pb_rt_guard) that
+ *    holds its own jump buffer, so sandboxes run in parallel and calls may nest;
+ *  - the SIGSEGV/SIGBUS handler claims a fault only when the faulting thread is running guest
+ *    code and the address lies in that guest's memory reservation (or the thread's stack guard):
+ *    every other fault goes to the handler that was there before, so host bugs still crash;
+ *  - each linear memory is one reservation: a dirty map (one byte per 4 KiB page, written by
+ *    every guest store, see guest/wasm2c.sh) followed by 8 GiB of address space, so that any
+ *    32-bit address plus offset lands inside it; reservations are recycled, never leaked;
+ *  - a watchdog thread, started once, stops guest code that outlives its deadline: first by a
+ *    word the engine polls (a clean JavaScript-level stop), then by a signal to the thread;
+ *  - no system call on the path of a call that neither grows memory nor hits a limit.
+ */
+#ifndef PLUGBOX_RT_H
+#define PLUGBOX_RT_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasm-rt.h"
+#include "rt_layout.h"
+
+#if !WASM_RT_MEMCHECK_SIGNAL_HANDLER || WASM_RT_USE_STACK_DEPTH_COUNT
+#error "plugbox's runtime needs wasm2c's guard-page configuration (64-bit POSIX host)"
+#endif
+
+/* Extra trap codes beyond wasm_rt_trap_t, raised by the watchdog. */
+enum {
+    PB_RT_TRAP_DEADLINE = 100, /* the call's deadline passed */
+    PB_RT_TRAP_INTERRUPT = 101 /* pb_rt_watch_interrupt() from another thread */
+};
+
+/* Why a watched call was asked to stop (pb_rt_guard.stop). */
+enum { PB_RT_STOP_NONE = 0, PB_RT_STOP_DEADLINE = 1, PB_RT_STOP_INTERRUPT = 2 };
+
+typedef struct pb_rt_guard pb_rt_guard;
+struct pb_rt_guard {
+    sigjmp_buf jb;
+    const uint8_t *mem_lo, *mem_hi;  /* the reservation faults are claimed in */
+    volatile sig_atomic_t in_host;   /* > 0 while host code runs inside the guard */
+    volatile sig_atomic_t stop;      /* PB_RT_STOP_*: the watchdog asked the guest to stop */
+    volatile sig_atomic_t hard;      /* ... and then to leave at once (signal sent) */
+    volatile sig_atomic_t grow_refused; /* memory.grow hit the limit during this guard */
+    pb_rt_guard *prev;               /* the guard this one nests in, on this thread */
+    /* watchdog bookkeeping, under its lock */
+    pb_rt_guard *wnext, **wprev;
+    wasm_rt_memory_t *mem;
+    uint64_t deadline_ns;            /* CLOCK_MONOTONIC */
+    uint64_t kick_ns;                /* when to signal the thread (again) */
+    uint32_t soft_word;              /* guest address of the engine's interrupt word */
+    int reason;                      /* PB_RT_STOP_* to report once the deadline passes */
+    pthread_t thread;
+};
+
+/* Process-wide set-up: fault handlers, function types. Idempotent and thread-safe.
+ * Returns 0, or -1 when a handler could not be installed. */
+int pb_rt_setup(void);
+
+/* Enters a guard for guest code touching `mem`; must be paired with pb_rt_leave on the same
+ * thread, in LIFO order. Returns the value of the jump: 0 the first time, a trap code when the
+ * guest trapped (then the guard is still entered: call pb_rt_leave). Use as
+ *     pb_rt_enter(&g, mem); if (PB_RT_TRY(&g) == 0) { ... } pb_rt_leave(&g);
+ */
+void pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem);
+#define PB_RT_TRY(g) sigsetjmp((g)->jb, 0)
+void pb_rt_leave(pb_rt_guard *g);
+
+/* Brackets around a call from host code into guest code, and from guest code into a host
+ * import. A pending stop is taken at these points. */
+void pb_rt_guest_begin(pb_rt_guard *g);
+static inline void pb_rt_guest_end(pb_rt_guard *g) { g->in_host = 1; }
+void pb_rt_import_begin(void);
+void pb_rt_import_end(void);
+
+/* Watchdog. arm: stop the guarded call at deadline_ns (CLOCK_MONOTONIC), first by writing 1
+ * to the guest word at soft_word (the engine polls it and unwinds cleanly), then, if the guest
+ * is still running PB_RT_GRACE_NS later, by a signal that makes it leave at once.
+ * disarm: always before pb_rt_leave, on every path. interrupt: from any thread, the same
+ * stop now for the call running under g, armed or not; the caller guarantees that g stays
+ * entered until this returns (sandbox.c holds the sandbox's lock around both).
+ * arm and interrupt return 0, or -1 when the watchdog thread could not be started. */
+#ifndef PB_RT_GRACE_NS
+#define PB_RT_GRACE_NS 10000000ull
+#endif
+int pb_rt_watch_arm(pb_rt_guard *g, uint64_t deadline_ns, uint32_t soft_word);
+void pb_rt_watch_disarm(pb_rt_guard *g);
+int pb_rt_watch_interrupt(pb_rt_guard *g, uint32_t soft_word);
+uint64_t pb_rt_now_ns(void);
+int pb_rt__on_kick(void); /* watchdog.c -> rt.c, from the stop signal's handler */
+
+/* Linear memory helpers for host code. */
+static inline uint8_t *pb_rt_dirty_map(const wasm_rt_memory_t *m)
+{
+    return m->data - PB_DIRTY_MAP_BYTES;
+}
+static inline int pb_rt_in_bounds(const wasm_rt_memory_t *m, uint64_t off, uint64_t n)
+{
+    return off <= m->size && n <= m->size - off;
+}
+void pb_rt_mark_dirty(wasm_rt_memory_t *m, uint64_t off, uint64_t n);
+int pb_rt_write(wasm_rt_memory_t *m, uint64_t off, const void *src, size_t n);
+
+/* Sets the most pages the memory may grow to (the sandbox's memory limit). */
+void pb_rt_set_max_pages(wasm_rt_memory_t *m, uint32_t pages);
+
+/* Brings the memory back to `size` bytes equal to image[0..size): only the pages marked
+ * dirty since the last restore are copied (all of them when full != 0, after a trap, when
+ * a store may have escaped the map), pages above `size` are zeroed and made inaccessible. */
+void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, uint32_t size, int full);
+
+#endif

@@ -1,0 +1,20 @@
+/* rt_layout.h - the layout of a linear memory reservation, shared by the runtime and the
+ * generated engine (guest/wasm2c.sh makes every store mark its page in the dirty map).
+ *
+ *   [ dirty map: 1 byte per 4 KiB page of the 8 GiB span ][ linear memory, 8 GiB span ]
+ *                                                          ^ wasm_rt_memory_t.data
+ * A store at address a (u32 pointer + u32 offset, so a < 2^33) marks map[a >> 12]; the index
+ * is masked, so even the address of a store that is about to fault stays inside the map.
+ */
+#ifndef PLUGBOX_RT_LAYOUT_H
+#define PLUGBOX_RT_LAYOUT_H
+
+#define PB_PAGE_SHIFT 12
+#define PB_WASM_SPAN (1ull << 33)
+#define PB_DIRTY_MAP_BYTES (PB_WASM_SPAN >> PB_PAGE_SHIFT)
+#define PB_DIRTY_INDEX_MASK (PB_DIRTY_MAP_BYTES - 1)
+
+#define PB_MARK_DIRTY(mem, addr) \
+    ((mem)->data[(long long)(((addr) >> PB_PAGE_SHIFT) & PB_DIRTY_INDEX_MASK) - (long long)PB_DIRTY_MAP_BYTES] = 1)
+
+#endif

@@ -1,0 +1,177 @@
+/* sandbox.c - live instances of a program and the call path. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "internal.h"
+#include "jsoncheck.h"
+
+enum { RESET_NONE, RESET_DIRTY, RESET_FULL };
+
+struct plugbox_sandbox {
+    plugbox_program *program;
+    pb_instance *in;
+    uint64_t memory_limit;
+    uint64_t time_limit_ms;
+    int stateful;
+    int reset;                  /* what the next call must restore first */
+    pb_error error;
+    uint64_t rng;               /* seeds the guest's Math.random, per call */
+    pthread_mutex_t lock;       /* guards active */
+    pb_rt_guard *active;        /* the running call's guard, for interrupts */
+};
+
+int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out)
+{
+    *out = NULL;
+    if (!prog || prog->error.kind != PLUGBOX_OK || !prog->image.bytes)
+        return PLUGBOX_ARGUMENT;
+    opts = pb__opts(opts);
+    if (opts->memory_limit < prog->image.size)
+        return PLUGBOX_MEMORY;
+    plugbox_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return PLUGBOX_HOST;
+    sb->in = pb__instance_new();
+    if (!sb->in || pb__image_load(sb->in, &prog->image, 1) != PLUGBOX_OK) {
+        pb__instance_free(sb->in);
+        free(sb);
+        return PLUGBOX_HOST;
+    }
+    pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
+    sb->in->host.console = opts->console;
+    sb->in->host.console_user = opts->console_user;
+    sb->program = prog;
+    atomic_fetch_add(&prog->refs, 1);
+    sb->memory_limit = opts->memory_limit;
+    sb->time_limit_ms = opts->time_limit_ms;
+    sb->stateful = opts->stateful;
+    sb->reset = RESET_NONE;
+    if (getrandom(&sb->rng, sizeof sb->rng, 0) != (ssize_t)sizeof sb->rng)
+        sb->rng = (uint64_t)(uintptr_t)sb ^ pb_rt_now_ns();
+    pthread_mutex_init(&sb->lock, NULL);
+    *out = sb;
+    return PLUGBOX_OK;
+}
+
+void plugbox_sandbox_free(plugbox_sandbox *sb)
+{
+    if (!sb)
+        return;
+    pb__instance_free(sb->in);
+    pb__error_free(&sb->error);
+    pthread_mutex_destroy(&sb->lock);
+    pb__program_release(sb->program);
+    free(sb);
+}
+
+/* splitmix64: a fresh seed per call without a system call */
+static uint64_t next_seed(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct run_args {
+    const char *json;
+    size_t len;
+    uint64_t seed;
+};
+
+static int run_body(pb_call *c, pb_rt_guard *g)
+{
+    struct run_args *a = c->arg;
+    pb_instance *in = c->in;
+    uint32_t input = 0;
+    if (a->json) {
+        int rc = pb__guest_put(in, g, a->json, a->len, &input);
+        if (rc != PLUGBOX_OK)
+            return rc;
+    }
+    pb_rt_guest_begin(g);
+    Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL, (uint32_t)a->seed, (uint32_t)(a->seed >> 32));
+    if (input)
+        Z_engineZ_pb_free(&in->w, input);
+    pb_rt_guest_end(g);
+    return PLUGBOX_OK;
+}
+
+static int check_input(plugbox_sandbox *sb, const char *json, size_t len)
+{
+    plugbox__json_error e;
+    int r = plugbox__json_check(json, len, &e);
+    if (r == 0)
+        return PLUGBOX_OK;
+    if (r == PLUGBOX__JSON_ENOMEM)
+        return pb__error_setf(&sb->error, PLUGBOX_HOST, "out of host memory while checking the input");
+    return pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid %s: %s at line %zu, column %zu",
+                          r == PLUGBOX__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+}
+
+int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    pb__error_clear(&sb->error);
+    if (json && check_input(sb, json, len) != PLUGBOX_OK)
+        return sb->error.kind;
+
+    plugbox_program *p = sb->program;
+    plugbox_engine *e = p->engine;
+    if (sb->reset != RESET_NONE) {
+        pb__image_load(sb->in, &p->image, sb->reset == RESET_FULL);
+        sb->reset = RESET_NONE;
+    }
+    struct run_args a = {json, json ? len : 0, next_seed(&sb->rng)};
+    pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
+                 .active_lock = &sb->lock, .active = &sb->active, .body = run_body, .arg = &a};
+    int rc = pb__call_run(&c);
+
+    pb_outcome o = {0};
+    int have_outcome = rc == PLUGBOX_OK && c.trap == 0;
+    if (have_outcome && pb__outcome_read(sb->in, e->result_addr, &o) != 0) {
+        rc = PLUGBOX_TRAP;
+        have_outcome = 0;
+    }
+    if (have_outcome)
+        rc = pb__status_of_kind(o.kind, &c.g);
+    if (rc == PLUGBOX_OK && o.out) {
+        const char *text;
+        if (pb__guest_text(sb->in, o.out, o.out_len, &text) != 0 || text[o.out_len] != 0) {
+            rc = PLUGBOX_TRAP;
+            have_outcome = 0;
+        } else {
+            *out = text;
+            *out_len = o.out_len;
+        }
+    }
+    if (rc != PLUGBOX_OK)
+        pb__call_error(&sb->error, rc, &c, have_outcome ? &o : NULL, sb->memory_limit);
+
+    /* What the next call starts from. A trap may have left a store unrecorded in the dirty map
+     * (the jump can fall between a store and its mark), so it restores everything. */
+    if (c.trap)
+        sb->reset = RESET_FULL;
+    else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION))
+        sb->reset = RESET_DIRTY;
+    return rc;
+}
+
+int plugbox_sandbox_error_kind(const plugbox_sandbox *sb) { return sb ? sb->error.kind : PLUGBOX_ARGUMENT; }
+const char *plugbox_sandbox_error_message(const plugbox_sandbox *sb) { return sb ? pb__error_message(&sb->error) : ""; }
+const char *plugbox_sandbox_error_stack(const plugbox_sandbox *sb) { return sb ? pb__error_stack(&sb->error) : ""; }
+
+int plugbox_sandbox_interrupt(plugbox_sandbox *sb)
+{
+    if (!sb)
+        return PLUGBOX_ARGUMENT;
+    int rc = PLUGBOX_OK;
+    pthread_mutex_lock(&sb->lock);
+    if (sb->active && pb_rt_watch_interrupt(sb->active, sb->program->engine->interrupt_addr) != 0)
+        rc = PLUGBOX_HOST;
+    pthread_mutex_unlock(&sb->lock);
+    return rc;
+}
