@@ -123,6 +123,11 @@ static int fail_exception(int default_kind)
         kind = PB_OUT_OF_MEMORY;
     else if (is_internal_error(e, "stack overflow"))
         kind = default_kind == PB_BAD_INPUT ? PB_BAD_INPUT : PB_STACK_OVERFLOW;
+    if (kind == PB_BAD_INPUT) {
+        /* the host checked the text: the engine's parser gave up on its depth */
+        JS_FreeValue(ctx, e);
+        return fail_static(PB_BAD_INPUT, "data is nested too deeply for the engine");
+    }
     result.kind = kind;
     size_t n = 0;
     out_text = JS_ToCStringLen(ctx, &n, e);
@@ -312,6 +317,63 @@ static int run_jobs(void)
     return r;
 }
 
+/* A promise result (an async function, a .then chain) is awaited: its value or rejection
+ * becomes the call's outcome. */
+static JSValue settled_value;
+static int settled_state; /* 0 pending, 1 fulfilled, 2 rejected */
+
+static JSValue on_settle(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic,
+                         JSValue *data)
+{
+    (void)this_val;
+    (void)data;
+    JS_FreeValue(c, settled_value);
+    settled_value = argc > 0 ? JS_DupValue(c, argv[0]) : JS_UNDEFINED;
+    settled_state = magic;
+    return JS_UNDEFINED;
+}
+
+static int is_promise(JSValueConst v)
+{
+    if (!JS_IsObject(v))
+        return 0;
+    JSValue global = JS_GetGlobalObject(ctx);
+    JSValue ctor = JS_GetPropertyStr(ctx, global, "Promise");
+    int r = JS_IsInstanceOf(ctx, v, ctor);
+    JS_FreeValue(ctx, ctor);
+    JS_FreeValue(ctx, global);
+    return r > 0;
+}
+
+/* Consumes r; returns the settled value, or JS_EXCEPTION with the rejection thrown. */
+static JSValue await_result(JSValue r)
+{
+    if (!is_promise(r))
+        return r;
+    JSValue handlers[2] = {JS_NewCFunctionData(ctx, on_settle, 1, 1, 0, NULL),
+                           JS_NewCFunctionData(ctx, on_settle, 1, 2, 0, NULL)};
+    JSValue then = JS_GetPropertyStr(ctx, r, "then");
+    settled_state = 0;
+    settled_value = JS_UNDEFINED;
+    JSValue chained = JS_Call(ctx, then, r, 2, (JSValueConst *)handlers);
+    JS_FreeValue(ctx, then);
+    JS_FreeValue(ctx, handlers[0]);
+    JS_FreeValue(ctx, handlers[1]);
+    JS_FreeValue(ctx, r);
+    if (JS_IsException(chained))
+        return JS_EXCEPTION;
+    JS_FreeValue(ctx, chained);
+    if (run_jobs() < 0)
+        return JS_EXCEPTION;
+    JSValue v = settled_value;
+    settled_value = JS_UNDEFINED;
+    if (settled_state == 1)
+        return v;
+    if (settled_state == 2)
+        return JS_Throw(ctx, v);
+    return JS_ThrowTypeError(ctx, "the result is a promise that never settled");
+}
+
 EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi)
 {
     clear_result();
@@ -340,6 +402,9 @@ EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t
         JS_FreeValue(ctx, r);
         return fail_exception(PB_EXCEPTION);
     }
+    r = await_result(r);
+    if (JS_IsException(r))
+        return fail_exception(PB_EXCEPTION);
     JSValue s = JS_JSONStringify(ctx, r, JS_UNDEFINED, JS_UNDEFINED);
     JS_FreeValue(ctx, r);
     if (JS_IsException(s))

@@ -55,14 +55,34 @@ void pb__error_clear(pb_error *e)
 void pb__error_free(pb_error *e) { pb__error_clear(e); }
 
 /* Returns kind. When a copy cannot be made, the message falls back to plugbox_strerror. */
+/* A stack of deep recursion repeats one frame thousands of times: keep its top. */
+static size_t stack_cut(const char *s, size_t n)
+{
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' && ++lines == PB_MAX_STACK_FRAMES)
+            return i + 1;
+    return n;
+}
+
 int pb__error_set(pb_error *e, int kind, const char *msg, size_t msg_len, const char *stack, size_t stack_len)
 {
     pb__error_clear(e);
     e->kind = kind;
     if (msg)
         e->message = dup_cut(msg, msg_len);
-    if (stack && stack_len)
-        e->stack = dup_cut(stack, stack_len);
+    if (stack && stack_len) {
+        size_t keep = stack_cut(stack, stack_len);
+        e->stack = dup_cut(stack, keep);
+        if (e->stack && keep < stack_len) {
+            static const char more[] = "    ...\n";
+            char *s = realloc(e->stack, keep + sizeof more);
+            if (s) {
+                memcpy(s + keep, more, sizeof more);
+                e->stack = s;
+            }
+        }
+    }
     return kind;
 }
 

@@ -13,6 +13,7 @@
 #define PB_DEFAULT_MEMORY_LIMIT (256ull << 20)
 #define PB_MAX_MEMORY_LIMIT (65535ull << 16)
 #define PB_MAX_ERROR_TEXT (64u << 10) /* longer messages and stacks are cut */
+#define PB_MAX_STACK_FRAMES 32
 
 struct plugbox_options {
     uint64_t memory_limit;

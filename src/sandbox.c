@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "jsoncheck.h"
+#include "testing.h"
 
 enum { RESET_NONE, RESET_DIRTY, RESET_FULL };
 
@@ -79,21 +80,24 @@ struct run_args {
     const char *json;
     size_t len;
     uint64_t seed;
+    int raw;          /* tests: json is a guest address, passed unchecked */
+    uint32_t raw_ptr;
 };
 
 static int run_body(pb_call *c, pb_rt_guard *g)
 {
     struct run_args *a = c->arg;
     pb_instance *in = c->in;
-    uint32_t input = 0;
-    if (a->json) {
+    uint32_t input = a->raw_ptr;
+    if (a->json && !a->raw) {
         int rc = pb__guest_put(in, g, a->json, a->len, &input);
         if (rc != PLUGBOX_OK)
             return rc;
     }
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL, (uint32_t)a->seed, (uint32_t)(a->seed >> 32));
-    if (input)
+    Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL || a->raw, (uint32_t)a->seed,
+                     (uint32_t)(a->seed >> 32));
+    if (input && !a->raw)
         Z_engineZ_pb_free(&in->w, input);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
@@ -111,23 +115,17 @@ static int check_input(plugbox_sandbox *sb, const char *json, size_t len)
                           r == PLUGBOX__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
 }
 
-int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
+static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len)
 {
-    *out = NULL;
-    *out_len = 0;
-    pb__error_clear(&sb->error);
-    if (json && check_input(sb, json, len) != PLUGBOX_OK)
-        return sb->error.kind;
-
     plugbox_program *p = sb->program;
     plugbox_engine *e = p->engine;
     if (sb->reset != RESET_NONE) {
         pb__image_load(sb->in, &p->image, sb->reset == RESET_FULL);
         sb->reset = RESET_NONE;
     }
-    struct run_args a = {json, json ? len : 0, next_seed(&sb->rng)};
+    a->seed = next_seed(&sb->rng);
     pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
-                 .active_lock = &sb->lock, .active = &sb->active, .body = run_body, .arg = &a};
+                 .active_lock = &sb->lock, .active = &sb->active, .body = run_body, .arg = a};
     int rc = pb__call_run(&c);
 
     pb_outcome o = {0};
@@ -158,6 +156,43 @@ int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, cons
     else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION))
         sb->reset = RESET_DIRTY;
     return rc;
+}
+
+int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    pb__error_clear(&sb->error);
+    if (json && check_input(sb, json, len) != PLUGBOX_OK)
+        return sb->error.kind;
+    struct run_args a = {json, json ? len : 0, 0, 0, 0};
+    return call(sb, &a, out, out_len);
+}
+
+int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
+{
+    const char *out;
+    size_t out_len;
+    pb__error_clear(&sb->error);
+    struct run_args a = {NULL, len, 0, 1, ptr};
+    return call(sb, &a, &out, &out_len);
+}
+
+int plugbox__sandbox_pristine(plugbox_sandbox *sb)
+{
+    const pb_image *img = &sb->program->image;
+    if (sb->reset != RESET_NONE) {
+        pb__image_load(sb->in, img, sb->reset == RESET_FULL);
+        sb->reset = RESET_NONE;
+    }
+    wasm_rt_memory_t *m = &sb->in->w.w2c_memory;
+    if (m->size != img->size || memcmp(m->data, img->bytes, img->size) != 0)
+        return 0;
+    const uint8_t *map = pb_rt_dirty_map(m);
+    for (size_t i = 0; i < (size_t)img->size >> PB_PAGE_SHIFT; i++)
+        if (map[i])
+            return 0;
+    return sb->in->w.w2c_g0 == img->state.w2c_g0;
 }
 
 int plugbox_sandbox_error_kind(const plugbox_sandbox *sb) { return sb ? sb->error.kind : PLUGBOX_ARGUMENT; }

@@ -1,0 +1,16 @@
+/* testing.h - hooks for the project's own tests; not public API. */
+#ifndef PLUGBOX_TESTING_H
+#define PLUGBOX_TESTING_H
+
+#include <stdint.h>
+
+#include "plugbox.h"
+
+/* Runs a call whose input pointer is the raw guest address ptr, unchecked: the way to make
+ * the engine fault (an out-of-bounds read traps) and see the sandbox recover. */
+int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len);
+/* Applies the reset the next call would do, then returns 1 when the sandbox's memory and
+ * globals equal its program's snapshot byte for byte, and its dirty map is clear. */
+int plugbox__sandbox_pristine(plugbox_sandbox *sb);
+
+#endif

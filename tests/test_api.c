@@ -1,0 +1,530 @@
+/* test_api.c - the C API, one case per process: test_api CASE (test_api --list names them). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugbox.h"
+#include "testing.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        checks++;                                                                   \
+        if (!(cond)) {                                                              \
+            failures++;                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                           \
+    } while (0)
+#define CHECK_EQ_INT(a, b)                                                                           \
+    do {                                                                                             \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                          \
+        checks++;                                                                                    \
+        if (a_ != b_) {                                                                              \
+            failures++;                                                                              \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_);   \
+        }                                                                                            \
+    } while (0)
+#define CHECK_STR(got, want)                                                                          \
+    do {                                                                                              \
+        const char *g_ = (got), *w_ = (want);                                                         \
+        checks++;                                                                                     \
+        if (!g_ || strcmp(g_, w_) != 0) {                                                             \
+            failures++;                                                                               \
+            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #got,        \
+                    g_ ? g_ : "(null)", w_);                                                           \
+        }                                                                                             \
+    } while (0)
+#define CHECK_HAS(got, part)                                                                          \
+    do {                                                                                              \
+        const char *g_ = (got), *p_ = (part);                                                         \
+        checks++;                                                                                     \
+        if (!g_ || !strstr(g_, p_)) {                                                                 \
+            failures++;                                                                               \
+            fprintf(stderr, "%s:%d: %s is \"%s\", expected it to contain \"%s\"\n", __FILE__, __LINE__, \
+                    #got, g_ ? g_ : "(null)", p_);                                                    \
+        }                                                                                             \
+    } while (0)
+
+static plugbox_engine *engine;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A sandbox of `src` with the given options (NULL: defaults); aborts the case on failure. */
+static plugbox_sandbox *box_of(const char *src, plugbox_options *o)
+{
+    plugbox_program *p;
+    int rc = plugbox_program_new(engine, src, (size_t)-1, o, &p);
+    if (rc != PLUGBOX_OK) {
+        fprintf(stderr, "program failed: %s\n", p ? plugbox_program_error_message(p) : plugbox_strerror(rc));
+        exit(1);
+    }
+    plugbox_sandbox *b;
+    rc = plugbox_sandbox_new(p, o, &b);
+    plugbox_program_free(p); /* the sandbox keeps it alive */
+    if (rc != PLUGBOX_OK) {
+        fprintf(stderr, "sandbox failed: %s\n", plugbox_strerror(rc));
+        exit(1);
+    }
+    return b;
+}
+
+/* Calls and returns the result text (a static copy), or NULL after an error. */
+static const char *call(plugbox_sandbox *b, const char *json, int *rc)
+{
+    static char buf[4096];
+    const char *out;
+    size_t n;
+    *rc = plugbox_sandbox_call(b, json, json ? strlen(json) : 0, &out, &n);
+    if (*rc != PLUGBOX_OK || !out)
+        return NULL;
+    snprintf(buf, sizeof buf, "%.*s", (int)n, out);
+    return buf;
+}
+
+/* ---- cases ---------------------------------------------------------------------------------- */
+
+static void t_eval_string(void)
+{
+    plugbox_sandbox *b = box_of("'x'.repeat(3)", NULL);
+    int rc;
+    CHECK_STR(call(b, NULL, &rc), "\"xxx\"");
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    plugbox_sandbox_free(b);
+}
+
+static void t_data_input(void)
+{
+    plugbox_sandbox *b = box_of("({sum: data.a + data.b, keys: Object.keys(data)})", NULL);
+    int rc;
+    CHECK_STR(call(b, "{\"a\":1,\"b\":2}", &rc), "{\"sum\":3,\"keys\":[\"a\",\"b\"]}");
+    CHECK_STR(call(b, "{\"a\":\"x\",\"b\":\"\\u00e9\"}", &rc), "{\"sum\":\"x\xc3\xa9\",\"keys\":[\"a\",\"b\"]}");
+    plugbox_sandbox_free(b);
+}
+
+static void t_undefined_result(void)
+{
+    plugbox_sandbox *b = box_of("var x = 1; undefined", NULL);
+    const char *out = "sentinel";
+    size_t n = 99;
+    CHECK_EQ_INT(plugbox_sandbox_call(b, NULL, 0, &out, &n), PLUGBOX_OK);
+    CHECK(out == NULL);
+    CHECK_EQ_INT(n, 0);
+    plugbox_sandbox_free(b);
+}
+
+static void t_exception(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_filename(o, "rule.js");
+    plugbox_sandbox *b = box_of("function check(d) {\n  if (!d.ok)\n    throw new Error('boom ' + d.id);\n}\ncheck(data)", o);
+    int rc;
+    CHECK(call(b, "{\"ok\":false,\"id\":7}", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_EQ_INT(plugbox_sandbox_error_kind(b), PLUGBOX_EXCEPTION);
+    CHECK_STR(plugbox_sandbox_error_message(b), "Error: boom 7");
+    CHECK_HAS(plugbox_sandbox_error_stack(b), "rule.js:3");
+    CHECK_HAS(plugbox_sandbox_error_stack(b), "check");
+    /* the error does not stick: the next call succeeds and clears it */
+    CHECK(call(b, "{\"ok\":true}", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    CHECK_STR(plugbox_sandbox_error_message(b), "");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_syntax_error(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_filename(o, "bad.js");
+    plugbox_program *p;
+    int rc = plugbox_program_new(engine, "let a = 1;\nlet b = ;\n", (size_t)-1, o, &p);
+    CHECK_EQ_INT(rc, PLUGBOX_SYNTAX);
+    CHECK(p != NULL);
+    CHECK_EQ_INT(plugbox_program_error_kind(p), PLUGBOX_SYNTAX);
+    CHECK_HAS(plugbox_program_error_message(p), "SyntaxError");
+    CHECK_HAS(plugbox_program_error_stack(p), "bad.js:2");
+    plugbox_sandbox *b = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(p, NULL, &b), PLUGBOX_ARGUMENT);
+    CHECK(b == NULL);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+}
+
+static void t_function_style(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "handle");
+    plugbox_sandbox *b = box_of("var setups = 0; setups++;\n"
+                                "var calls = 0;\n"
+                                "function handle(d) { calls++; return {v: d.n * 2, setups, calls}; }", o);
+    int rc;
+    for (int i = 0; i < 3; i++) /* the top level ran once, into the snapshot; each call is fresh */
+        CHECK_STR(call(b, "{\"n\":21}", &rc), "{\"v\":42,\"setups\":1,\"calls\":1}");
+    plugbox_sandbox_free(b);
+
+    plugbox_options_set_function(o, "missing");
+    plugbox_program *p;
+    CHECK_EQ_INT(plugbox_program_new(engine, "var x = 1;", (size_t)-1, o, &p), PLUGBOX_EXCEPTION);
+    CHECK_HAS(plugbox_program_error_message(p), "missing is not a function");
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+}
+
+static void t_async_result(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_sandbox *b = box_of("async function f(d) { await null; if (d.fail) throw new TypeError('no'); return d.x + 1; }", o);
+    int rc;
+    CHECK_STR(call(b, "{\"x\":1}", &rc), "2");
+    CHECK(call(b, "{\"fail\":true}", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_STR(plugbox_sandbox_error_message(b), "TypeError: no");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_memory_small_ok(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_memory_limit(o, 4u << 20);
+    plugbox_sandbox *b = box_of("let a = []; for (let i = 0; i < 10000; i++) a.push(i); a.reduce((s, x) => s + x, 0)", o);
+    int rc;
+    CHECK_STR(call(b, NULL, &rc), "49995000");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_memory_exceeded(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_memory_limit(o, 4u << 20);
+    plugbox_sandbox *b = box_of("if (data.bomb) { let a = []; for (;;) a.push(new Array(1e5).fill(1.5)); } 'fine'", o);
+    int rc;
+    CHECK(call(b, "{\"bomb\":true}", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_MEMORY);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "out of memory");
+    CHECK_STR(call(b, "{\"bomb\":false}", &rc), "\"fine\"");
+    CHECK(plugbox__sandbox_pristine(b));
+
+    /* a limit below what the engine itself takes is refused up front */
+    plugbox_program *p;
+    CHECK_EQ_INT(plugbox_program_new(engine, "1", (size_t)-1, NULL, &p), PLUGBOX_OK);
+    CHECK(plugbox_program_footprint(p) > (64u << 10));
+    plugbox_options_set_memory_limit(o, 64u << 10);
+    plugbox_sandbox *small = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(p, o, &small), PLUGBOX_MEMORY);
+    plugbox_program_free(p);
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_time_limit(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_time_limit(o, 100);
+    plugbox_sandbox *b = box_of("if (data.loop) for (;;) {} 'done'", o);
+    int rc;
+    double t0 = now_ms();
+    CHECK(call(b, "{\"loop\":true}", &rc) == NULL);
+    double dt = now_ms() - t0;
+    CHECK_EQ_INT(rc, PLUGBOX_TIMEOUT);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "time limit exceeded");
+    CHECK(dt >= 95 && dt < 2000);
+    CHECK_STR(call(b, "{\"loop\":false}", &rc), "\"done\"");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+/* Native engine code that never polls for interrupts: only the signal stops it. */
+static void t_time_limit_native(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_time_limit(o, 100);
+    plugbox_sandbox *b = box_of("if (data.bomb) /(a+)+b/.test('a'.repeat(40)); 'ok'", o);
+    int rc;
+    double t0 = now_ms();
+    CHECK(call(b, "{\"bomb\":true}", &rc) == NULL);
+    double dt = now_ms() - t0;
+    CHECK_EQ_INT(rc, PLUGBOX_TIMEOUT);
+    CHECK(dt < 2000);
+    CHECK_STR(call(b, "{\"bomb\":false}", &rc), "\"ok\"");
+    CHECK(plugbox__sandbox_pristine(b));
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_stack_overflow(void)
+{
+    plugbox_sandbox *b = box_of("function f(n) { return f(n + 1) + 1 }\nif (data) f(0); 'ok'", NULL);
+    int rc;
+    CHECK(call(b, "true", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_STACK);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "stack overflow");
+    CHECK_STR(call(b, "false", &rc), "\"ok\"");
+    plugbox_sandbox_free(b);
+}
+
+static void t_fresh_state(void)
+{
+    plugbox_sandbox *b = box_of("var seen = [typeof globalThis.leak, typeof [].polluted, typeof Object.prototype.evil];\n"
+                                "globalThis.leak = 1; Array.prototype.polluted = 1; Object.prototype.evil = 1;\n"
+                                "var big = new Array(50000).fill('x'.repeat(10));\n"
+                                "seen", NULL);
+    int rc;
+    for (int i = 0; i < 5; i++) {
+        CHECK_STR(call(b, "{\"i\":1}", &rc), "[\"undefined\",\"undefined\",\"undefined\"]");
+        CHECK(plugbox__sandbox_pristine(b)); /* byte for byte the snapshot again */
+    }
+    plugbox_sandbox_free(b);
+}
+
+static void t_stateful(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_stateful(o, 1);
+    plugbox_options_set_function(o, "count");
+    plugbox_sandbox *b = box_of("var n = 0; function count(d) { if (d === 'trap') return; return ++n; }", o);
+    int rc;
+    CHECK_STR(call(b, "1", &rc), "1");
+    CHECK_STR(call(b, "1", &rc), "2");
+    CHECK_STR(call(b, "1", &rc), "3");
+    /* a trap resets a stateful sandbox to its snapshot */
+    CHECK_EQ_INT(plugbox__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
+    CHECK_STR(call(b, "1", &rc), "1");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_trap_recovery(void)
+{
+    plugbox_sandbox *b = box_of("JSON.stringify(data)", NULL);
+    int rc;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(plugbox__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
+        CHECK_HAS(plugbox_sandbox_error_message(b), "out-of-bounds");
+        CHECK_STR(call(b, "[1,2]", &rc), "\"[1,2]\"");
+    }
+    CHECK(plugbox__sandbox_pristine(b));
+    plugbox_sandbox_free(b);
+}
+
+static void t_random_differs(void)
+{
+    plugbox_sandbox *b = box_of("Math.random()", NULL);
+    int rc;
+    char first[64];
+    snprintf(first, sizeof first, "%s", call(b, NULL, &rc));
+    const char *second = call(b, NULL, &rc);
+    CHECK(second && strcmp(first, second) != 0);
+    double v = atof(first);
+    CHECK(v >= 0 && v < 1);
+    plugbox_sandbox_free(b);
+}
+
+struct console_log {
+    char text[256];
+    int level, count;
+};
+
+static void on_console(void *user, plugbox_console_level level, const char *text, size_t len)
+{
+    struct console_log *l = user;
+    snprintf(l->text, sizeof l->text, "%.*s", (int)len, text);
+    l->level = (int)level;
+    l->count++;
+}
+
+static void t_console(void)
+{
+    struct console_log log = {{0}, -1, 0};
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_console(o, on_console, &log);
+    plugbox_sandbox *b = box_of("console.log('a', 1, {b: [2]}); console.error('bad'); 5", o);
+    int rc;
+    CHECK_STR(call(b, NULL, &rc), "5");
+    CHECK_EQ_INT(log.count, 2);
+    CHECK_STR(log.text, "bad");
+    CHECK_EQ_INT(log.level, PLUGBOX_CONSOLE_ERROR);
+    plugbox_sandbox_free(b);
+    plugbox_options_set_console(o, NULL, NULL);
+    b = box_of("console.warn('x'); 6", o);
+    CHECK_STR(call(b, NULL, &rc), "6");
+    CHECK_EQ_INT(log.count, 2);
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void *interrupter(void *arg)
+{
+    usleep(50 * 1000);
+    plugbox_sandbox_interrupt(arg);
+    return NULL;
+}
+
+static void t_interrupt(void)
+{
+    plugbox_sandbox *b = box_of("if (data) for (;;) {} 'ok'", NULL);
+    int rc;
+    pthread_t t;
+    pthread_create(&t, NULL, interrupter, b);
+    double t0 = now_ms();
+    CHECK(call(b, "true", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_INTERRUPTED);
+    CHECK(now_ms() - t0 < 5000);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(plugbox_sandbox_interrupt(b), PLUGBOX_OK); /* nothing running: no effect */
+    CHECK_STR(call(b, "false", &rc), "\"ok\"");
+    plugbox_sandbox_free(b);
+}
+
+static void t_invalid_input(void)
+{
+    plugbox_sandbox *b = box_of("data", NULL);
+    int rc;
+    CHECK(call(b, "{\"a\":1,\n  \"b\":}", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_INPUT);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "line 2, column 7");
+    CHECK(call(b, "[\"\xff\"]", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_INPUT);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "UTF-8");
+    CHECK(call(b, "", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_INPUT);
+    CHECK_STR(call(b, "{\"__proto__\":{\"x\":1},\"a\":1,\"a\":2}", &rc), "{\"__proto__\":{\"x\":1},\"a\":2}");
+    plugbox_sandbox_free(b);
+}
+
+static void t_deep_data(void)
+{
+    plugbox_sandbox *b = box_of("var d = 0; for (var v = data; Array.isArray(v); v = v[0]) d++; d", NULL);
+    for (size_t depth = 100; depth <= 1000000; depth *= 100) {
+        char *s = malloc(2 * depth + 1);
+        memset(s, '[', depth);
+        memset(s + depth, ']', depth);
+        s[2 * depth] = 0;
+        int rc;
+        const char *r = call(b, s, &rc);
+        if (depth == 100)
+            CHECK_STR(r, "100");
+        else /* too deep for the engine: a clean input error */
+            CHECK(rc == PLUGBOX_OK || (rc == PLUGBOX_INPUT && strstr(plugbox_sandbox_error_message(b), "deep")));
+        free(s);
+    }
+    plugbox_sandbox_free(b);
+}
+
+static size_t vm_size_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void t_no_address_space_leak(void)
+{
+    plugbox_program *p;
+    CHECK_EQ_INT(plugbox_program_new(engine, "data + 1", (size_t)-1, NULL, &p), PLUGBOX_OK);
+    size_t before = 0;
+    for (int i = 0; i < 200; i++) {
+        plugbox_sandbox *b;
+        CHECK_EQ_INT(plugbox_sandbox_new(p, NULL, &b), PLUGBOX_OK);
+        const char *out;
+        size_t n;
+        CHECK_EQ_INT(plugbox_sandbox_call(b, "1", 1, &out, &n), PLUGBOX_OK);
+        plugbox_sandbox_free(b);
+        if (i == 9)
+            before = vm_size_kb();
+    }
+    /* 8 GiB of address space a sandbox: 190 more must not have kept theirs */
+    CHECK(vm_size_kb() < before + (8ull << 20));
+    plugbox_program_free(p);
+}
+
+static void t_status_names(void)
+{
+    CHECK_STR(plugbox_strerror(PLUGBOX_TIMEOUT), "time limit exceeded");
+    CHECK_STR(plugbox_strerror(PLUGBOX_MEMORY), "out of memory");
+    CHECK_STR(plugbox_strerror(PLUGBOX_STACK), "stack overflow");
+    CHECK_STR(plugbox_err_name(PLUGBOX_TRAP), "TRAP");
+    CHECK_STR(plugbox_strerror(12345), "unknown error");
+    CHECK_EQ_INT(plugbox_options_set_memory_limit(NULL, 1), PLUGBOX_ARGUMENT);
+    plugbox_options *o = plugbox_options_new();
+    CHECK_EQ_INT(plugbox_options_set_memory_limit(o, 0), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_options_set_function(o, ""), PLUGBOX_ARGUMENT);
+    plugbox_options_free(o);
+    plugbox_options_free(NULL);
+    plugbox_sandbox_free(NULL);
+    plugbox_program_free(NULL);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} cases[] = {
+    {"eval_string", t_eval_string},
+    {"data_input", t_data_input},
+    {"undefined_result", t_undefined_result},
+    {"exception", t_exception},
+    {"syntax_error", t_syntax_error},
+    {"function_style", t_function_style},
+    {"async_result", t_async_result},
+    {"memory_small_ok", t_memory_small_ok},
+    {"memory_exceeded", t_memory_exceeded},
+    {"time_limit", t_time_limit},
+    {"time_limit_native", t_time_limit_native},
+    {"stack_overflow", t_stack_overflow},
+    {"fresh_state", t_fresh_state},
+    {"stateful", t_stateful},
+    {"trap_recovery", t_trap_recovery},
+    {"random_differs", t_random_differs},
+    {"console", t_console},
+    {"interrupt", t_interrupt},
+    {"invalid_input", t_invalid_input},
+    {"deep_data", t_deep_data},
+    {"no_address_space_leak", t_no_address_space_leak},
+    {"status_names", t_status_names},
+};
+
+int main(int argc, char **argv)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    if (argc == 2 && !strcmp(argv[1], "--list")) {
+        for (size_t i = 0; i < n; i++)
+            puts(cases[i].name);
+        return 0;
+    }
+    if (plugbox_engine_new(&engine) != PLUGBOX_OK) {
+        fprintf(stderr, "cannot create the engine\n");
+        return 1;
+    }
+    int ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (argc > 1 && strcmp(argv[1], cases[i].name))
+            continue;
+        cases[i].fn();
+        ran++;
+    }
+    plugbox_engine_free(engine);
+    if (!ran) {
+        fprintf(stderr, "no case named %s\n", argc > 1 ? argv[1] : "");
+        return 1;
+    }
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
