@@ -1,3 +1,980 @@
-#!/bin/bash
-[ "$1" = --list ] && echo placeholder && exit 0
+#!/usr/bin/env bash
+# Command-line tests of `plugbox run`.
+#
+#   bash tests/cli.sh --list     print every case name, one per line
+#   bash tests/cli.sh CASE       run one case in a fresh temporary directory
+#
+# Environment:
+#   PLUGBOX    path of the plugbox binary (required)
+#   QJS_TESTS  directory holding QuickJS's own tests (test_builtin.js, ...);
+#              the quickjs_* cases are skipped (exit 77) when it is unset
+#   EXAMPLES   the project's examples/ directory; demo_track is skipped when unset
+#   PB_TIMEOUT seconds before a plugbox invocation is killed (default 30)
+#
+# Exit status: 0 pass, 1 fail, 77 skip, 99 harness error (bad usage of this script).
+# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date), grep, awk.
+
+set -u
+
+PB_TIMEOUT=${PB_TIMEOUT:-30}
+CASE_NAME=
+T=
+rc=
+elapsed_ms=
+last_cmd=
+
+# ---------------------------------------------------------------------------
+# helpers
+
+harness_error() { echo "cli.sh: $*" >&2; exit 99; }
+
+skip() { echo "SKIP $CASE_NAME: $*"; exit 77; }
+
+abspath() { # absolute form of a path that exists
+    local p=$1
+    if [ -d "$p" ]; then (cd "$p" && pwd)
+    else printf '%s/%s\n' "$(cd "$(dirname "$p")" && pwd)" "$(basename "$p")"
+    fi
+}
+
+show_file() { # LABEL FILE: print at most 3000 bytes of FILE
+    local n=0
+    [ -f "$2" ] && n=$(wc -c <"$2")
+    echo "--- $1 ($n bytes) ---"
+    if [ "$n" -gt 0 ]; then
+        head -c 3000 "$2"
+        [ "$n" -gt 3000 ] && printf '\n[... truncated]'
+        echo
+    fi
+}
+
+fail() {
+    echo "FAIL $CASE_NAME: $*"
+    echo "command:   $last_cmd"
+    echo "exit code: $rc    elapsed: $elapsed_ms ms"
+    case $rc in
+        124|137) echo "(plugbox was killed by timeout after $PB_TIMEOUT s)" ;;
+        134|139) echo "(plugbox crashed: signal $((rc - 128)))" ;;
+    esac
+    show_file stdout "$T/out"
+    show_file stderr "$T/err"
+    exit 1
+}
+
+# run_pb ARGS...: run plugbox with a timeout; sets rc, elapsed_ms and the files
+# $T/out and $T/err. Standard input comes from $PB_STDIN (default /dev/null).
+# PB_STDOUT=closed runs it with standard output closed, PB_STDOUT=FILE sends
+# standard output to FILE instead of $T/out.
+run_pb() {
+    local t0 t1 in=${PB_STDIN:-/dev/null}
+    last_cmd="plugbox$(printf ' %q' "$@")"
+    : >"$T/out"
+    t0=$(date +%s%N)
+    if [ "${PB_STDOUT:-}" = closed ]; then
+        last_cmd="$last_cmd >&-"
+        timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" "$@" <"$in" 2>"$T/err" >&-
+    elif [ -n "${PB_STDOUT:-}" ]; then
+        last_cmd="$last_cmd >$PB_STDOUT"
+        timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" "$@" <"$in" 2>"$T/err" >"$PB_STDOUT"
+    else
+        timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" "$@" <"$in" 2>"$T/err" >"$T/out"
+    fi
+    rc=$?
+    t1=$(date +%s%N)
+    elapsed_ms=$(( (t1 - t0) / 1000000 ))
+}
+
+expect_rc() {
+    [ "$rc" = "$1" ] || fail "expected exit code $1, got $rc"
+}
+
+expect_rc_in() { # expect_rc_in N M ...
+    local c
+    for c in "$@"; do [ "$rc" = "$c" ] && return 0; done
+    fail "expected exit code in {$*}, got $rc"
+}
+
+expect_stdout_eq() { # stdout must be exactly STR followed by one newline
+    printf '%s\n' "$1" >"$T/expected"
+    cmp -s "$T/expected" "$T/out" ||
+        fail "expected stdout exactly [$(head -c 1500 "$T/expected")] followed by a newline"
+}
+
+expect_stdout_empty() {
+    [ ! -s "$T/out" ] || fail "expected empty stdout (zero bytes)"
+}
+
+expect_stdout_has() {
+    grep -qF -- "$1" "$T/out" || fail "expected stdout to contain [$1]"
+}
+
+expect_stdout_lacks() {
+    ! grep -qF -- "$1" "$T/out" || fail "expected stdout NOT to contain [$1]"
+}
+
+expect_stdout_match() { # extended regex matched against the whole stdout (one line)
+    [ "$(wc -l <"$T/out")" = 1 ] && grep -qE -- "^($1)\$" "$T/out" ||
+        fail "expected stdout to be one line matching /^($1)\$/"
+}
+
+expect_stderr_has() {
+    grep -qF -- "$1" "$T/err" || fail "expected stderr to contain [$1]"
+}
+
+expect_stderr_has_ci() { # case-insensitive
+    grep -qiF -- "$1" "$T/err" || fail "expected stderr to contain [$1] (any case)"
+}
+
+expect_stderr_lacks() {
+    ! grep -qF -- "$1" "$T/err" || fail "expected stderr NOT to contain [$1]"
+}
+
+expect_stderr_nonempty() {
+    [ -s "$T/err" ] || fail "expected an error message on stderr"
+}
+
+expect_elapsed_below() { # MS
+    [ "$elapsed_ms" -lt "$1" ] || fail "expected to end within $1 ms, took $elapsed_ms ms"
+}
+
+expect_elapsed_at_least() { # MS
+    [ "$elapsed_ms" -ge "$1" ] || fail "expected to run at least $1 ms (limit fired too early), took $elapsed_ms ms"
+}
+
+expect_no_crash() {
+    case $rc in
+        124|137) fail "plugbox hung (killed by timeout)" ;;
+        134|136|139|132|135) fail "plugbox crashed with signal $((rc - 128))" ;;
+    esac
+    ! grep -qiE 'segmentation|core dumped|AddressSanitizer|Aborted' "$T/err" ||
+        fail "plugbox crashed (see stderr)"
+}
+
+# the usual outcome of a limit: exit 3, MESSAGE on stderr, nothing on stdout, in bounded time
+expect_limit() { # MESSAGE MAX_MS
+    expect_rc 3
+    expect_stderr_has "$1"
+    expect_stdout_empty
+    expect_elapsed_below "$2"
+}
+
+# the usual outcome of a usage or input error: exit 2, a message, nothing on stdout
+expect_usage_error() {
+    expect_rc 2
+    expect_stderr_nonempty
+    expect_stdout_empty
+}
+
+need_qjs() { # sets QJS_DIR to the directory that holds test_builtin.js
+    [ -n "${QJS_TESTS:-}" ] || skip "QJS_TESTS is not set"
+    if [ -f "$QJS_TESTS/test_builtin.js" ]; then QJS_DIR=$QJS_TESTS
+    elif [ -f "$QJS_TESTS/tests/test_builtin.js" ]; then QJS_DIR=$QJS_TESTS/tests
+    else
+        echo "FAIL $CASE_NAME: no test_builtin.js in QJS_TESTS=$QJS_TESTS (nor in its tests/)"
+        exit 1
+    fi
+}
+
+need_examples() {
+    [ -n "${EXAMPLES:-}" ] || skip "EXAMPLES is not set"
+    [ -f "$EXAMPLES/make_track.js" ] ||
+        { echo "FAIL $CASE_NAME: no make_track.js in EXAMPLES=$EXAMPLES"; exit 1; }
+}
+
+# repeat CHAR N: print CHAR N times
+repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+
+# ---------------------------------------------------------------------------
+# results
+
+case_result_string() {
+    run_pb run -e "'x'.repeat(3)"
+    expect_rc 0
+    expect_stdout_eq '"xxx"'
+}
+
+case_result_string_escapes() {
+    # JSON escapes for quote, backslash, newline, control char; non-ASCII kept as UTF-8
+    run_pb run -e '"a\"b\\c\nd\u0001é"'
+    expect_rc 0
+    expect_stdout_eq '"a\"b\\c\nd\u0001é"'
+}
+
+case_result_number() {
+    run_pb run -e '6*7'
+    expect_rc 0
+    expect_stdout_eq '42'
+    run_pb run -e '0.1+0.2'
+    expect_rc 0
+    expect_stdout_eq '0.30000000000000004'
+    run_pb run -e '[1e21, -0, -1.5, NaN, Infinity]'
+    expect_rc 0
+    expect_stdout_eq '[1e+21,0,-1.5,null,null]'
+}
+
+case_result_scalars() {
+    run_pb run -e 'true'
+    expect_rc 0
+    expect_stdout_eq 'true'
+    run_pb run -e 'null'
+    expect_rc 0
+    expect_stdout_eq 'null'
+}
+
+case_result_object() {
+    run_pb run -e '({a:[1,2,{b:null}]})'
+    expect_rc 0
+    expect_stdout_eq '{"a":[1,2,{"b":null}]}'
+    run_pb run -e '[1,"two",true,null,{"k":[]},undefined]'
+    expect_rc 0
+    expect_stdout_eq '[1,"two",true,null,{"k":[]},null]'
+}
+
+case_result_tojson() {
+    # the result goes through JSON semantics: toJSON, Date
+    run_pb run -e '({toJSON(){ return "custom" }})'
+    expect_rc 0
+    expect_stdout_eq '"custom"'
+    run_pb run -e 'new Date(0)'
+    expect_rc 0
+    expect_stdout_eq '"1970-01-01T00:00:00.000Z"'
+}
+
+case_result_cyclic() {
+    # a result that cannot be JSON is an uncaught exception, not a success
+    run_pb run -e 'let a = {}; a.self = a; a'
+    expect_rc 1
+    expect_stderr_has 'Uncaught TypeError'
+    expect_stdout_empty
+}
+
+case_result_undefined() {
+    run_pb run -e 'undefined'
+    expect_rc 0
+    expect_stdout_empty
+    run_pb run -e 'let x = 1; void x'
+    expect_rc 0
+    expect_stdout_empty
+    run_pb run -e "null"   # null is not undefined: printed
+    expect_rc 0
+    expect_stdout_eq null
+}
+
+case_result_large() {
+    run_pb run -e '"x".repeat(1000000)'
+    expect_rc 0
+    [ "$(wc -c <"$T/out")" = 1000003 ] || fail "expected 1000003 bytes of stdout (quoted string + newline)"
+    [ "$(head -c 5 "$T/out")" = '"xxxx' ] || fail "expected stdout to start with \"xxxx"
+}
+
+case_raw_string() {
+    run_pb run --raw -e '"line1\nlinié2 ✓"'
+    expect_rc 0
+    printf 'line1\nlinié2 ✓\n' >"$T/expected"
+    cmp -s "$T/expected" "$T/out" || fail "expected raw stdout [line1<newline>linié2 ✓<newline>]"
+    run_pb run -r -e "'a' + 'b'"
+    expect_rc 0
+    expect_stdout_eq 'ab'
+}
+
+case_raw_nonstring() {
+    # --raw only changes strings: other results stay JSON
+    run_pb run --raw -e '({a:"x"})'
+    expect_rc 0
+    expect_stdout_eq '{"a":"x"}'
+    run_pb run --raw -e 'undefined'
+    expect_rc 0
+    expect_stdout_empty
+}
+
+# ---------------------------------------------------------------------------
+# data
+
+case_data_input() {
+    printf '{"a":2,"b":3}' >file.json
+    run_pb run --data file.json -e 'data.a*data.b'
+    expect_rc 0
+    expect_stdout_eq '6'
+}
+
+case_data_stdin() {
+    printf '{"n":41}\n' >in.json
+    PB_STDIN=in.json run_pb run --data - -e 'data.n+1'
+    expect_rc 0
+    expect_stdout_eq '42'
+}
+
+case_data_scalars() {
+    printf '  42 \n' >n.json
+    run_pb run --data n.json -e '[typeof data, data]'
+    expect_rc 0
+    expect_stdout_eq '["number",42]'
+    printf 'null' >z.json
+    run_pb run --data z.json -e 'data === null'
+    expect_rc 0
+    expect_stdout_eq 'true'
+    printf '"s"' >s.json
+    run_pb run --data s.json -e 'data + data'
+    expect_rc 0
+    expect_stdout_eq '"ss"'
+}
+
+case_data_unicode() {
+    printf '{"s":"\xc3\xa9\\u00e9\\ud83d\\ude00\xf0\x9f\x98\x80\\n"}' >u.json
+    run_pb run --data u.json -e '[data.s.length, data.s === "éé😀😀\n"]'
+    expect_rc 0
+    expect_stdout_eq '[7,true]'
+}
+
+case_data_roundtrip() {
+    printf '{"a":[1,2.5,-3e2,true,false,null],"b":{"c":"d"},"e":""}' >r.json
+    run_pb run --data r.json -e 'data'
+    expect_rc 0
+    expect_stdout_eq '{"a":[1,2.5,-300,true,false,null],"b":{"c":"d"},"e":""}'
+}
+
+case_no_data() {
+    run_pb run -e 'typeof data'
+    expect_rc 0
+    expect_stdout_eq '"undefined"'
+}
+
+# ---------------------------------------------------------------------------
+# function style
+
+case_function_style() {
+    cat >f.js <<'EOF'
+var count = 0;
+const base = 100;
+count++;
+console.log('top level ran');
+function handle(d) {
+    count++;
+    return { r: d.n + 1, count: count, base: base };
+}
+EOF
+    printf '{"n":41}' >d.json
+    run_pb run --call handle --data d.json f.js
+    expect_rc 0
+    expect_stdout_eq '{"r":42,"count":2,"base":100}'
+    [ "$(grep -c 'top level ran' "$T/err")" = 1 ] || fail "expected the top level to run exactly once"
+}
+
+case_function_style_eval() {
+    printf "21" >d.json
+    run_pb run --call twice --data d.json -e "function twice(d) { return d * 2 }"
+    expect_rc 0
+    expect_stdout_eq 42
+}
+
+case_function_missing() {
+    printf 'function handle(d) { return 1 }\n' >f.js
+    run_pb run --call nope f.js
+    expect_rc 1
+    expect_stderr_has 'nope'
+    expect_stderr_has 'not a function'
+    expect_stdout_empty
+    printf 'var notfn = 5;\n' >g.js
+    run_pb run --call notfn g.js
+    expect_rc 1
+    expect_stderr_has 'notfn'
+    expect_stderr_has 'not a function'
+}
+
+case_function_undefined_result() {
+    printf 'function handle(d) { }\n' >f.js
+    run_pb run --call handle f.js
+    expect_rc 0
+    expect_stdout_empty
+    printf "function handle(d) { return null }\n" >g.js
+    run_pb run --call handle g.js
+    expect_rc 0
+    expect_stdout_eq null
+}
+
+case_async_function() {
+    cat >a.js <<'EOF'
+async function handle(d) {
+    await null;
+    const v = await new Promise(resolve => resolve(d.n * 2));
+    return { v };
+}
+EOF
+    printf '{"n":21}' >d.json
+    run_pb run --call handle --data d.json a.js
+    expect_rc 0
+    expect_stdout_eq '{"v":42}'
+}
+
+case_async_reject() {
+    cat >a.js <<'EOF'
+async function handle(d) {
+    await null;
+    throw new Error('rejected ' + d.n);
+}
+EOF
+    printf '{"n":7}' >d.json
+    run_pb run --call handle --data d.json a.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught Error: rejected 7'
+    expect_stdout_empty
+}
+
+case_exception_in_call() {
+    cat >t.js <<'EOF'
+function helper() { return 1 }
+function handle(d) {
+    throw new RangeError('bad ' + d);
+}
+EOF
+    printf '5' >d.json
+    run_pb run --call handle --data d.json t.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught RangeError: bad 5'
+    expect_stderr_has 't.js:3'
+    expect_stdout_empty
+}
+
+# ---------------------------------------------------------------------------
+# errors
+
+case_exception_message() {
+    cat >t.js <<'EOF'
+let x = 1;
+function f() {
+    throw new Error('boom');
+}
+f();
+EOF
+    run_pb run t.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught Error: boom'
+    expect_stderr_has 't.js:3'
+    expect_stdout_empty
+}
+
+case_exception_typeerror() {
+    run_pb run -e 'let o = null; o.x'
+    expect_rc 1
+    expect_stderr_has 'Uncaught TypeError'
+    expect_stdout_empty
+}
+
+case_exception_nonerror() {
+    run_pb run -e 'throw 42'
+    expect_rc 1
+    expect_stderr_has 'Uncaught 42'
+    expect_stdout_empty
+}
+
+case_exception_after_console() {
+    run_pb run -e 'console.log("before"); throw new TypeError("late")'
+    expect_rc 1
+    expect_stderr_has 'before'
+    expect_stderr_has 'Uncaught TypeError: late'
+    expect_stdout_empty
+}
+
+case_syntax_error() {
+    printf 'let a = 1;\nlet b = ;\nlet c = 3;\n' >t.js
+    run_pb run t.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught SyntaxError'
+    expect_stderr_has 't.js:2'
+    expect_stdout_empty
+    run_pb run -e '1 +* 2'
+    expect_rc 1
+    expect_stderr_has 'Uncaught SyntaxError'
+}
+
+# ---------------------------------------------------------------------------
+# console
+
+case_console_to_stderr() {
+    run_pb run -e 'console.log("hello", {a:1}); 7'
+    expect_rc 0
+    expect_stdout_eq '7'
+    expect_stderr_has 'hello {"a":1}'
+}
+
+case_console_methods() {
+    run_pb run -e 'console.log("L1"); console.warn("W2"); console.error("E3"); console.info("I4"); "done"'
+    expect_rc 0
+    expect_stdout_eq '"done"'
+    local w
+    for w in L1 W2 E3 I4; do expect_stderr_has "$w"; done
+    [ "$(grep -c . "$T/err")" = 4 ] || fail "expected 4 lines on stderr (one per console call)"
+}
+
+case_console_many_lines() {
+    run_pb run -e 'for (let i = 0; i < 1000; i++) console.log("line", i); "ok"'
+    expect_rc 0
+    expect_stdout_eq '"ok"'
+    [ "$(wc -l <"$T/err")" = 1000 ] || fail "expected 1000 lines on stderr"
+    expect_stderr_has 'line 999'
+}
+
+# ---------------------------------------------------------------------------
+# memory limit
+
+BOMB='let a=[]; for(;;) a.push(new Array(1e5).fill(1.5))'
+
+case_memory_limit_ok() {
+    run_pb run --memory-limit 4M -e 'let a=[]; for (let i=0;i<10000;i++) a.push(i); a.reduce((s,x)=>s+x, 0)'
+    expect_rc 0
+    expect_stdout_eq '49995000'
+}
+
+case_memory_limit_exceeded() {
+    run_pb run --memory-limit 4M -e "$BOMB"
+    expect_limit 'out of memory' 10000
+}
+
+case_memory_limit_below_footprint() {
+    run_pb run --memory-limit 64K -e '1'
+    expect_limit 'out of memory' 10000
+}
+
+case_memory_limit_suffixes() {
+    local v
+    for v in 8388608 8192K 8M 1G; do
+        run_pb run --memory-limit "$v" -e '1+1'
+        expect_rc 0
+        expect_stdout_eq '2'
+    done
+    for v in abc 12X 0 -1 '' 1.5M 99999999999999999999; do
+        run_pb run --memory-limit "$v" -e '1+1'
+        expect_usage_error
+        expect_stderr_has memory-limit
+    done
+}
+
+case_memory_bomb_default() {
+    run_pb run -e "$BOMB"
+    expect_limit 'out of memory' 10000
+}
+
+case_memory_arraybuffer() {
+    run_pb run -e 'new ArrayBuffer(1e9).byteLength'
+    expect_limit 'out of memory' 10000
+}
+
+case_string_bomb() {
+    run_pb run -e "let s='x'; for(;;) s+=s"
+    expect_limit 'out of memory' 10000
+}
+
+# ---------------------------------------------------------------------------
+# stack
+
+case_stack_bomb() {
+    run_pb run -e 'function f(){return f()+1}; f()'
+    expect_limit 'stack overflow' 10000
+}
+
+case_stack_bomb_native() {
+    # recursion inside the engine's C code (Array.prototype.toString/join)
+    run_pb run -e 'let a=[]; for (let i=0;i<1e6;i++) a=[a]; String(a).length'
+    expect_no_crash
+    expect_limit 'stack overflow' 10000
+}
+
+case_stack_bomb_caught() {
+    run_pb run -e 'function f(){return f()+1}; try { f() } catch (e) { "recovered" }'
+    expect_rc 0
+    expect_stdout_eq '"recovered"'
+}
+
+# ---------------------------------------------------------------------------
+# time limit
+
+case_time_limit_loop() {
+    run_pb run --time-limit 200 -e 'for(;;){}'
+    expect_limit 'time limit exceeded' 10000
+    expect_elapsed_at_least 150
+}
+
+case_time_limit_ok() {
+    run_pb run --time-limit 5000 -e 'let s=0; for (let i=0;i<1000;i++) s+=i; s'
+    expect_rc 0
+    expect_stdout_eq '499500'
+}
+
+case_time_limit_not_early() {
+    # a script busy for 300 ms under a 3000 ms limit must finish
+    run_pb run --time-limit 3000 -e 'const t = Date.now(); while (Date.now() - t < 300) {} "done"'
+    expect_rc 0
+    expect_stdout_eq '"done"'
+    expect_elapsed_at_least 250
+}
+
+case_time_limit_bad() {
+    local v
+    for v in abc -5 '' 12x 1.5; do
+        run_pb run --time-limit "$v" -e '1'
+        expect_usage_error
+        expect_stderr_has time-limit
+    done
+}
+
+case_time_limit_uncatchable() {
+    # catching the interruption must not let the script run on
+    run_pb run --time-limit 300 -e 'for(;;){ try { for(;;){} } catch (e) {} }'
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_time_limit_call() {
+    printf 'function handle(d) { for(;;){} }\n' >f.js
+    run_pb run --time-limit 300 --call handle f.js
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_time_limit_async() {
+    printf 'async function handle(d) { await null; for(;;){} }\n' >f.js
+    run_pb run --time-limit 300 --call handle f.js
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_regex_bomb() {
+    run_pb run --time-limit 300 -e "/(a+)+b/.test('a'.repeat(40))"
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_sort_bomb() {
+    run_pb run --time-limit 300 --memory-limit 1G -e \
+        'let a=[]; for (let i=0;i<1000;i++) a.push((i*7919)%1000003); while (a.length < 1e6) a = a.concat(a); for(;;) a.sort()'
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_sort_bomb_comparator() {
+    run_pb run --time-limit 300 --memory-limit 1G -e \
+        'let a=[]; for (let i=0;i<1000;i++) a.push((i*7919)%1000003); while (a.length < 1e6) a = a.concat(a); for(;;) a.sort((x,y)=>x-y)'
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_sort_native_interrupted() {
+    # one sort of 3M numbers takes seconds inside the engine's C code; a 500 ms
+    # limit must stop it inside the sort, not after it
+    run_pb run --time-limit 500 --memory-limit 1G -e \
+        'let a=[]; for (let i=0;i<3000;i++) a.push((i*7919)%1000003); while (a.length < 3e6) a = a.concat(a); a.sort(); a.length'
+    expect_limit 'time limit exceeded' 2500
+}
+
+case_native_loop_bomb() {
+    # a single native call that would run for minutes
+    run_pb run --time-limit 300 -e 'new Array(2**32-1).indexOf(1)'
+    expect_limit 'time limit exceeded' 10000
+}
+
+case_json_bomb() {
+    # JSON.stringify of deeply nested arrays is quadratic inside the engine
+    run_pb run --time-limit 300 -e 'let a=[]; for (let i=0;i<1e5;i++) a=[a]; JSON.stringify(a).length'
+    expect_limit 'time limit exceeded' 3000
+}
+
+# ---------------------------------------------------------------------------
+# isolation
+
+case_no_host_api() {
+    run_pb run -e '[typeof require, typeof process, typeof std, typeof os, typeof fetch, typeof XMLHttpRequest, typeof WebAssembly, typeof scriptArgs]'
+    expect_rc 0
+    expect_stdout_eq '["undefined","undefined","undefined","undefined","undefined","undefined","undefined","undefined"]'
+}
+
+case_no_import() {
+    run_pb run -e "import('/etc/passwd')"
+    expect_rc 1
+    expect_stderr_has 'Uncaught'
+    expect_stdout_lacks 'root:'
+    expect_stderr_lacks 'root:'
+    printf 'import x from "/etc/passwd";\nx\n' >imp.js
+    run_pb run imp.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught'
+    expect_stdout_lacks 'root:'
+    expect_stderr_lacks 'root:'
+}
+
+case_no_import_local() {
+    printf 'export default "leaked";\n' >mod.js
+    printf 'async function handle() { const m = await import("./mod.js"); return m.default }\n' >f.js
+    run_pb run --call handle f.js
+    expect_rc 1
+    expect_stderr_has 'Uncaught'
+    expect_stdout_lacks 'leaked'
+}
+
+case_no_eval_escape() {
+    run_pb run -e '(function(){ return this })().constructor.constructor("return typeof process")()'
+    expect_rc 0
+    expect_stdout_eq '"undefined"'
+    run_pb run -e 'Function("return [typeof this.process, typeof this.require, eval(\"1+1\")]")()'
+    expect_rc 0
+    expect_stdout_eq '["undefined","undefined",2]'
+}
+
+# ---------------------------------------------------------------------------
+# bad data
+
+case_malformed_data() {
+    printf '{"a":1,\n  "b":}' >bad.json
+    run_pb run --data bad.json -e 'data'
+    expect_usage_error
+    expect_stderr_has 'line 2, column 7'
+    expect_stderr_has 'bad.json'
+}
+
+case_malformed_data_variants() {
+    local v
+    for v in '{"a":1} x' '' "{'a':1}" 'NaN' '[1,2,]' '{"a":1' '{a:1}' '01' '"\x"' '[1] [2]' "$(printf '"a\tb"')"; do
+        printf '%s' "$v" >v.json
+        run_pb run --data v.json -e 'data'
+        expect_usage_error
+        expect_stderr_has v.json
+    done
+    : >empty.json
+    PB_STDIN=empty.json run_pb run --data - -e 'data'
+    expect_usage_error
+}
+
+case_non_utf8_data() {
+    printf '{"s":"a\xffb"}' >bad.json
+    run_pb run --data bad.json -e 'data'
+    expect_usage_error
+    expect_stderr_has 'UTF-8'
+    local b
+    # overlong encoding, UTF-8 encoded surrogate, truncated sequence, byte outside a string
+    for b in '"\xc0\x80"' '"\xed\xa0\x80"' '"\xe2\x82"' '[1,\xfe]'; do
+        printf "$b" >v.json
+        run_pb run --data v.json -e 'data'
+        expect_usage_error
+        expect_stderr_has 'UTF-8'
+    done
+}
+
+case_deep_data() {
+    { repeat '[' 1000000; repeat ']' 1000000; } >deep.json
+    run_pb run --data deep.json -e '1'
+    expect_no_crash
+    expect_rc_in 0 2
+    if [ "$rc" = 2 ]; then expect_stderr_nonempty; else expect_stdout_eq '1'; fi
+    { for ((i = 0; i < 100000; i++)); do printf '{"a":'; done; printf 1; repeat '}' 100000; } >deepobj.json
+    run_pb run --data deepobj.json -e '1'
+    expect_no_crash
+    expect_rc_in 0 2
+    if [ "$rc" = 2 ]; then expect_stderr_nonempty; else expect_stdout_eq '1'; fi
+    { repeat '[' 100; repeat ']' 100; } >d100.json
+    run_pb run --data d100.json -e 'JSON.stringify(data).length'
+    expect_rc 0
+    expect_stdout_eq '200'
+}
+
+case_unreadable_script() {
+    run_pb run nonexistent.js
+    expect_usage_error
+    expect_stderr_has 'cannot read'
+    mkdir adir
+    run_pb run adir
+    expect_usage_error
+    expect_stderr_has 'cannot read'
+}
+
+case_unreadable_data() {
+    run_pb run --data nonexistent.json -e '1'
+    expect_usage_error
+    expect_stderr_has 'cannot read'
+}
+
+# ---------------------------------------------------------------------------
+# usage
+
+case_usage_no_script() {
+    run_pb run
+    expect_usage_error
+    run_pb run --data - --time-limit 100
+    expect_usage_error
+}
+
+case_usage_script_and_eval() {
+    printf '1\n' >t.js
+    run_pb run t.js -e '2'
+    expect_usage_error
+}
+
+case_usage_two_scripts() {
+    printf '1\n' >a.js
+    printf '2\n' >b.js
+    run_pb run a.js b.js
+    expect_usage_error
+    expect_stderr_has b.js
+}
+
+case_usage_unknown_option() {
+    run_pb run --bogus -e '1'
+    expect_usage_error
+    expect_stderr_has 'bogus'
+}
+
+case_usage_missing_value() {
+    local o
+    for o in -e --data --call --memory-limit --time-limit; do
+        run_pb run -e 1 "$o"
+        expect_usage_error
+        expect_stderr_has "$o"
+    done
+}
+
+case_usage_no_command() {
+    run_pb
+    expect_rc 2
+    expect_stdout_lacks '"'
+    [ -s "$T/err" ] || [ -s "$T/out" ] || fail "expected a usage message"
+}
+
+case_usage_unknown_command() {
+    run_pb frobnicate
+    expect_usage_error
+    expect_stderr_has 'frobnicate'
+}
+
+case_help_version() {
+    run_pb --help
+    expect_rc 0
+    expect_stdout_has 'run'
+    run_pb --version
+    expect_rc 0
+    expect_stdout_match 'plugbox [0-9]+\.[0-9]+(\.[0-9]+)?.*'
+    run_pb run --help
+    expect_rc 0
+    local o
+    for o in --data --call --memory-limit --time-limit; do expect_stdout_has "$o"; done
+}
+
+# ---------------------------------------------------------------------------
+# QuickJS's own tests
+
+run_qjs_test() { # NAME
+    need_qjs
+    local f=$QJS_DIR/test_$1.js
+    [ -f "$f" ] || { echo "FAIL $CASE_NAME: missing $f"; exit 1; }
+    run_pb run "$f"
+    expect_rc 0
+    expect_stderr_lacks 'Uncaught'
+    expect_stdout_empty
+    # the same with a marker at the end, proving the whole file ran
+    { cat "$f"; printf '\n;"completed"\n'; } >"test_$1.js"
+    run_pb run "test_$1.js"
+    expect_rc 0
+    expect_stdout_eq '"completed"'
+}
+
+case_quickjs_builtin() { run_qjs_test builtin; }
+case_quickjs_language() { run_qjs_test language; }
+case_quickjs_closure() { run_qjs_test closure; }
+case_quickjs_loop() { run_qjs_test loop; }
+
+case_quickjs_bignum() {
+    need_qjs
+    local f=$QJS_DIR/test_bignum.js
+    grep -q '^function test_bigint_ext()' "$f" || { echo "FAIL $CASE_NAME: $f has no test_bigint_ext"; exit 1; }
+    awk '/^function test_bigint_ext\(\)/ { exit } { print }' "$f" >bignum.js
+    printf 'test_bigint1(); test_bigint2(); "completed"\n' >>bignum.js
+    run_pb run bignum.js
+    expect_rc 0
+    expect_stderr_lacks 'Uncaught'
+    expect_stdout_eq '"completed"'
+}
+
+# ---------------------------------------------------------------------------
+# engine behaviour through the CLI
+
+case_tofixed() {
+    run_pb run -e '[(2.5).toFixed(0), (0.125).toFixed(2), (1.005).toFixed(2), (25).toExponential(0), (-2.5).toFixed(0)]'
+    expect_rc 0
+    expect_stdout_eq '["3","0.13","1.00","3e+1","-3"]'
+}
+
+case_math_random_differs() {
+    run_pb run -e 'Math.random()'
+    expect_rc 0
+    local r1 r2
+    r1=$(cat "$T/out")
+    awk '{ exit !(NF == 1 && $1 + 0 >= 0 && $1 + 0 < 1) }' "$T/out" || fail "expected a number in [0,1)"
+    run_pb run -e 'Math.random()'
+    expect_rc 0
+    r2=$(cat "$T/out")
+    awk '{ exit !(NF == 1 && $1 + 0 >= 0 && $1 + 0 < 1) }' "$T/out" || fail "expected a number in [0,1)"
+    [ "$r1" != "$r2" ] || fail "two runs gave the same Math.random() value $r1"
+    run_pb run -e 'const v = Array.from({length: 1000}, Math.random); [new Set(v).size, v.every(x => x >= 0 && x < 1)]'
+    expect_rc 0
+    expect_stdout_eq '[1000,true]'
+}
+
+case_date_works() {
+    run_pb run -e 'typeof Date.now()'
+    expect_rc 0
+    expect_stdout_eq '"number"'
+    local host
+    host=$(date +%s)
+    run_pb run -e 'Math.floor(Date.now() / 1000)'
+    expect_rc 0
+    expect_stdout_match '[0-9]+'
+    awk -v h="$host" '{ d = $1 - h; if (d < 0) d = -d; exit !(d < 86400) }' "$T/out" ||
+        fail "expected Date.now() within a day of the host clock ($host s)"
+    run_pb run -e 'new Date(Date.UTC(2020, 1, 29, 12)).toISOString()'
+    expect_rc 0
+    expect_stdout_eq '"2020-02-29T12:00:00.000Z"'
+}
+
+case_demo_track() {
+    need_examples
+    PB_STDOUT=$PWD/track.json run_pb run --raw "$EXAMPLES/make_track.js"
+    expect_rc 0
+    [ -s track.json ] || fail "make_track.js produced nothing"
+    run_pb run --data track.json -e 'data.features.length'
+    expect_rc 0
+    expect_stdout_eq '260'
+    run_pb run --data track.json "$EXAMPLES/track_length.js"
+    expect_rc 0
+    expect_stdout_match '[0-9]+(\.[0-9]+)?'
+    local first
+    first=$(cat "$T/out")
+    awk '{ exit !($1 + 0 > 11 && $1 + 0 < 13) }' "$T/out" || fail "expected a track length between 11 and 13"
+    run_pb run --data track.json "$EXAMPLES/track_length.js"
+    expect_rc 0
+    expect_stdout_eq "$first"
+}
+
+case_stdout_closed() {
+    PB_STDOUT=closed run_pb run -e '1'
+    expect_rc 2
+    expect_stderr_has_ci 'write'
+    [ -e /dev/full ] || return 0
+    PB_STDOUT=/dev/full run_pb run -e '"some result"'
+    expect_rc 2
+    expect_stderr_has_ci 'write'
+}
+
+# ---------------------------------------------------------------------------
+# main
+
+list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }
+
+[ $# = 1 ] || harness_error "usage: bash tests/cli.sh CASE | --list"
+if [ "$1" = --list ]; then list_cases; exit 0; fi
+
+CASE_NAME=$1
+declare -F "case_$CASE_NAME" >/dev/null || harness_error "unknown case '$CASE_NAME' (try --list)"
+[ -n "${PLUGBOX:-}" ] || harness_error "PLUGBOX is not set"
+[ -x "$PLUGBOX" ] || harness_error "PLUGBOX=$PLUGBOX is not an executable file"
+PLUGBOX=$(abspath "$PLUGBOX")
+[ -n "${QJS_TESTS:-}" ] && [ -d "$QJS_TESTS" ] && QJS_TESTS=$(abspath "$QJS_TESTS")
+[ -n "${EXAMPLES:-}" ] && [ -d "$EXAMPLES" ] && EXAMPLES=$(abspath "$EXAMPLES")
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/plugbox-cli.XXXXXX") || harness_error "mktemp failed"
+trap 'rm -rf "$T"' EXIT
+mkdir "$T/w" && cd "$T/w" || harness_error "cannot enter $T/w"
+
+"case_$CASE_NAME"
+echo "PASS $CASE_NAME"
 exit 0
