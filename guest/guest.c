@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "quickjs.h"
+#include "json.h"
 
 #define EXPORT(name) __attribute__((export_name(name), used))
 #define IMPORT(name) __attribute__((import_module("plugbox"), import_name(name)))
@@ -40,7 +41,8 @@ enum {
 };
 
 /* Read by the host after each export returns. Text pointers stay valid until the next
- * pb_compile or pb_run. out == 0 means an undefined result (no JSON text). */
+ * pb_compile or pb_run. out == 0 means an undefined result (no JSON text). For BAD_INPUT,
+ * out is 0 and out_len the byte offset where the input stopped being JSON. */
 struct pb_result {
     int32_t kind;
     uint32_t out, out_len;       /* result JSON text, or the error message */
@@ -109,8 +111,8 @@ static int is_internal_error(JSValueConst e, const char *message)
     return same;
 }
 
-/* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX (or
- * BAD_INPUT while decoding data); engine-raised limits are recognised by their error. */
+/* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX;
+ * engine-raised limits are recognised by their error. */
 static int fail_exception(int default_kind)
 {
     JSValue e = JS_GetException(ctx);
@@ -122,12 +124,7 @@ static int fail_exception(int default_kind)
     else if (is_internal_error(e, "out of memory"))
         kind = PB_OUT_OF_MEMORY;
     else if (is_internal_error(e, "stack overflow"))
-        kind = default_kind == PB_BAD_INPUT ? PB_BAD_INPUT : PB_STACK_OVERFLOW;
-    if (kind == PB_BAD_INPUT) {
-        /* the host checked the text: the engine's parser gave up on its depth */
-        JS_FreeValue(ctx, e);
-        return fail_static(PB_BAD_INPUT, "data is nested too deeply for the engine");
-    }
+        kind = PB_STACK_OVERFLOW;
     result.kind = kind;
     size_t n = 0;
     out_text = JS_ToCStringLen(ctx, &n, e);
@@ -380,9 +377,18 @@ EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t
     rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;
     JSValue data = JS_UNDEFINED;
     if (has_data) {
-        data = JS_ParseJSON(ctx, json, len, "<data>");
-        if (JS_IsException(data))
-            return fail_exception(PB_BAD_INPUT);
+        pb_json_status st;
+        data = pb_json_decode(ctx, json, len, &st);
+        if (st.error == PB_JSON_SYNTAX) {
+            /* the host words the message, with line and column, from the offset */
+            result.kind = PB_BAD_INPUT;
+            result.out_len = (uint32_t)st.offset;
+            return PB_BAD_INPUT;
+        }
+        if (st.error == PB_JSON_NOMEM)
+            return fail_static(PB_OUT_OF_MEMORY, "out of memory");
+        if (st.error != PB_JSON_OK)
+            return fail_exception(PB_EXCEPTION);
     }
     JSValue r;
     if (JS_IsUndefined(function)) {

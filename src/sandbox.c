@@ -103,16 +103,17 @@ static int run_body(pb_call *c, pb_rt_guard *g)
     return PLUGBOX_OK;
 }
 
-static int check_input(plugbox_sandbox *sb, const char *json, size_t len)
+/* The engine's decoder stopped at `offset`: the validator words why, with line and column.
+ * It runs only on this error path, so valid input is read once, by the decoder. */
+static void input_error(plugbox_sandbox *sb, const char *json, size_t len, size_t offset)
 {
     plugbox__json_error e;
     int r = plugbox__json_check(json, len, &e);
-    if (r == 0)
-        return PLUGBOX_OK;
-    if (r == PLUGBOX__JSON_ENOMEM)
-        return pb__error_setf(&sb->error, PLUGBOX_HOST, "out of host memory while checking the input");
-    return pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid %s: %s at line %zu, column %zu",
-                          r == PLUGBOX__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+    if (r == PLUGBOX__JSON_ESYNTAX || r == PLUGBOX__JSON_EUTF8)
+        pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid %s: %s at line %zu, column %zu",
+                       r == PLUGBOX__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+    else
+        pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid JSON at byte %zu", offset);
 }
 
 static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len)
@@ -146,7 +147,9 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
             *out_len = o.out_len;
         }
     }
-    if (rc != PLUGBOX_OK)
+    if (rc == PLUGBOX_INPUT && have_outcome && a->json)
+        input_error(sb, a->json, a->len, o.out_len);
+    else if (rc != PLUGBOX_OK)
         pb__call_error(&sb->error, rc, &c, have_outcome ? &o : NULL, sb->memory_limit);
 
     /* What the next call starts from. A trap may have left a store unrecorded in the dirty map
@@ -163,8 +166,6 @@ int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, cons
     *out = NULL;
     *out_len = 0;
     pb__error_clear(&sb->error);
-    if (json && check_input(sb, json, len) != PLUGBOX_OK)
-        return sb->error.kind;
     struct run_args a = {json, json ? len : 0, 0, 0, 0};
     return call(sb, &a, out, out_len);
 }

@@ -1,0 +1,604 @@
+/* json.c - JSON text to QuickJS values, fast, with JSON.parse's exact semantics.
+ *
+ * Why not JS_ParseJSON: it runs QuickJS's general tokenizer, creates and frees a string for
+ * every key before finding its atom, converts every number with strtod, and recurses once
+ * per nesting level. Here keys go through a small per-call atom cache, numbers take an exact
+ * fast path (Clinger: at most 15 significant digits and a power of ten below 10^23 multiply
+ * or divide exactly, so the result is correctly rounded) and fall back to strtod, whitespace
+ * and string bodies are skipped eight bytes at a time, and nesting is an explicit stack, so
+ * depth is bounded by memory only.
+ *
+ * Semantics kept from JSON.parse: duplicate keys (the last wins, at the first one's place),
+ * "__proto__" an ordinary own property, integer-like keys ordered as in any object, lone
+ * surrogate escapes kept as they are, -0, overflow to Infinity, long integers as doubles.
+ * The input must be strict UTF-8 (the host's contract); any error returns JS_EXCEPTION with
+ * nothing thrown, and the caller reports the byte offset.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quickjs.h"
+#include "json.h"
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* bytes of w equal to zero get their high bit set (exact, no false positives) */
+static inline uint64_t zero_bytes(uint64_t w)
+{
+    return ~(((w & ~HIGHS) + ~HIGHS) | w | ~HIGHS);
+}
+
+typedef struct decoder {
+    JSContext *ctx;
+    const uint8_t *p, *end, *start;
+    uint8_t *scratch; /* unescaped string bytes */
+    size_t scratch_cap;
+    struct atom_slot {
+        uint32_t hash, len;
+        const uint8_t *key; /* points into the input, valid during the call */
+        JSAtom atom;
+    } atoms[256];
+} decoder;
+
+/* ---- whitespace -------------------------------------------------------------------------- */
+
+static inline void skip_ws(decoder *d)
+{
+    const uint8_t *p = d->p, *end = d->end;
+    for (;;) {
+        /* pretty-printed input: long runs of spaces after each newline */
+        while (end - p >= 8 && load64(p) == 0x2020202020202020ull)
+            p += 8;
+        if (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+            p++;
+        else
+            break;
+    }
+    d->p = p;
+}
+
+/* ---- strings ----------------------------------------------------------------------------- */
+
+static int scratch_reserve(decoder *d, size_t n)
+{
+    if (n <= d->scratch_cap)
+        return 0;
+    size_t cap = d->scratch_cap ? d->scratch_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *s = realloc(d->scratch, cap);
+    if (!s)
+        return -1;
+    d->scratch = s;
+    d->scratch_cap = cap;
+    return 0;
+}
+
+static inline int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int hex4(const uint8_t *p)
+{
+    int a = hexval(p[0]), b = hexval(p[1]), c = hexval(p[2]), e = hexval(p[3]);
+    if ((a | b | c | e) < 0)
+        return -1;
+    return a << 12 | b << 8 | c << 4 | e;
+}
+
+static uint8_t *put_utf8(uint8_t *q, uint32_t c)
+{
+    if (c < 0x80) {
+        *q++ = (uint8_t)c;
+    } else if (c < 0x800) {
+        *q++ = (uint8_t)(0xc0 | c >> 6);
+        *q++ = (uint8_t)(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) { /* lone surrogates too: QuickJS reads them back as they are */
+        *q++ = (uint8_t)(0xe0 | c >> 12);
+        *q++ = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+        *q++ = (uint8_t)(0x80 | (c & 0x3f));
+    } else {
+        *q++ = (uint8_t)(0xf0 | c >> 18);
+        *q++ = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+        *q++ = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+        *q++ = (uint8_t)(0x80 | (c & 0x3f));
+    }
+    return q;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (first byte >= 0x80), 0 if ill-formed. */
+static int utf8_len(const uint8_t *p, const uint8_t *end)
+{
+    uint8_t c = p[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return end - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (end - p < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)) /* overlong, surrogate */
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (end - p < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) /* overlong, > U+10FFFF */
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Scans a string body from d->p (after the opening quote). On return *s and *n are its bytes:
+ * the input itself when it has no escape, else the unescaped scratch copy.
+ * d->p is left after the closing quote. Returns 0, or -1 on an error (d->p at it). */
+static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
+{
+    const uint8_t *p = d->p, *end = d->end, *begin = p;
+    int only_ascii = 1;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t w = load64(p);
+            uint64_t special = zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\')) |
+                               zero_bytes(w & (ONES * 0xe0)) | (w & HIGHS);
+            if (special)
+                break;
+            p += 8;
+        }
+        if (p >= end) {
+            d->p = p;
+            return -1;
+        }
+        uint8_t c = *p;
+        if (c == '"') {
+            *s = begin;
+            *n = (size_t)(p - begin);
+            *ascii = only_ascii;
+            d->p = p + 1;
+            return 0;
+        }
+        if (c == '\\')
+            break;
+        if (c < 0x20) {
+            d->p = p;
+            return -1;
+        }
+        if (c >= 0x80) {
+            int l = utf8_len(p, end);
+            if (!l) {
+                d->p = p;
+                return -1;
+            }
+            only_ascii = 0;
+            p += l;
+        } else {
+            p++;
+        }
+    }
+
+    /* escapes: copy what came so far and unescape the rest into scratch */
+    size_t done = (size_t)(p - begin);
+    if (scratch_reserve(d, done + (size_t)(end - p)))
+        return -2;
+    memcpy(d->scratch, begin, done);
+    uint8_t *q = d->scratch + done;
+    while (p < end) {
+        uint8_t c = *p;
+        if (c == '"') {
+            *s = d->scratch;
+            *n = (size_t)(q - d->scratch);
+            *ascii = only_ascii;
+            d->p = p + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            if (end - p < 2)
+                break;
+            switch (p[1]) {
+            case '"': *q++ = '"'; p += 2; continue;
+            case '\\': *q++ = '\\'; p += 2; continue;
+            case '/': *q++ = '/'; p += 2; continue;
+            case 'b': *q++ = '\b'; p += 2; continue;
+            case 'f': *q++ = '\f'; p += 2; continue;
+            case 'n': *q++ = '\n'; p += 2; continue;
+            case 'r': *q++ = '\r'; p += 2; continue;
+            case 't': *q++ = '\t'; p += 2; continue;
+            case 'u': {
+                int u = end - p >= 6 ? hex4(p + 2) : -1;
+                if (u < 0) {
+                    d->p = p;
+                    return -1;
+                }
+                p += 6;
+                uint32_t cp = (uint32_t)u;
+                if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                    int lo = hex4(p + 2);
+                    if (lo >= 0xdc00 && lo < 0xe000) {
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+                        p += 6;
+                    }
+                }
+                if (cp >= 0x80)
+                    only_ascii = 0;
+                q = put_utf8(q, cp); /* at most 4 bytes for at least 6 read: fits */
+                continue;
+            }
+            default: d->p = p; return -1;
+            }
+        }
+        if (c < 0x20) {
+            d->p = p;
+            return -1;
+        }
+        if (c >= 0x80) {
+            int l = utf8_len(p, end);
+            if (!l) {
+                d->p = p;
+                return -1;
+            }
+            only_ascii = 0;
+            memcpy(q, p, (size_t)l);
+            q += l;
+            p += l;
+        } else {
+            *q++ = c;
+            p++;
+        }
+    }
+    d->p = p;
+    return -1;
+}
+
+static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain)
+{
+    if (!plain || n > 64)
+        return JS_NewAtomLen(d->ctx, (const char *)s, n);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 16777619u;
+    struct atom_slot *slot = &d->atoms[(h ^ (h >> 8)) & 255];
+    if (slot->key && slot->hash == h && slot->len == n && !memcmp(slot->key, s, n))
+        return JS_DupAtom(d->ctx, slot->atom);
+    JSAtom a = JS_NewAtomLen(d->ctx, (const char *)s, n);
+    if (a == JS_ATOM_NULL)
+        return a;
+    if (slot->key)
+        JS_FreeAtom(d->ctx, slot->atom);
+    slot->key = s;
+    slot->hash = h;
+    slot->len = (uint32_t)n;
+    slot->atom = JS_DupAtom(d->ctx, a);
+    return a;
+}
+
+/* ---- numbers ----------------------------------------------------------------------------- */
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Parses a number per the JSON grammar at d->p. Returns 0 and the value, or -1. */
+static int parse_number(decoder *d, JSValue *out)
+{
+    const uint8_t *p = d->p, *end = d->end, *start = p;
+    int neg = 0;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= end || *p < '0' || *p > '9') {
+        d->p = p;
+        return -1;
+    }
+    uint64_t mant = 0;
+    int digits = 0;    /* significant digits kept in mant */
+    int dropped = 0;   /* integer digits beyond what mant holds */
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                if (mant)
+                    digits++;
+            } else {
+                dropped++;
+            }
+            p++;
+        }
+    }
+    int frac = 0, is_int = 1;
+    if (p < end && *p == '.') {
+        is_int = 0;
+        p++;
+        if (p >= end || *p < '0' || *p > '9') {
+            d->p = p;
+            return -1;
+        }
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                if (mant)
+                    digits++;
+                frac++;
+            } /* else: beyond what mant holds; digits == 19 keeps the fast path off */
+            p++;
+        }
+    }
+    int exp = 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        is_int = 0;
+        p++;
+        int eneg = 0;
+        if (p < end && (*p == '+' || *p == '-'))
+            eneg = *p++ == '-';
+        if (p >= end || *p < '0' || *p > '9') {
+            d->p = p;
+            return -1;
+        }
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (exp < 100000)
+                exp = exp * 10 + (*p - '0');
+            p++;
+        }
+        if (eneg)
+            exp = -exp;
+    }
+    d->p = p;
+    int e10 = exp + dropped - frac;
+    if (digits <= 15 && mant < (1ull << 53)) {
+        if (is_int && !dropped && !neg && mant <= INT32_MAX) {
+            *out = JS_NewInt32(d->ctx, (int32_t)mant);
+            return 0;
+        }
+        if (is_int && !dropped && neg && mant && mant <= (uint64_t)INT32_MAX + 1) {
+            *out = JS_NewInt32(d->ctx, (int32_t)(-(int64_t)mant));
+            return 0;
+        }
+        if (e10 >= -22 && e10 <= 22) {
+            double v = (double)mant;
+            v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+            *out = JS_NewFloat64(d->ctx, neg ? -v : v);
+            return 0;
+        }
+    }
+    /* the general case, with the same conversion JSON.parse uses */
+    size_t len = (size_t)(p - start);
+    char buf[64], *tmp = len < sizeof buf ? buf : malloc(len + 1);
+    if (!tmp)
+        return -2;
+    memcpy(tmp, start, len);
+    tmp[len] = 0;
+    double v = strtod(tmp, NULL);
+    if (tmp != buf)
+        free(tmp);
+    *out = JS_NewFloat64(d->ctx, v);
+    return 0;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+typedef struct frame {
+    JSValue container;
+    JSAtom key;       /* object: the key of the value being parsed */
+    uint32_t index;   /* array: the next index */
+    uint8_t is_array;
+} frame;
+
+static int literal(decoder *d, const char *word, size_t n)
+{
+    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) {
+        /* point at the first byte that differs */
+        while (d->p < d->end && n && *d->p == (uint8_t)*word)
+            d->p++, word++, n--;
+        return -1;
+    }
+    d->p += n;
+    return 0;
+}
+
+JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_status *status)
+{
+    decoder *d = calloc(1, sizeof *d);
+    frame *stack = NULL;
+    size_t depth = 0, cap = 0;
+    JSValue result = JS_EXCEPTION;
+    int rc = -1;
+    if (!d) {
+        status->error = PB_JSON_NOMEM;
+        status->offset = 0;
+        return JS_EXCEPTION;
+    }
+    d->ctx = ctx;
+    d->start = d->p = (const uint8_t *)text;
+    d->end = d->p + len;
+
+    JSValue v;
+    skip_ws(d);
+    for (;;) {
+        /* a value */
+        if (d->p >= d->end)
+            goto fail;
+        switch (*d->p) {
+        case '{':
+        case '[': {
+            if (depth == cap) {
+                size_t nc = cap ? cap * 2 : 32;
+                frame *ns = realloc(stack, nc * sizeof *ns);
+                if (!ns) {
+                    rc = -2;
+                    goto fail;
+                }
+                stack = ns;
+                cap = nc;
+            }
+            int is_array = *d->p == '[';
+            JSValue c = is_array ? JS_NewArray(ctx) : JS_NewObject(ctx);
+            if (JS_IsException(c)) {
+                rc = -3;
+                goto fail;
+            }
+            d->p++;
+            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, (uint8_t)is_array};
+            skip_ws(d);
+            if (d->p < d->end && *d->p == (is_array ? ']' : '}')) {
+                d->p++;
+                v = c;
+                depth--;
+                goto have_value;
+            }
+            if (!is_array)
+                goto object_key;
+            continue;
+        }
+        case '"': {
+            const uint8_t *s;
+            size_t n;
+            int ascii;
+            d->p++;
+            int r = scan_string(d, &s, &n, &ascii);
+            if (r) {
+                rc = r;
+                goto fail;
+            }
+            v = JS_NewStringLen(ctx, (const char *)s, n);
+            break;
+        }
+        case 't':
+            if (literal(d, "true", 4))
+                goto fail;
+            v = JS_TRUE;
+            break;
+        case 'f':
+            if (literal(d, "false", 5))
+                goto fail;
+            v = JS_FALSE;
+            break;
+        case 'n':
+            if (literal(d, "null", 4))
+                goto fail;
+            v = JS_NULL;
+            break;
+        default: {
+            if (*d->p != '-' && (*d->p < '0' || *d->p > '9'))
+                goto fail;
+            int r = parse_number(d, &v);
+            if (r) {
+                rc = r;
+                goto fail;
+            }
+            break;
+        }
+        }
+        if (JS_IsException(v)) {
+            rc = -3;
+            goto fail;
+        }
+
+    have_value:
+        /* attach the value to its container, then find what comes next */
+        for (;;) {
+            if (depth == 0) {
+                skip_ws(d);
+                if (d->p != d->end) {
+                    JS_FreeValue(ctx, v);
+                    goto fail;
+                }
+                result = v;
+                rc = 0;
+                goto done;
+            }
+            frame *f = &stack[depth - 1];
+            int r;
+            if (f->is_array) {
+                r = JS_DefinePropertyValueUint32(ctx, f->container, f->index++, v, JS_PROP_C_W_E);
+            } else {
+                r = JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
+                JS_FreeAtom(ctx, f->key);
+                f->key = JS_ATOM_NULL;
+            }
+            if (r < 0) {
+                rc = -3;
+                goto fail;
+            }
+            skip_ws(d);
+            if (d->p >= d->end)
+                goto fail;
+            uint8_t c = *d->p;
+            if (c == ',') {
+                d->p++;
+                skip_ws(d);
+                if (!f->is_array)
+                    goto object_key;
+                break; /* the next array element */
+            }
+            if (c != (f->is_array ? ']' : '}'))
+                goto fail;
+            d->p++;
+            v = f->container;
+            depth--;
+        }
+        continue;
+
+    object_key: {
+        frame *f = &stack[depth - 1];
+        const uint8_t *s;
+        size_t n;
+        int ascii;
+        if (d->p >= d->end || *d->p != '"')
+            goto fail;
+        d->p++;
+        const uint8_t *key_start = d->p;
+        int r = scan_string(d, &s, &n, &ascii);
+        if (r) {
+            rc = r;
+            goto fail;
+        }
+        f->key = key_atom(d, s, n, s == key_start);
+        if (f->key == JS_ATOM_NULL) {
+            rc = -3;
+            goto fail;
+        }
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            goto fail;
+        d->p++;
+        skip_ws(d);
+        continue;
+    }
+    }
+
+fail:
+    /* unwind: free the containers under construction and their pending keys */
+    while (depth > 0) {
+        frame *f = &stack[--depth];
+        if (!f->is_array && f->key != JS_ATOM_NULL)
+            JS_FreeAtom(ctx, f->key);
+        JS_FreeValue(ctx, f->container);
+    }
+    result = JS_EXCEPTION;
+done:
+    for (int i = 0; i < 256; i++)
+        if (d->atoms[i].key)
+            JS_FreeAtom(ctx, d->atoms[i].atom);
+    status->offset = (size_t)(d->p - d->start);
+    status->error = rc == 0 ? PB_JSON_OK : rc == -2 ? PB_JSON_NOMEM : rc == -3 ? PB_JSON_ENGINE : PB_JSON_SYNTAX;
+    free(stack);
+    free(d->scratch);
+    free(d);
+    return result;
+}
