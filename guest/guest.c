@@ -13,6 +13,7 @@
  *   pb_result()                        where the last outcome is described (struct pb_result)
  *   pb_interrupt_word()                the word the host sets to stop a running script
  */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,118 @@ EXPORT("pb_alloc") void *pb_alloc(size_t n) { return malloc(n); }
 EXPORT("pb_free") void pb_free(void *p) { free(p); }
 EXPORT("pb_result") struct pb_result *pb_result(void) { return &result; }
 EXPORT("pb_interrupt_word") volatile int32_t *pb_interrupt_word(void) { return &interrupt_word; }
+
+/* ---- allocation ----------------------------------------------------------------------------
+ * A call that starts from the snapshot throws all its memory away when it ends, so during such
+ * a call the engine allocates by bumping a pointer through arena chunks, and frees nothing.
+ * Garbage is bounded: past arena_cap bytes the call goes back to the C allocator. Outside
+ * those calls (engine set-up, compiling, stateful sandboxes) everything is malloc and free. */
+#define ARENA_MAX_CHUNKS 16
+#define ARENA_BIG 8192 /* larger blocks go to malloc, where realloc can grow them in place */
+
+typedef struct arena_head {
+    uint32_t size; /* usable bytes */
+    uint32_t pad;
+} arena_head;
+
+static struct {
+    uint8_t *ptr, *end;           /* free space of the current chunk */
+    uint8_t *lo[ARENA_MAX_CHUNKS], *hi[ARENA_MAX_CHUNKS];
+    int chunks;
+    size_t used, cap;             /* chunk bytes taken, and the most allowed this call */
+    int on;
+} arena;
+
+static int in_arena(const void *p)
+{
+    for (int i = 0; i < arena.chunks; i++)
+        if ((const uint8_t *)p >= arena.lo[i] && (const uint8_t *)p < arena.hi[i])
+            return 1;
+    return 0;
+}
+
+static void *arena_alloc(size_t n)
+{
+    size_t need = (n + sizeof(arena_head) + 7) & ~(size_t)7;
+    if ((size_t)(arena.end - arena.ptr) < need) {
+        size_t chunk = arena.chunks ? (size_t)(arena.hi[arena.chunks - 1] - arena.lo[arena.chunks - 1]) * 2 : 16 << 10;
+        if (chunk > (4u << 20))
+            chunk = 4u << 20;
+        if (arena.chunks == ARENA_MAX_CHUNKS || arena.used + chunk > arena.cap)
+            return NULL;
+        uint8_t *c = malloc(chunk);
+        if (!c)
+            return NULL;
+        arena.lo[arena.chunks] = c;
+        arena.hi[arena.chunks++] = c + chunk;
+        arena.used += chunk;
+        arena.ptr = c;
+        arena.end = c + chunk;
+    }
+    arena_head *h = (arena_head *)arena.ptr;
+    h->size = (uint32_t)(need - sizeof *h);
+    arena.ptr += need;
+    return h + 1;
+}
+
+static size_t block_size(const void *p)
+{
+    if (in_arena(p))
+        return ((const arena_head *)p - 1)->size;
+    return malloc_usable_size((void *)p);
+}
+
+static void *pb_js_malloc(JSMallocState *s, size_t n)
+{
+    void *p = NULL;
+    if (arena.on && n <= ARENA_BIG)
+        p = arena_alloc(n);
+    if (!p && !(p = malloc(n)))
+        return NULL;
+    s->malloc_count++;
+    s->malloc_size += block_size(p);
+    return p;
+}
+
+static void pb_js_free(JSMallocState *s, void *p)
+{
+    if (!p)
+        return;
+    s->malloc_count--;
+    s->malloc_size -= block_size(p);
+    if (!in_arena(p))
+        free(p);
+}
+
+static void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
+{
+    if (!p)
+        return n ? pb_js_malloc(s, n) : NULL;
+    if (!n) {
+        pb_js_free(s, p);
+        return NULL;
+    }
+    if (!in_arena(p)) {
+        size_t old = malloc_usable_size(p);
+        void *q = realloc(p, n);
+        if (q)
+            s->malloc_size += malloc_usable_size(q) - old;
+        return q;
+    }
+    size_t old = ((arena_head *)p - 1)->size;
+    if (n <= old)
+        return p;
+    void *q = pb_js_malloc(s, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, old);
+    pb_js_free(s, p);
+    return q;
+}
+
+static size_t pb_js_usable_size(const void *p) { return p ? block_size(p) : 0; }
+
+static const JSMallocFunctions malloc_functions = {pb_js_malloc, pb_js_free, pb_js_realloc, pb_js_usable_size};
 
 static int interrupt_handler(JSRuntime *r, void *opaque)
 {
@@ -261,7 +374,7 @@ out:
 
 EXPORT("pb_init") int pb_init(void)
 {
-    rt = JS_NewRuntime();
+    rt = JS_NewRuntime2(&malloc_functions, NULL);
     if (!rt)
         return -1;
     JS_SetMaxStackSize(rt, PB_STACK_LIMIT);
@@ -371,7 +484,22 @@ static JSValue await_result(JSValue r)
     return JS_ThrowTypeError(ctx, "the result is a promise that never settled");
 }
 
-EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi)
+static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi);
+
+/* arena_cap: bytes the call may allocate without freeing, 0 when its memory must be reused
+ * (a stateful sandbox). The host restores the snapshot after such a call. */
+EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi,
+                            uint32_t arena_cap)
+{
+    memset(&arena, 0, sizeof arena);
+    arena.cap = arena_cap;
+    arena.on = arena_cap != 0;
+    int r = run(json, len, has_data, seed_lo, seed_hi);
+    arena.on = 0;
+    return r;
+}
+
+static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi)
 {
     clear_result();
     rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;

@@ -21,6 +21,11 @@
 #include "quickjs.h"
 #include "json.h"
 
+/* From guest/quickjs-wasi.patch; weak, so that a QuickJS tree the patch does not reach still
+ * builds, on the generic path. */
+int JS_DefineJSONProperty(JSContext *ctx, JSValueConst obj, JSAtom prop, JSValue val) __attribute__((weak));
+int JS_AppendJSONElement(JSContext *ctx, JSValueConst arr, uint32_t idx, JSValue val) __attribute__((weak));
+
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -525,9 +530,12 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             frame *f = &stack[depth - 1];
             int r;
             if (f->is_array) {
-                r = JS_DefinePropertyValueUint32(ctx, f->container, f->index++, v, JS_PROP_C_W_E);
+                r = JS_AppendJSONElement ? JS_AppendJSONElement(ctx, f->container, f->index, v)
+                                         : JS_DefinePropertyValueUint32(ctx, f->container, f->index, v, JS_PROP_C_W_E);
+                f->index++;
             } else {
-                r = JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
+                r = JS_DefineJSONProperty ? JS_DefineJSONProperty(ctx, f->container, f->key, v)
+                                          : JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
                 JS_FreeAtom(ctx, f->key);
                 f->key = JS_ATOM_NULL;
             }

@@ -82,6 +82,7 @@ struct run_args {
     uint64_t seed;
     int raw;          /* tests: json is a guest address, passed unchecked */
     uint32_t raw_ptr;
+    uint32_t arena_cap;
 };
 
 static int run_body(pb_call *c, pb_rt_guard *g)
@@ -96,7 +97,7 @@ static int run_body(pb_call *c, pb_rt_guard *g)
     }
     pb_rt_guest_begin(g);
     Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL || a->raw, (uint32_t)a->seed,
-                     (uint32_t)(a->seed >> 32));
+                     (uint32_t)(a->seed >> 32), a->arena_cap);
     if (input && !a->raw)
         Z_engineZ_pb_free(&in->w, input);
     pb_rt_guest_end(g);
@@ -125,6 +126,10 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
         sb->reset = RESET_NONE;
     }
     a->seed = next_seed(&sb->rng);
+    /* a fresh call's memory is thrown away: let it allocate without freeing, up to an eighth
+     * of its limit (16 MiB at most), so that garbage cannot crowd out live data */
+    uint64_t cap = sb->memory_limit / 8;
+    a->arena_cap = sb->stateful ? 0 : (uint32_t)(cap < (16u << 20) ? cap : (16u << 20));
     pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
                  .active_lock = &sb->lock, .active = &sb->active, .body = run_body, .arg = a};
     int rc = pb__call_run(&c);
@@ -166,7 +171,7 @@ int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, cons
     *out = NULL;
     *out_len = 0;
     pb__error_clear(&sb->error);
-    struct run_args a = {json, json ? len : 0, 0, 0, 0};
+    struct run_args a = {json, json ? len : 0, 0, 0, 0, 0};
     return call(sb, &a, out, out_len);
 }
 
@@ -175,7 +180,7 @@ int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
     const char *out;
     size_t out_len;
     pb__error_clear(&sb->error);
-    struct run_args a = {NULL, len, 0, 1, ptr};
+    struct run_args a = {NULL, len, 0, 1, ptr, 0};
     return call(sb, &a, &out, &out_len);
 }
 
