@@ -14,7 +14,12 @@ NINJA ?= ninja
 
 MESON_OPTS = -Dquickjs_src=$(QUICKJS_SRC) $(if $(WERROR),-Dwerror=true,-Dwerror=false)
 
-.PHONY: all deps build demo test clean
+FUZZ_SECONDS ?= 600
+BENCH_CALLS ?= 1000
+# the seed's own data, when shared/ sits beside the project (a plain clone has none)
+SEED_TRACK := $(wildcard ../shared/data/track_points.json)
+
+.PHONY: all deps build demo test bench fuzz clean
 
 all: build
 
@@ -40,6 +45,20 @@ demo: build
 
 test: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
+
+# The seed's table on this machine, every row in one run (docs/benchmarks.md holds one).
+bench: build
+	$(NINJA) -C $(BUILD) bench
+	$(BUILD)/plugbox run --raw examples/make_track.js > $(BUILD)/track.json
+	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js examples/track_length.js \
+	    $(BUILD)/track.json $(SEED_TRACK)
+
+# The differential fuzzer of the JSON decoder, for longer than make test runs it.
+fuzz: build
+	$(NINJA) -C $(BUILD) json_diff
+	mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/json_diff -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    $(BUILD)/fuzz-corpus fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)

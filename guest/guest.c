@@ -21,8 +21,13 @@
 #include "quickjs.h"
 #include "json.h"
 
+#if defined(__wasm__)
 #define EXPORT(name) __attribute__((export_name(name), used))
 #define IMPORT(name) __attribute__((import_module("plugbox"), import_name(name)))
+#else /* built natively for the benchmark's comparison row: the same code, no sandbox */
+#define EXPORT(name)
+#define IMPORT(name)
+#endif
 
 /* Below the 1 MiB shadow stack that wasm-ld reserves (-z stack-size): deep JS recursion
  * becomes a catchable "stack overflow" error before the shadow stack runs out. */
@@ -54,8 +59,8 @@ IMPORT("console") void host_console(int32_t level, const char *text, uint32_t le
 
 static JSRuntime *rt;
 static JSContext *ctx;
-static JSValue script = JS_UNDEFINED;    /* eval style: compiled bytecode */
-static JSValue function = JS_UNDEFINED;  /* function style: the function to call */
+static JSValue script;    /* eval style: compiled bytecode (set up by pb_init) */
+static JSValue function;  /* function style: the function to call */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
 static volatile int32_t interrupt_word;
@@ -65,6 +70,16 @@ EXPORT("pb_alloc") void *pb_alloc(size_t n) { return malloc(n); }
 EXPORT("pb_free") void pb_free(void *p) { free(p); }
 EXPORT("pb_result") struct pb_result *pb_result(void) { return &result; }
 EXPORT("pb_interrupt_word") volatile int32_t *pb_interrupt_word(void) { return &interrupt_word; }
+
+#if !defined(__wasm__)
+/* natively, pointers do not fit struct pb_result's 32-bit fields */
+const char *pb_native_text(size_t *len);
+const char *pb_native_text(size_t *len)
+{
+    *len = result.out_len;
+    return out_text;
+}
+#endif
 
 /* ---- allocation ----------------------------------------------------------------------------
  * A call that starts from the snapshot throws all its memory away when it ends, so during such
@@ -374,6 +389,7 @@ out:
 
 EXPORT("pb_init") int pb_init(void)
 {
+    script = function = JS_UNDEFINED;
     rt = JS_NewRuntime2(&malloc_functions, NULL);
     if (!rt)
         return -1;

@@ -365,6 +365,7 @@ static int parse_number(decoder *d, JSValue *out)
     }
     d->p = p;
     int e10 = exp + dropped - frac;
+#ifndef PB_JSON_STRTOD_ONLY /* the fuzz target's reference build: every number through strtod */
     if (digits <= 15 && mant < (1ull << 53)) {
         if (is_int && !dropped && !neg && mant <= INT32_MAX) {
             *out = JS_NewInt32(d->ctx, (int32_t)mant);
@@ -381,6 +382,10 @@ static int parse_number(decoder *d, JSValue *out)
             return 0;
         }
     }
+#else
+    (void)e10;
+    (void)is_int;
+#endif
     /* the general case, with the same conversion JSON.parse uses */
     size_t len = (size_t)(p - start);
     char buf[64], *tmp = len < sizeof buf ? buf : malloc(len + 1);

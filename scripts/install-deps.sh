@@ -4,7 +4,7 @@
 # Runs apt-get as root (directly, or through sudo when it is there); prints what is
 # missing and fails otherwise.
 set -eu
-pkgs="clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
+pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
 if [ "${1:-}" = "--gst" ]; then
     pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 fi
