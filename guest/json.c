@@ -149,6 +149,16 @@ static int utf8_len(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* Length of a character at p inside a string that is not printable ASCII: 2 to 4 for
+ * well-formed UTF-8 (clearing *ascii), 0 for a control character or ill-formed UTF-8. */
+static int other_char_len(const uint8_t *p, const uint8_t *end, int *ascii)
+{
+    if (*p < 0x80)
+        return 0;
+    *ascii = 0;
+    return utf8_len(p, end);
+}
+
 /* Scans a string body from d->p (after the opening quote). On return *s and *n are its bytes:
  * the input itself when it has no escape, else the unescaped scratch copy.
  * d->p is left after the closing quote. Returns 0, or -1 on an error (d->p at it). */
@@ -179,21 +189,16 @@ static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
         }
         if (c == '\\')
             break;
-        if (c < 0x20) {
+        if (c >= 0x20 && c < 0x80) {
+            p++;
+            continue;
+        }
+        int l = other_char_len(p, end, &only_ascii);
+        if (!l) {
             d->p = p;
             return -1;
         }
-        if (c >= 0x80) {
-            int l = utf8_len(p, end);
-            if (!l) {
-                d->p = p;
-                return -1;
-            }
-            only_ascii = 0;
-            p += l;
-        } else {
-            p++;
-        }
+        p += l;
     }
 
     /* escapes: copy what came so far and unescape the rest into scratch */
@@ -246,24 +251,19 @@ static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
             default: d->p = p; return -1;
             }
         }
-        if (c < 0x20) {
+        if (c >= 0x20 && c < 0x80) {
+            *q++ = c;
+            p++;
+            continue;
+        }
+        int l = other_char_len(p, end, &only_ascii);
+        if (!l) {
             d->p = p;
             return -1;
         }
-        if (c >= 0x80) {
-            int l = utf8_len(p, end);
-            if (!l) {
-                d->p = p;
-                return -1;
-            }
-            only_ascii = 0;
-            memcpy(q, p, (size_t)l);
-            q += l;
-            p += l;
-        } else {
-            *q++ = c;
-            p++;
-        }
+        memcpy(q, p, (size_t)l);
+        q += l;
+        p += l;
     }
     d->p = p;
     return -1;
