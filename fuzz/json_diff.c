@@ -9,7 +9,9 @@
  * correctly rounded value: a second build of the decoder that converts every number with the
  * C library's strtod (glibc's is exact) must give the same bits, so the fast path is exact;
  * QuickJS's own conversion misrounds some long numbers, so against JSON.parse a number may
- * differ by at most 2 units in the last place. Any other difference aborts. */
+ * differ by at most 2 units in the last place. The encoder (JS_JSONStringifyFast, from the
+ * QuickJS patch) must write the same text as JSON.stringify for every decoded value, or
+ * decline it. Any other difference aborts. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "jsoncheck.h"
 
 JSValue pb_json_decode_strtod(JSContext *ctx, const char *text, size_t len, pb_json_status *status);
+int JS_JSONStringifyFast(JSContext *ctx, JSValueConst val, char **pbuf, size_t *plen);
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -39,6 +42,26 @@ static int same_string(JSValueConst a, JSValueConst b)
     JS_FreeCString(ctx, sa);
     JS_FreeCString(ctx, sb);
     return same;
+}
+
+/* the fast encoder and JSON.stringify agree on v, byte for byte */
+static void check_encoder(JSValueConst v, const uint8_t *data, size_t size)
+{
+    char *fast;
+    size_t fast_len;
+    int r = JS_JSONStringifyFast(ctx, v, &fast, &fast_len);
+    if (r < 0)
+        fail("the encoder ran out of memory", data, size);
+    if (r == 0)
+        return; /* declined: JSON.stringify does it */
+    JSValue s = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
+    size_t n;
+    const char *ref = JS_ToCStringLen(ctx, &n, s);
+    if (!ref || !fast || n != fast_len || memcmp(ref, fast, n))
+        fail("the fast encoder and JSON.stringify differ", data, size);
+    JS_FreeCString(ctx, ref);
+    JS_FreeValue(ctx, s);
+    free(fast);
 }
 
 static int ulp_close(double x, double y)
@@ -119,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (JS_IsException(exact) || !same_value(mine, exact, 0, 0))
             fail("the decoder's number fast path differs from strtod", data, size);
         JS_FreeValue(ctx, exact);
+        check_encoder(mine, data, size);
     }
     if (checked != PLUGBOX__JSON_EUTF8 && memchr(text, 0, size) == NULL) {
         /* JS_ParseJSON stops at a NUL: only inputs without one are comparable */
@@ -132,6 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("decoder accepts what JSON.parse rejects", data, size);
         if (ref_ok && mine_ok && !same_value(mine, ref, 1, 0))
             fail("decoder and JSON.parse give different values", data, size);
+        if (ref_ok)
+            check_encoder(ref, data, size);
         JS_FreeValue(ctx, ref);
     }
     JS_FreeValue(ctx, mine);

@@ -21,6 +21,9 @@
 #include "quickjs.h"
 #include "json.h"
 
+/* From guest/quickjs-wasi.patch, bound weakly (see json.c): plain data to JSON text. */
+int JS_JSONStringifyFast(JSContext *ctx, JSValueConst val, char **pbuf, size_t *plen) __attribute__((weak));
+
 #if defined(__wasm__)
 #define EXPORT(name) __attribute__((export_name(name), used))
 #define IMPORT(name) __attribute__((import_module("plugbox"), import_name(name)))
@@ -63,6 +66,7 @@ static JSValue script;    /* eval style: compiled bytecode (set up by pb_init) *
 static JSValue function;  /* function style: the function to call */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
+static char *out_fast;                    /* result text of the fast encoder (malloc) */
 static volatile int32_t interrupt_word;
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -206,7 +210,8 @@ static void clear_result(void)
         JS_FreeCString(ctx, out_text);
     if (stack_text)
         JS_FreeCString(ctx, stack_text);
-    out_text = stack_text = NULL;
+    free(out_fast);
+    out_text = stack_text = out_fast = NULL;
     memset(&result, 0, sizeof result);
 }
 
@@ -555,6 +560,19 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
     r = await_result(r);
     if (JS_IsException(r))
         return fail_exception(PB_EXCEPTION);
+    if (JS_JSONStringifyFast) {
+        size_t n;
+        int fast = JS_JSONStringifyFast(ctx, r, &out_fast, &n);
+        if (fast != 0)
+            JS_FreeValue(ctx, r);
+        if (fast < 0)
+            return fail_static(PB_OUT_OF_MEMORY, "out of memory");
+        if (fast > 0) {
+            if (out_fast)
+                set_text(out_fast, n);
+            return PB_OK;
+        }
+    }
     JSValue s = JS_JSONStringify(ctx, r, JS_UNDEFINED, JS_UNDEFINED);
     JS_FreeValue(ctx, r);
     if (JS_IsException(s))

@@ -473,6 +473,50 @@ static void t_status_names(void)
     plugbox_program_free(NULL);
 }
 
+/* The result encoder's fast path writes what JSON.stringify writes, for computed numbers
+ * of every shape (short decimals, 17 digits, exponents, integers beyond 2^53), strings with
+ * escapes and lone surrogates, and undefined, functions and symbols inside containers. */
+static void t_result_encoding(void)
+{
+    static const char values[] =
+        "var v = [], s = 1;\n"
+        "for (var i = 0; i < 3000; i++) {\n"
+        "  s = (s * 16807) % 2147483647;\n"
+        "  v.push(s / 7, s * 1e-9, -s / 3e5, Math.sqrt(s), s / 1024, 1 / s, s * 1e12, s * 1e-12, s / 1e6,\n"
+        "         (s % 1000) / 100, -(s % 100) / 10, s * 4294967296, 0.1 * (s % 10));\n"
+        "}\n"
+        "var o = {a: v, b: 'q\"\\\\\\n\\t\\u0001\\u2028\\ud800x\\udc00\\ud83d\\ude00\u00e9', c: undefined,\n"
+        "         d: function () {}, e: [undefined, Symbol('s'), null, true, false, -0, 1e21, 1e-7, 5e-324],\n"
+        "         f: {g: {h: [[], {}]}}, 'k\"ey': 1};\n";
+    char src[4096];
+    snprintf(src, sizeof src, "%so", values);
+    plugbox_sandbox *a = box_of(src, NULL);
+    const char *out;
+    size_t n;
+    CHECK_EQ_INT(plugbox_sandbox_call(a, NULL, 0, &out, &n), PLUGBOX_OK);
+    /* hand the text back as a JSON string and compare it with JSON.stringify in the sandbox */
+    char *in = malloc(n * 6 + 16), *q = in;
+    q += sprintf(q, "{\"text\":\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c == '"' || c == '\\')
+            q += sprintf(q, "\\%c", c);
+        else if (c < 0x20)
+            q += sprintf(q, "\\u%04x", c);
+        else
+            *q++ = (char)c;
+    }
+    strcpy(q, "\"}");
+    snprintf(src, sizeof src, "%sJSON.stringify(o) === data.text", values);
+    plugbox_sandbox *b = box_of(src, NULL);
+    int rc;
+    CHECK_STR(call(b, in, &rc), "true");
+    CHECK(n > 100000);
+    free(in);
+    plugbox_sandbox_free(a);
+    plugbox_sandbox_free(b);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
@@ -499,6 +543,7 @@ static const struct {
     {"deep_data", t_deep_data},
     {"no_address_space_leak", t_no_address_space_leak},
     {"status_names", t_status_names},
+    {"result_encoding", t_result_encoding},
 };
 
 int main(int argc, char **argv)
