@@ -25,6 +25,9 @@
  * builds, on the generic path. */
 int JS_DefineJSONProperty(JSContext *ctx, JSValueConst obj, JSAtom prop, JSValue val) __attribute__((weak));
 int JS_AppendJSONElement(JSContext *ctx, JSValueConst arr, uint32_t idx, JSValue val) __attribute__((weak));
+JSValue JS_NewObjectLikeJSON(JSContext *ctx, JSValueConst model, uint32_t *count) __attribute__((weak));
+int JS_SetNthJSONProperty(JSContext *ctx, JSValueConst obj, uint32_t idx, JSAtom prop, JSValue val) __attribute__((weak));
+JSValue JS_UnshapeJSONObject(JSContext *ctx, JSValue obj, uint32_t filled) __attribute__((weak));
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
@@ -52,7 +55,68 @@ typedef struct decoder {
         const uint8_t *key; /* points into the input, valid during the call */
         JSAtom atom;
     } atoms[256];
+    /* the last object finished at each place (the key it stands under; array elements are
+     * their array's place, flagged): the model for the next object there */
+    struct model_slot {
+        uint32_t site;
+        JSValue model;
+    } models[64];
+    /* short strings seen in this call: equal strings share one value */
+    struct string_slot {
+        uint32_t hash, len;
+        const uint8_t *bytes;
+        JSValue str;
+    } strings[256];
 } decoder;
+
+#define SITE_ELEMENT 0x80000000u
+
+static JSValue *model_for(decoder *d, uint32_t site)
+{
+    struct model_slot *m = &d->models[(site * 2654435761u) >> 26];
+    return m->site == site ? &m->model : NULL;
+}
+
+static void remember_model(decoder *d, uint32_t site, JSValueConst obj)
+{
+    struct model_slot *m = &d->models[(site * 2654435761u) >> 26];
+    if (m->site == site && JS_VALUE_GET_PTR(m->model) == JS_VALUE_GET_PTR(obj))
+        return;
+    if (m->site)
+        JS_FreeValue(d->ctx, m->model);
+    m->site = site;
+    m->model = JS_DupValue(d->ctx, obj);
+}
+
+static uint32_t hash_bytes(const uint8_t *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+/* A string value: short plain strings come from a per-call cache (strings are immutable,
+ * so sharing one is invisible to scripts). */
+static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain)
+{
+    if (!plain || n > 32)
+        return JS_NewStringLen(d->ctx, (const char *)s, n);
+    uint32_t h = hash_bytes(s, n);
+    struct string_slot *slot = &d->strings[(h ^ (h >> 8)) & 255];
+    if (slot->bytes && slot->hash == h && slot->len == n && !memcmp(slot->bytes, s, n))
+        return JS_DupValue(d->ctx, slot->str);
+    JSValue v = JS_NewStringLen(d->ctx, (const char *)s, n);
+    if (JS_IsException(v))
+        return v;
+    if (slot->bytes)
+        JS_FreeValue(d->ctx, slot->str);
+    slot->bytes = s;
+    slot->hash = h;
+    slot->len = (uint32_t)n;
+    slot->str = JS_DupValue(d->ctx, v);
+    return v;
+}
 
 /* ---- whitespace -------------------------------------------------------------------------- */
 
@@ -273,9 +337,7 @@ static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain)
 {
     if (!plain || n > 64)
         return JS_NewAtomLen(d->ctx, (const char *)s, n);
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 16777619u;
+    uint32_t h = hash_bytes(s, n);
     struct atom_slot *slot = &d->atoms[(h ^ (h >> 8)) & 255];
     if (slot->key && slot->hash == h && slot->len == n && !memcmp(slot->key, s, n))
         return JS_DupAtom(d->ctx, slot->atom);
@@ -405,9 +467,20 @@ static int parse_number(decoder *d, JSValue *out)
 typedef struct frame {
     JSValue container;
     JSAtom key;       /* object: the key of the value being parsed */
-    uint32_t index;   /* array: the next index */
+    uint32_t index;   /* array: the next index; object: keys filled in its model's shape */
+    uint32_t shaped;  /* object: keys of the model shape it was made in, 0 if none */
+    uint32_t site;    /* where it stands, for the model cache */
     uint8_t is_array;
 } frame;
+
+/* The object is not shaped like its model after all: rebuild it from the keys filled so
+ * far, the plain way. */
+static int unshape(decoder *d, frame *f)
+{
+    f->container = JS_UnshapeJSONObject(d->ctx, f->container, f->index);
+    f->shaped = 0;
+    return JS_IsException(f->container) ? -1 : 0;
+}
 
 static int literal(decoder *d, const char *word, size_t n)
 {
@@ -457,15 +530,29 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 cap = nc;
             }
             int is_array = *d->p == '[';
-            JSValue c = is_array ? JS_NewArray(ctx) : JS_NewObject(ctx);
+            d->p++;
+            skip_ws(d);
+            int empty = d->p < d->end && *d->p == (is_array ? ']' : '}');
+            /* where it stands: under its key, or as an element of its array's place */
+            uint32_t site = 0;
+            if (depth > 0) {
+                frame *parent = &stack[depth - 1];
+                site = parent->is_array ? (parent->site | SITE_ELEMENT) : parent->key;
+            }
+            uint32_t shaped = 0;
+            JSValue c = JS_UNDEFINED, *model;
+            if (!is_array && !empty && site && JS_NewObjectLikeJSON && (model = model_for(d, site)))
+                c = JS_NewObjectLikeJSON(ctx, *model, &shaped);
+            if (JS_IsUndefined(c)) {
+                shaped = 0;
+                c = is_array ? JS_NewArray(ctx) : JS_NewObject(ctx);
+            }
             if (JS_IsException(c)) {
                 rc = -3;
                 goto fail;
             }
-            d->p++;
-            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, (uint8_t)is_array};
-            skip_ws(d);
-            if (d->p < d->end && *d->p == (is_array ? ']' : '}')) {
+            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, shaped, site, (uint8_t)is_array};
+            if (empty) {
                 d->p++;
                 v = c;
                 depth--;
@@ -485,7 +572,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 rc = r;
                 goto fail;
             }
-            v = JS_NewStringLen(ctx, (const char *)s, n);
+            v = string_value(d, s, n, s == d->p - n - 1);
             break;
         }
         case 't':
@@ -539,8 +626,21 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                                          : JS_DefinePropertyValueUint32(ctx, f->container, f->index, v, JS_PROP_C_W_E);
                 f->index++;
             } else {
-                r = JS_DefineJSONProperty ? JS_DefineJSONProperty(ctx, f->container, f->key, v)
-                                          : JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
+                int taken = 0;
+                r = 0;
+                if (f->shaped) {
+                    if (JS_SetNthJSONProperty(ctx, f->container, f->index, f->key, v)) {
+                        f->index++;
+                        taken = 1;
+                    } else if (unshape(d, f) < 0) {
+                        JS_FreeValue(ctx, v);
+                        r = -1;
+                        taken = 1;
+                    }
+                }
+                if (!taken)
+                    r = JS_DefineJSONProperty ? JS_DefineJSONProperty(ctx, f->container, f->key, v)
+                                              : JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
                 JS_FreeAtom(ctx, f->key);
                 f->key = JS_ATOM_NULL;
             }
@@ -562,6 +662,15 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             if (c != (f->is_array ? ']' : '}'))
                 goto fail;
             d->p++;
+            if (!f->is_array) {
+                /* fewer keys than its model: the keys it has, built the plain way */
+                if (f->shaped && f->index != f->shaped && unshape(d, f) < 0) {
+                    rc = -3;
+                    goto fail;
+                }
+                if (f->site)
+                    remember_model(d, f->site, f->container);
+            }
             v = f->container;
             depth--;
         }
@@ -605,9 +714,15 @@ fail:
     }
     result = JS_EXCEPTION;
 done:
-    for (int i = 0; i < 256; i++)
+    for (int i = 0; i < 256; i++) {
         if (d->atoms[i].key)
             JS_FreeAtom(ctx, d->atoms[i].atom);
+        if (d->strings[i].bytes)
+            JS_FreeValue(ctx, d->strings[i].str);
+    }
+    for (int i = 0; i < 64; i++)
+        if (d->models[i].site)
+            JS_FreeValue(ctx, d->models[i].model);
     status->offset = (size_t)(d->p - d->start);
     status->error = rc == 0 ? PB_JSON_OK : rc == -2 ? PB_JSON_NOMEM : rc == -3 ? PB_JSON_ENGINE : PB_JSON_SYNTAX;
     free(stack);
