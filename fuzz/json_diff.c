@@ -123,9 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         JS_SetMaxStackSize(rt, 0);
         ctx = JS_NewContext(rt);
     }
-    char *text = malloc(size + 1);
+    char *text = calloc(1, size + 8); /* the decoder reads up to 8 bytes past the end */
     memcpy(text, data, size);
-    text[size] = 0;
 
     plugbox__json_error verr;
     int checked = plugbox__json_check(text, size, &verr);

@@ -88,12 +88,27 @@ static void remember_model(decoder *d, uint32_t site, JSValueConst obj)
     m->model = JS_DupValue(d->ctx, obj);
 }
 
-static uint32_t hash_bytes(const uint8_t *s, size_t n)
+/* The first eight bytes of s[0..n) as a word, zero beyond n (the input is padded). */
+static inline uint64_t head_word(const uint8_t *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 16777619u;
-    return h;
+    uint64_t w = load64(s);
+    return n >= 8 ? w : w & ((1ull << (n * 8)) - 1);
+}
+
+static inline uint32_t hash_bytes(const uint8_t *s, size_t n)
+{
+    uint64_t h = (head_word(s, n) ^ n) * 0x9e3779b97f4a7c15ull;
+    for (size_t i = 8; i < n; i += 8)
+        h = (h ^ head_word(s + i, n - i)) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* s[0..n) equals t[0..n): short ones by their head word */
+static inline int same_bytes(const uint8_t *s, const uint8_t *t, size_t n)
+{
+    if (head_word(s, n) != head_word(t, n))
+        return 0;
+    return n <= 8 || !memcmp(s + 8, t + 8, n - 8);
 }
 
 /* A string value: short plain strings come from a per-call cache (strings are immutable,
@@ -104,7 +119,7 @@ static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain)
         return JS_NewStringLen(d->ctx, (const char *)s, n);
     uint32_t h = hash_bytes(s, n);
     struct string_slot *slot = &d->strings[(h ^ (h >> 8)) & 255];
-    if (slot->bytes && slot->hash == h && slot->len == n && !memcmp(slot->bytes, s, n))
+    if (slot->bytes && slot->hash == h && slot->len == n && same_bytes(slot->bytes, s, n))
         return JS_DupValue(d->ctx, slot->str);
     JSValue v = JS_NewStringLen(d->ctx, (const char *)s, n);
     if (JS_IsException(v))
@@ -339,7 +354,7 @@ static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain)
         return JS_NewAtomLen(d->ctx, (const char *)s, n);
     uint32_t h = hash_bytes(s, n);
     struct atom_slot *slot = &d->atoms[(h ^ (h >> 8)) & 255];
-    if (slot->key && slot->hash == h && slot->len == n && !memcmp(slot->key, s, n))
+    if (slot->key && slot->hash == h && slot->len == n && same_bytes(slot->key, s, n))
         return JS_DupAtom(d->ctx, slot->atom);
     JSAtom a = JS_NewAtomLen(d->ctx, (const char *)s, n);
     if (a == JS_ATOM_NULL)

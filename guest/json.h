@@ -18,7 +18,9 @@ typedef struct pb_json_status {
     size_t offset; /* where decoding stopped: the error's place for PB_JSON_SYNTAX */
 } pb_json_status;
 
-/* Decodes text[0..len) into a new value, or returns JS_EXCEPTION with status->error set. */
+/* Decodes text[0..len) into a new value, or returns JS_EXCEPTION with status->error set.
+ * text[len..len+8) must be readable (the host puts eight NULs there): short keys and
+ * strings are read as whole words. */
 JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_status *status);
 
 #endif

@@ -97,23 +97,24 @@ int pb__guest_text(pb_instance *in, uint32_t ptr, uint32_t len, const char **tex
     return 0;
 }
 
-/* Copies s[0..n) and a NUL into memory the guest allocates. Call inside the guard g, from
- * host code (not between pb_rt_guest_begin and pb_rt_guest_end). */
+/* Copies s[0..n) and eight NULs into memory the guest allocates: the text is terminated
+ * for QuickJS, and the guest's JSON decoder may read whole words at its end. Call inside
+ * the guard g, from host code (not between pb_rt_guest_begin and pb_rt_guest_end). */
 int pb__guest_put(pb_instance *in, pb_rt_guard *g, const char *s, size_t n, uint32_t *addr)
 {
-    if (n >= UINT32_MAX - 1)
+    static const char pad[PB_GUEST_TEXT_PAD];
+    if (n >= UINT32_MAX - PB_GUEST_TEXT_PAD)
         return PLUGBOX_MEMORY;
     pb_rt_guest_begin(g);
-    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)n + 1);
+    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)n + PB_GUEST_TEXT_PAD);
     pb_rt_guest_end(g);
     wasm_rt_memory_t *m = &in->w.w2c_memory;
     if (!p)
         return PLUGBOX_MEMORY;
-    if (!pb_rt_in_bounds(m, p, (uint64_t)n + 1))
+    if (!pb_rt_in_bounds(m, p, (uint64_t)n + PB_GUEST_TEXT_PAD))
         return PLUGBOX_TRAP;
-    static const char nul = 0;
     pb_rt_write(m, p, s, n);
-    pb_rt_write(m, p + n, &nul, 1);
+    pb_rt_write(m, p + n, pad, sizeof pad);
     *addr = p;
     return PLUGBOX_OK;
 }

@@ -14,6 +14,7 @@
 #define PB_MAX_MEMORY_LIMIT (65535ull << 16)
 #define PB_MAX_ERROR_TEXT (64u << 10) /* longer messages and stacks are cut */
 #define PB_MAX_STACK_FRAMES 32
+#define PB_GUEST_TEXT_PAD 8 /* zero bytes after text put in the guest (guest/json.h) */
 
 struct plugbox_options {
     uint64_t memory_limit;
