@@ -67,6 +67,7 @@ static JSValue function;  /* function style: the function to call */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
 static char *out_fast;                    /* result text of the fast encoder (malloc) */
+static const char *text_native;           /* result.out, for a native build's wider pointers */
 static volatile int32_t interrupt_word;
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -81,7 +82,7 @@ const char *pb_native_text(size_t *len);
 const char *pb_native_text(size_t *len)
 {
     *len = result.out_len;
-    return out_text;
+    return result.kind == PB_OK ? text_native : NULL;
 }
 #endif
 
@@ -212,6 +213,7 @@ static void clear_result(void)
         JS_FreeCString(ctx, stack_text);
     free(out_fast);
     out_text = stack_text = out_fast = NULL;
+    text_native = NULL;
     memset(&result, 0, sizeof result);
 }
 
@@ -219,6 +221,7 @@ static void set_text(const char *s, size_t n)
 {
     result.out = (uint32_t)(uintptr_t)s;
     result.out_len = (uint32_t)n;
+    text_native = s;
 }
 
 /* A static message for when QuickJS cannot even allocate the error's text. */
