@@ -2,8 +2,12 @@
  *
  * Exit codes: 0 success; 1 uncaught exception or syntax error; 2 usage or input error;
  * 3 a limit (time, memory, stack); 4 the sandbox trapped or the host failed. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +29,35 @@ static const char main_usage[] =
     "\n"
     "Commands:\n"
     "  run        run a script once over JSON data\n"
+    "  map        run a script over every line of NDJSON, in parallel, results in order\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
     "  --version      show the version\n"
     "\n"
-    "Run 'plugbox run --help' for the options of run.\n";
+    "Run 'plugbox run --help' or 'plugbox map --help' for the options of each.\n";
+
+static const char map_usage[] =
+    "Usage: plugbox map [OPTIONS] SCRIPT.js < in.ndjson > out.ndjson\n"
+    "       plugbox map [OPTIONS] -e CODE < in.ndjson > out.ndjson\n"
+    "\n"
+    "Runs the script over every line of standard input (one JSON document each, the call's\n"
+    "`data`) on all cores, and writes one line of JSON per input line, in input order\n"
+    "(`null` for an undefined result). Each line starts from a fresh sandbox state.\n"
+    "\n"
+    "Options:\n"
+    "  -e, --eval CODE        run CODE instead of a script file\n"
+    "  --threads N            worker threads (default: the number of cores)\n"
+    "  --call NAME            function style, as in run\n"
+    "  --memory-limit N       per line, as in run (default 256M)\n"
+    "  --time-limit MS        per line, as in run (default: none)\n"
+    "  --on-error MODE        emit (default): the line's output is {\"error\":{\"kind\":...,\"message\":...}};\n"
+    "                         skip: no output for that line; fail: stop, exit with the error's code\n"
+    "  --keep-state           one stateful sandbox per thread instead of fresh state per line\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "A progress line goes to stderr when it is a terminal. Ctrl-C stops cleanly: the output\n"
+    "written so far is complete and in order, and the exit status is 130.\n";
 
 static const char run_usage[] =
     "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
@@ -55,12 +82,13 @@ static const char run_usage[] =
     "3 time, memory or stack limit, 4 sandbox trap or internal error.\n";
 
 static const char prog_name[] = "plugbox";
+static const char *usage_command = "run";
 
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "%s: ", prog_name);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'plugbox run --help' for more information.\n");
+    fprintf(stderr, "\nTry 'plugbox %s --help' for more information.\n", usage_command);
     return EXIT_USAGE;
 }
 
@@ -246,6 +274,10 @@ struct run_opts {
     const char *script_path, *code, *data_path, *function;
     uint64_t memory_limit, time_limit;
     int raw;
+    /* map */
+    int map, keep_state;
+    unsigned threads;
+    const char *on_error;
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -263,8 +295,9 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             val = eq + 1;
             a = name;
         }
-        int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") || !strcmp(a, "--data") || !strcmp(a, "--call") ||
-                    !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit");
+        int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") || (!o->map && !strcmp(a, "--data")) ||
+                    !strcmp(a, "--call") || !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit") ||
+                    (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error")));
         if (takes && !val) {
             if (i + 1 >= argc)
                 return usage_error("option '%s' needs a value", a);
@@ -273,11 +306,22 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             return usage_error("option '%s' takes no value", a);
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(run_usage, stdout);
+            fputs(o->map ? map_usage : run_usage, stdout);
             return -1;
+        } else if (o->map && !strcmp(a, "--threads")) {
+            uint64_t n;
+            if (parse_ms(val, &n) != 0 || n == 0 || n > 1024)
+                return usage_error("--threads: invalid value '%s' (1 to 1024)", val);
+            o->threads = (unsigned)n;
+        } else if (o->map && !strcmp(a, "--on-error")) {
+            if (strcmp(val, "emit") && strcmp(val, "skip") && strcmp(val, "fail"))
+                return usage_error("--on-error: invalid mode '%s' (emit, skip or fail)", val);
+            o->on_error = val;
+        } else if (o->map && !strcmp(a, "--keep-state")) {
+            o->keep_state = 1;
         } else if (!strcmp(a, "-e") || !strcmp(a, "--eval")) {
             o->code = val;
-        } else if (!strcmp(a, "--data")) {
+        } else if (!strcmp(a, "--data") && !o->map) {
             o->data_path = val;
         } else if (!strcmp(a, "--call")) {
             if (!*val)
@@ -313,6 +357,65 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
+/* What run and map share: the script read, an engine, the options, the compiled program. */
+struct setup {
+    plugbox_engine *engine;
+    plugbox_options *opts;
+    plugbox_program *program;
+    char *script;
+};
+
+static void setup_free(struct setup *st)
+{
+    plugbox_program_free(st->program);
+    plugbox_engine_free(st->engine);
+    plugbox_options_free(st->opts);
+    free(st->script);
+}
+
+/* Returns -1 when everything is ready, else the exit code (the error printed). */
+static int setup(const struct run_opts *o, struct setup *st)
+{
+    size_t script_len = 0;
+    const char *script_name = o->script_path ? o->script_path : "<eval>";
+    memset(st, 0, sizeof *st);
+    if (o->script_path && !(st->script = read_file(o->script_path, &script_len))) {
+        fprintf(stderr, "%s: cannot read script '%s': %s\n", prog_name, o->script_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    st->opts = plugbox_options_new();
+    if (!st->opts || plugbox_options_set_memory_limit(st->opts, o->memory_limit) ||
+        plugbox_options_set_time_limit(st->opts, o->time_limit) || plugbox_options_set_function(st->opts, o->function) ||
+        plugbox_options_set_filename(st->opts, script_name) || plugbox_options_set_stateful(st->opts, o->keep_state) ||
+        plugbox_options_set_console(st->opts, console_to_stderr, NULL)) {
+        fprintf(stderr, "%s: out of memory\n", prog_name);
+        return EXIT_INTERNAL;
+    }
+    int rc = plugbox_engine_new(&st->engine);
+    if (rc != PLUGBOX_OK) {
+        fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
+        return EXIT_INTERNAL;
+    }
+    rc = plugbox_program_new(st->engine, o->code ? o->code : st->script, o->code ? strlen(o->code) : script_len,
+                             st->opts, &st->program);
+    if (rc != PLUGBOX_OK)
+        return st->program ? report(rc, plugbox_program_error_message(st->program),
+                                    plugbox_program_error_stack(st->program), NULL)
+                           : report(rc, plugbox_strerror(rc), "", NULL);
+    return -1;
+}
+
+/* Reports why a sandbox (or a pool's) could not be made. */
+static int report_sandbox_error(int rc, const struct setup *st)
+{
+    if (rc == PLUGBOX_MEMORY) {
+        fprintf(stderr, "%s: out of memory: --memory-limit is below the %zu bytes the engine and script need\n",
+                prog_name, plugbox_program_footprint(st->program));
+        return EXIT_LIMIT;
+    }
+    return report(rc, plugbox_strerror(rc), "", NULL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_opts o = {.memory_limit = 256u << 20};
@@ -320,49 +423,22 @@ static int cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
 
-    char *script = NULL, *data = NULL;
-    size_t script_len = 0, data_len = 0;
-    const char *script_name = o.script_path ? o.script_path : "<eval>";
-    if (o.script_path && !(script = read_file(o.script_path, &script_len))) {
-        fprintf(stderr, "%s: cannot read script '%s': %s\n", prog_name, o.script_path, strerror(errno));
-        return EXIT_USAGE;
-    }
+    char *data = NULL;
+    size_t data_len = 0;
     if (o.data_path && !(data = read_file(o.data_path, &data_len))) {
         fprintf(stderr, "%s: cannot read data '%s': %s\n", prog_name, o.data_path, strerror(errno));
-        free(script);
         return EXIT_USAGE;
     }
     const char *data_name = o.data_path ? (strcmp(o.data_path, "-") ? o.data_path : "<stdin>") : NULL;
 
-    plugbox_engine *engine = NULL;
-    plugbox_program *prog = NULL;
+    struct setup st;
     plugbox_sandbox *box = NULL;
-    plugbox_options *opts = plugbox_options_new();
-    int exit_code = EXIT_INTERNAL;
-    if (!opts || plugbox_options_set_memory_limit(opts, o.memory_limit) || plugbox_options_set_time_limit(opts, o.time_limit) ||
-        plugbox_options_set_function(opts, o.function) || plugbox_options_set_filename(opts, script_name) ||
-        plugbox_options_set_console(opts, console_to_stderr, NULL)) {
-        fprintf(stderr, "%s: out of memory\n", prog_name);
+    int exit_code = setup(&o, &st);
+    if (exit_code >= 0)
         goto out;
-    }
-    if ((rc = plugbox_engine_new(&engine)) != PLUGBOX_OK) {
-        fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
-        goto out;
-    }
-    rc = plugbox_program_new(engine, o.code ? o.code : script, o.code ? strlen(o.code) : script_len, opts, &prog);
+    rc = plugbox_sandbox_new(st.program, st.opts, &box);
     if (rc != PLUGBOX_OK) {
-        exit_code = prog ? report(rc, plugbox_program_error_message(prog), plugbox_program_error_stack(prog), NULL)
-                         : report(rc, plugbox_strerror(rc), "", NULL);
-        goto out;
-    }
-    rc = plugbox_sandbox_new(prog, opts, &box);
-    if (rc == PLUGBOX_MEMORY) {
-        fprintf(stderr, "%s: out of memory: --memory-limit is below the %zu bytes the engine and script need\n",
-                prog_name, plugbox_program_footprint(prog));
-        exit_code = EXIT_LIMIT;
-        goto out;
-    } else if (rc != PLUGBOX_OK) {
-        exit_code = report(rc, plugbox_strerror(rc), "", NULL);
+        exit_code = report_sandbox_error(rc, &st);
         goto out;
     }
     const char *out;
@@ -387,12 +463,211 @@ static int cmd_run(int argc, char **argv)
     exit_code = 0;
 out:
     plugbox_sandbox_free(box);
-    plugbox_program_free(prog);
-    plugbox_engine_free(engine);
-    plugbox_options_free(opts);
-    free(script);
+    setup_free(&st);
     free(data);
     return exit_code;
+}
+
+/* ---- map ------------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+struct map_state {
+    plugbox_pool *pool;
+    int mode;                 /* 'e'mit, 's'kip, 'f'ail */
+    int failed_code;          /* exit code of the first error in fail mode, 0 if none */
+    int stop_output;          /* after a failure or an interruption nothing more is written */
+    int write_error;
+    uint64_t lines, errors;
+    off_t total_bytes;        /* of a regular file on stdin, else 0 */
+    uint64_t bytes_done;
+    uint64_t *line_bytes;     /* ring of each in-flight line's size, for the percentage */
+    size_t ring;
+    int progress;             /* stderr is a terminal */
+    double start, last_draw;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void draw_progress(struct map_state *m, int final)
+{
+    double t = now_s(), el = t - m->start;
+    if (!final && t - m->last_draw < 0.1)
+        return;
+    m->last_draw = t;
+    double rate = el > 0 ? m->lines / el : 0;
+    if (final) {
+        fprintf(stderr, "\r\033[K%llu lines, %llu errors, %.1f s (%.0f lines/s)\n", (unsigned long long)m->lines,
+                (unsigned long long)m->errors, el, rate);
+    } else if (m->total_bytes > 0) {
+        double frac = (double)m->bytes_done / (double)m->total_bytes;
+        double eta = frac > 0 ? el / frac - el : 0;
+        fprintf(stderr, "\r\033[K%5.1f%%  %llu lines  %.0f lines/s  %.1f s  ETA %.0f s", frac * 100,
+                (unsigned long long)m->lines, rate, el, eta);
+    } else {
+        fprintf(stderr, "\r\033[K%llu lines  %.0f lines/s  %.1f s", (unsigned long long)m->lines, rate, el);
+    }
+}
+
+static void on_result(void *user, uint64_t index, const plugbox_result *r)
+{
+    struct map_state *m = user;
+    m->bytes_done += m->line_bytes[index % m->ring];
+    if (m->stop_output)
+        return;
+    if (r->status == PLUGBOX_INTERRUPTED && interrupted) {
+        m->stop_output = 1; /* Ctrl-C: what was written stays, complete and in order */
+        return;
+    }
+    m->lines++;
+    if (r->status == PLUGBOX_OK) {
+        if (r->json)
+            fwrite(r->json, 1, r->len, stdout);
+        else
+            fputs("null", stdout);
+        fputc('\n', stdout);
+    } else {
+        m->errors++;
+        if (m->mode == 'e') {
+            char kind[32];
+            snprintf(kind, sizeof kind, "%s", plugbox_err_name(r->status));
+            for (char *k = kind; *k; k++)
+                *k = (char)(*k | 0x20);
+            fputs("{\"error\":{\"kind\":", stdout);
+            put_json_string(stdout, kind);
+            fputs(",\"message\":", stdout);
+            put_json_string(stdout, *r->message ? r->message : plugbox_strerror(r->status));
+            fputs("}}\n", stdout);
+        } else if (m->mode == 'f') {
+            fprintf(stderr, "%s: line %llu: %s\n", prog_name, (unsigned long long)index + 1,
+                    *r->message ? r->message : plugbox_strerror(r->status));
+            m->failed_code = exit_code_of(r->status);
+            m->stop_output = 1;
+            plugbox_pool_cancel(m->pool);
+        }
+    }
+    if (ferror(stdout) && !m->write_error) {
+        m->write_error = 1;
+        m->stop_output = 1;
+        plugbox_pool_cancel(m->pool);
+    }
+    if (m->progress)
+        draw_progress(m, 0);
+}
+
+static int cmd_map(int argc, char **argv)
+{
+    struct run_opts o = {.memory_limit = 256u << 20, .map = 1, .on_error = "emit"};
+    usage_command = "map";
+    int rc = parse_run(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    struct setup st;
+    int exit_code = setup(&o, &st);
+    if (exit_code >= 0) {
+        setup_free(&st);
+        return exit_code;
+    }
+
+    struct map_state m = {.mode = o.on_error[0], .progress = isatty(2), .start = now_s()};
+    struct stat sb;
+    if (fstat(0, &sb) == 0 && S_ISREG(sb.st_mode))
+        m.total_bytes = sb.st_size;
+    unsigned threads = o.threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    m.ring = 64 * (size_t)threads;
+    m.line_bytes = calloc(m.ring, sizeof *m.line_bytes);
+    rc = m.line_bytes ? plugbox_pool_new(st.program, st.opts, threads, m.ring, on_result, &m, &m.pool) : PLUGBOX_HOST;
+    if (rc != PLUGBOX_OK) {
+        exit_code = report_sandbox_error(rc, &st);
+        free(m.line_bytes);
+        setup_free(&st);
+        return exit_code;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns */
+
+    char *line = NULL;
+    size_t cap = 0;
+    uint64_t index = 0;
+    int read_error = 0;
+    for (;;) {
+        if (interrupted || m.stop_output)
+            break;
+        errno = 0;
+        ssize_t n = getline(&line, &cap, stdin);
+        if (n < 0) {
+            if (errno == EINTR && !interrupted)
+                continue;
+            read_error = errno && errno != EINTR;
+            break;
+        }
+        m.line_bytes[index % m.ring] = (uint64_t)n; /* the window keeps this slot for this line */
+        size_t len = (size_t)n;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (len && line[len - 1] == '\r')
+            len--;
+        if (plugbox_pool_submit(m.pool, line, len) != PLUGBOX_OK) {
+            fprintf(stderr, "%s: out of memory\n", prog_name);
+            read_error = 1;
+            break;
+        }
+        index++;
+    }
+    if (interrupted)
+        plugbox_pool_cancel(m.pool);
+    plugbox_pool_wait(m.pool);
+    plugbox_pool_free(m.pool);
+    free(line);
+    free(m.line_bytes);
+    setup_free(&st);
+
+    if (fflush(stdout) != 0 || ferror(stdout) || m.write_error) {
+        fprintf(stderr, "%s: cannot write the output: %s\n", prog_name, strerror(errno ? errno : EIO));
+        return EXIT_USAGE;
+    }
+    if (m.progress)
+        draw_progress(&m, 1);
+    if (interrupted)
+        return 130;
+    if (read_error) {
+        fprintf(stderr, "%s: cannot read the input: %s\n", prog_name, strerror(errno ? errno : EIO));
+        return EXIT_USAGE;
+    }
+    return m.failed_code;
 }
 
 int main(int argc, char **argv)
@@ -410,9 +685,10 @@ int main(int argc, char **argv)
         printf("plugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION, PB_QUICKJS_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "run")) {
+    if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
-    }
+    if (!strcmp(cmd, "map"))
+        return cmd_map(argc - 2, argv + 2);
     fprintf(stderr, "plugbox: unknown command '%s'\nTry 'plugbox --help' for more information.\n", cmd);
     return EXIT_USAGE;
 }

@@ -203,6 +203,56 @@ const char *plugbox_sandbox_error_stack(const plugbox_sandbox *box);
  * Does nothing when no call runs. Thread-safe. Returns PLUGBOX_OK or PLUGBOX_HOST. */
 int plugbox_sandbox_interrupt(plugbox_sandbox *box);
 
+/* ---- pool ---------------------------------------------------------------------------------- */
+
+typedef struct plugbox_pool plugbox_pool;
+
+/* The outcome of one input run by a pool. json (NUL-terminated, NULL when the result is
+ * undefined), message and stack ("" when none) are owned by whoever holds the result: the
+ * pool during a callback, the caller after plugbox_pool_run (release with
+ * plugbox_result_clear). */
+typedef struct plugbox_result {
+    int status;          /* PLUGBOX_OK or the error's kind */
+    const char *json;
+    size_t len;
+    const char *message;
+    const char *stack;
+} plugbox_result;
+
+/* Called once per submitted input, in submission order (index counts from 0 over the pool's
+ * life), one call at a time, from one of the pool's threads or from inside
+ * plugbox_pool_submit/plugbox_pool_wait. result is valid during the call only. It must not
+ * call plugbox_pool_free; it may call plugbox_pool_cancel. */
+typedef void (*plugbox_result_fn)(void *user, uint64_t index, const plugbox_result *result);
+
+/* A pool of `threads` worker threads (0: one per online core), each with its own sandbox of
+ * prog made with opts (limits per input, stateful or fresh, console), delivering results to
+ * fn (may be NULL when only plugbox_pool_run is used). At most `window` inputs are in flight
+ * (0: 64 per thread): plugbox_pool_submit blocks beyond that, so memory stays bounded on
+ * endless input. Takes a reference on prog. Returns PLUGBOX_OK, PLUGBOX_ARGUMENT (a failed
+ * program), PLUGBOX_MEMORY (limit below the program's footprint) or PLUGBOX_HOST. */
+int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigned threads, size_t window,
+                     plugbox_result_fn fn, void *user, plugbox_pool **out);
+/* Waits for what was submitted, stops the threads, frees. NULL is fine. */
+void plugbox_pool_free(plugbox_pool *pool);
+
+/* Queues one input (copied; json NULL: no input) and returns; blocks while the window is full.
+ * Returns PLUGBOX_OK or PLUGBOX_HOST. Thread-safe. */
+int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
+/* Blocks until every input submitted so far has been delivered. Thread-safe. */
+void plugbox_pool_wait(plugbox_pool *pool);
+/* Runs n inputs and fills results[i] for inputs[i] (lens[i] bytes; lens NULL: NUL-terminated),
+ * waiting for all of them. Results go to the array, not to the pool's callback. Returns
+ * PLUGBOX_OK (each result has its own status) or PLUGBOX_HOST. One batch at a time. */
+int plugbox_pool_run(plugbox_pool *pool, const char *const *inputs, const size_t *lens, size_t n,
+                     plugbox_result *results);
+/* Frees what a result from plugbox_pool_run holds; NULL is fine. */
+void plugbox_result_clear(plugbox_result *result);
+/* From any thread: inputs submitted before this call and not yet finished end with
+ * PLUGBOX_INTERRUPTED (queued ones without running, running ones stopped). The pool stays
+ * usable: inputs submitted afterwards run normally. Returns PLUGBOX_OK. */
+int plugbox_pool_cancel(plugbox_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,7 +41,11 @@ int pb__call_run(pb_call *c)
             rc = PLUGBOX_HOST;
         } else {
             publish(c, g);
-            rc = c->body(c, g);
+            /* a cancel that came before the guard was published found nothing to stop */
+            if (c->cancel && *c->cancel && pb_rt_watch_interrupt(g, c->interrupt_addr) != 0)
+                rc = PLUGBOX_HOST;
+            else
+                rc = c->body(c, g);
         }
     } else {
         rc = pb__status_of_trap(trap, g);

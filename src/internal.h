@@ -93,6 +93,7 @@ struct pb_call {
     uint32_t interrupt_addr;
     pthread_mutex_t *active_lock;   /* with active: where interrupts find the guard */
     pb_rt_guard **active;
+    volatile int *cancel;           /* set before or during the call: stop it (pool.c) */
     int (*body)(pb_call *c, pb_rt_guard *g);
     void *arg;
     pb_rt_guard g;                  /* readable afterwards: stop, grow_refused */
@@ -124,6 +125,10 @@ const char *pb__error_stack(const pb_error *e);
 /* options.c */
 extern const plugbox_options pb__default_options;
 static inline const plugbox_options *pb__opts(const plugbox_options *o) { return o ? o : &pb__default_options; }
+
+/* sandbox.c: a call that a pool can cancel whether it has started or not */
+int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
+                     volatile int *cancel);
 
 /* engine.c */
 void pb__engine_release(plugbox_engine *e);

@@ -117,7 +117,7 @@ static void input_error(plugbox_sandbox *sb, const char *json, size_t len, size_
         pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid JSON at byte %zu", offset);
 }
 
-static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len)
+static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len, volatile int *cancel)
 {
     plugbox_program *p = sb->program;
     plugbox_engine *e = p->engine;
@@ -131,7 +131,7 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
     uint64_t cap = sb->memory_limit / 8;
     a->arena_cap = sb->stateful ? 0 : (uint32_t)(cap < (16u << 20) ? cap : (16u << 20));
     pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
-                 .active_lock = &sb->lock, .active = &sb->active, .body = run_body, .arg = a};
+                 .active_lock = &sb->lock, .active = &sb->active, .cancel = cancel, .body = run_body, .arg = a};
     int rc = pb__call_run(&c);
 
     pb_outcome o = {0};
@@ -166,13 +166,19 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
     return rc;
 }
 
-int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
+int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
+                     volatile int *cancel)
 {
     *out = NULL;
     *out_len = 0;
     pb__error_clear(&sb->error);
     struct run_args a = {json, json ? len : 0, 0, 0, 0, 0};
-    return call(sb, &a, out, out_len);
+    return call(sb, &a, out, out_len, cancel);
+}
+
+int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
+{
+    return pb__sandbox_call(sb, json, len, out, out_len, NULL);
 }
 
 int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
@@ -181,7 +187,7 @@ int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
     size_t out_len;
     pb__error_clear(&sb->error);
     struct run_args a = {NULL, len, 0, 1, ptr, 0};
-    return call(sb, &a, &out, &out_len);
+    return call(sb, &a, &out, &out_len, NULL);
 }
 
 int plugbox__sandbox_pristine(plugbox_sandbox *sb)

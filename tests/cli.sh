@@ -956,6 +956,112 @@ case_stdout_closed() {
 }
 
 # ---------------------------------------------------------------------------
+# plugbox map
+
+case_map_order() {
+    # early lines take longest: output must still follow input order
+    for i in $(seq 1 40); do printf '{"i":%d,"ms":%d}\n' "$i" $(( (40 - i) % 9 )); done > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 -e 'var t = Date.now(); while (Date.now() - t < data.ms) {} data.i'
+    expect_rc 0
+    seq 1 40 > want
+    cmp -s "$T/out" want || fail "lines out of order or missing"
+}
+
+case_map_fresh_state() {
+    for i in $(seq 1 30); do echo '{}'; done > in.ndjson
+    PB_STDIN=in.ndjson run_pb map -e 'globalThis.n = (globalThis.n || 0) + 1; n'
+    expect_rc 0
+    [ "$(sort -u "$T/out")" = 1 ] || fail "a line saw state from an earlier one"
+    [ "$(wc -l < "$T/out")" = 30 ] || fail "expected 30 lines"
+}
+
+case_map_keep_state() {
+    for i in $(seq 1 30); do echo '{}'; done > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 -e 'globalThis.n = (globalThis.n || 0) + 1; n'
+    expect_rc 0
+    seq 1 30 > want
+    cmp -s "$T/out" want || fail "one stateful sandbox should count 1..30"
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 2 -e 'globalThis.n = (globalThis.n || 0) + 1; n'
+    expect_rc 0
+    [ "$(grep -cx 1 "$T/out")" -le 2 ] || fail "each thread starts counting once"
+    [ "$(sort -n "$T/out" | tail -1)" -ge 15 ] || fail "some thread should count past 15"
+}
+
+case_map_undefined_is_null() {
+    printf '1\n2\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map -e 'undefined'
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf 'null\nnull')" ] || fail "undefined results should print null"
+}
+
+case_map_on_error_emit() {
+    printf '{"a":2}\nnot json\n{"a":0}\n{"a":3}\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map -e 'if (!data.a) throw new TypeError("zero"); data.a * 10'
+    expect_rc 0
+    [ "$(sed -n 1p "$T/out")" = 20 ] || fail "line 1"
+    sed -n 2p "$T/out" | grep -q '^{"error":{"kind":"input","message":"data is not valid JSON: .*line 1, column 2"}}$' ||
+        fail "line 2 should be an input error object"
+    [ "$(sed -n 3p "$T/out")" = '{"error":{"kind":"exception","message":"TypeError: zero"}}' ] || fail "line 3"
+    [ "$(sed -n 4p "$T/out")" = 30 ] || fail "line 4"
+}
+
+case_map_on_error_skip() {
+    printf '{"a":2}\n{"a":0}\n{"a":3}\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --on-error skip -e 'if (!data.a) throw new Error("zero"); data.a'
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf '2\n3')" ] || fail "the failing line should have no output"
+}
+
+case_map_on_error_fail() {
+    printf '{"a":2}\n{"a":0}\n{"a":3}\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --on-error fail --threads 1 -e 'if (!data.a) throw new Error("zero"); data.a'
+    expect_rc 1
+    expect_stdout_eq 2
+    expect_stderr_has 'line 2'
+    expect_stderr_has 'Error: zero'
+    printf '{"a":1}\n{"a":"loop"}\n' > in2.ndjson
+    PB_STDIN=in2.ndjson run_pb map --on-error fail --time-limit 100 -e 'if (data.a === "loop") for (;;) {} data.a'
+    expect_rc 3
+    expect_stderr_has 'time limit exceeded'
+}
+
+case_map_limits_per_line() {
+    printf '{"k":"ok"}\n{"k":"loop"}\n{"k":"mem"}\n{"k":"ok"}\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --time-limit 100 --memory-limit 8M \
+        -e 'if (data.k === "loop") for (;;) {} if (data.k === "mem") { var a = []; for (;;) a.push(new Array(1e5).fill(1)); } "fine"'
+    expect_rc 0
+    [ "$(sed -n 1p "$T/out")" = '"fine"' ] && [ "$(sed -n 4p "$T/out")" = '"fine"' ] || fail "good lines"
+    sed -n 2p "$T/out" | grep -q '"kind":"timeout"' || fail "line 2 should time out"
+    sed -n 3p "$T/out" | grep -q '"kind":"memory"' || fail "line 3 should run out of memory"
+}
+
+case_map_sigint() {
+    # endless input, slow lines: Ctrl-C leaves complete, ordered output and exit 130
+    ( yes '{"x":1}' | timeout -k 5 30 "$PLUGBOX" map -e 'var t = Date.now(); while (Date.now() - t < 2) {} data.x + 1' \
+        > "$T/out" 2> "$T/err"; echo $? > "$T/rc" ) &
+    sleep 1
+    pkill -INT -f "map -e var t = Date.now" || fail "no plugbox map process to interrupt"
+    wait
+    rc=$(cat "$T/rc")
+    last_cmd="yes | plugbox map ... (SIGINT after 1 s)"
+    expect_rc 130
+    [ -s "$T/out" ] || fail "some lines should have been written before the interrupt"
+    [ "$(sort -u "$T/out")" = 2 ] || fail "every line written should be complete"
+    [ "$(tail -c 1 "$T/out" | od -An -c | tr -d ' ')" = '\n' ] || fail "the output should end with a complete line"
+}
+
+case_map_help() {
+    run_pb map --help
+    expect_rc 0
+    expect_stdout_has '--on-error'
+    expect_stdout_has '--keep-state'
+    run_pb map --on-error sometimes -e 1
+    expect_rc 2
+    run_pb map --threads 0 -e 1
+    expect_rc 2
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }

@@ -1,0 +1,331 @@
+/* test_pool.c - the pool: order, state, errors, limits at scale, cancellation, the batch
+ * call. One case per process: test_pool CASE. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugbox.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        checks++;                                                                   \
+        if (!(cond)) {                                                              \
+            failures++;                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                           \
+    } while (0)
+
+static plugbox_engine *engine;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static plugbox_program *program_of(const char *src, plugbox_options *o)
+{
+    plugbox_program *p;
+    if (plugbox_program_new(engine, src, (size_t)-1, o, &p) != PLUGBOX_OK) {
+        fprintf(stderr, "program: %s\n", p ? plugbox_program_error_message(p) : "?");
+        exit(1);
+    }
+    return p;
+}
+
+/* What a callback saw, in the order it saw it. */
+struct seen {
+    uint64_t *index;
+    int *status;
+    char **json;
+    size_t n, cap;
+    pthread_mutex_t lock;
+    int concurrent, inside;
+};
+
+static void record(void *user, uint64_t index, const plugbox_result *r)
+{
+    struct seen *s = user;
+    if (__atomic_add_fetch(&s->inside, 1, __ATOMIC_SEQ_CST) > 1)
+        s->concurrent = 1; /* callbacks must come one at a time */
+    pthread_mutex_lock(&s->lock);
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->index = realloc(s->index, s->cap * sizeof *s->index);
+        s->status = realloc(s->status, s->cap * sizeof *s->status);
+        s->json = realloc(s->json, s->cap * sizeof *s->json);
+    }
+    s->index[s->n] = index;
+    s->status[s->n] = r->status;
+    s->json[s->n] = r->json ? strdup(r->json) : NULL;
+    s->n++;
+    pthread_mutex_unlock(&s->lock);
+    __atomic_sub_fetch(&s->inside, 1, __ATOMIC_SEQ_CST);
+}
+
+static void seen_free(struct seen *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->json[i]);
+    free(s->index);
+    free(s->status);
+    free(s->json);
+}
+
+static void t_order_uneven(void)
+{
+    /* early inputs take longest: a pool that delivered as calls finish would reorder them */
+    plugbox_program *p = program_of("var t = Date.now(); while (Date.now() - t < data.ms) {} data.i * 2", NULL);
+    struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, NULL, 2, 8, record, &s, &pool) == PLUGBOX_OK);
+    int n = 60;
+    for (int i = 0; i < n; i++) {
+        char in[64];
+        snprintf(in, sizeof in, "{\"i\":%d,\"ms\":%d}", i, i % 7 == 0 ? 12 : (i % 3));
+        CHECK(plugbox_pool_submit(pool, in, strlen(in)) == PLUGBOX_OK);
+    }
+    plugbox_pool_wait(pool);
+    CHECK(s.n == (size_t)n);
+    for (int i = 0; i < n && (size_t)i < s.n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%d", i * 2);
+        CHECK(s.index[i] == (uint64_t)i);
+        CHECK(s.status[i] == PLUGBOX_OK && s.json[i] && !strcmp(s.json[i], want));
+    }
+    CHECK(!s.concurrent);
+    plugbox_pool_free(pool);
+    plugbox_program_free(p);
+    seen_free(&s);
+}
+
+static void t_fresh_and_kept_state(void)
+{
+    static const char counter[] = "globalThis.n = (globalThis.n || 0) + 1; n";
+    struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    plugbox_program *p = program_of(counter, NULL);
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, NULL, 2, 0, record, &s, &pool) == PLUGBOX_OK);
+    for (int i = 0; i < 100; i++)
+        plugbox_pool_submit(pool, "{}", 2);
+    plugbox_pool_wait(pool);
+    for (size_t i = 0; i < s.n; i++)
+        CHECK(s.json[i] && !strcmp(s.json[i], "1"));
+    CHECK(s.n == 100);
+    plugbox_pool_free(pool);
+    seen_free(&s);
+
+    /* stateful: each thread's sandbox counts up; the counts of both make up every line */
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_stateful(o, 1);
+    struct seen k = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    CHECK(plugbox_pool_new(p, o, 2, 0, record, &k, &pool) == PLUGBOX_OK);
+    for (int i = 0; i < 100; i++)
+        plugbox_pool_submit(pool, "{}", 2);
+    plugbox_pool_wait(pool);
+    int ones = 0, max = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        int v = atoi(k.json[i]);
+        ones += v == 1;
+        if (v > max)
+            max = v;
+    }
+    CHECK(k.n == 100);
+    CHECK(ones >= 1 && ones <= 2);  /* one first call per sandbox */
+    CHECK(max >= 50 && max < 100);  /* counted up past half on at least one thread... */
+    plugbox_pool_free(pool);
+    plugbox_options_free(o);
+    plugbox_program_free(p);
+    seen_free(&k);
+
+    /* ... and with one thread, exactly 1..n */
+    o = plugbox_options_new();
+    plugbox_options_set_stateful(o, 1);
+    struct seen one = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    p = program_of(counter, o);
+    CHECK(plugbox_pool_new(p, o, 1, 0, record, &one, &pool) == PLUGBOX_OK);
+    for (int i = 0; i < 50; i++)
+        plugbox_pool_submit(pool, NULL, 0);
+    plugbox_pool_wait(pool);
+    for (size_t i = 0; i < one.n; i++)
+        CHECK(atoi(one.json[i]) == (int)i + 1);
+    plugbox_pool_free(pool);
+    plugbox_options_free(o);
+    plugbox_program_free(p);
+    seen_free(&one);
+}
+
+static long status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && sscanf(line + n, ": %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* 10,000 inputs, every 10th hitting a limit or bad: results right, kinds right, memory flat */
+static void t_limits_at_scale(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_memory_limit(o, 8u << 20);
+    plugbox_options_set_time_limit(o, 5);
+    plugbox_program *p = program_of("if (data.k === 'loop') for (;;) {}\n"
+                                    "if (data.k === 'mem') { var a = []; for (;;) a.push(new Array(1e5).fill(1.5)); }\n"
+                                    "if (data.k === 'stack') { var f = (n) => f(n + 1) + 1; f(0); }\n"
+                                    "if (data.k === 'throw') throw new RangeError('bad ' + data.i);\n"
+                                    "data.i + 1",
+                                    o);
+    struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, o, 2, 0, record, &s, &pool) == PLUGBOX_OK);
+    static const char *const kinds[] = {"loop", "mem", "stack", "throw", "json"};
+    static const int want_status[] = {PLUGBOX_TIMEOUT, PLUGBOX_MEMORY, PLUGBOX_STACK, PLUGBOX_EXCEPTION, PLUGBOX_INPUT};
+    long rss0 = 0, vm0 = 0;
+    int n = 10000;
+    for (int i = 0; i < n; i++) {
+        char in[96];
+        const char *k = i % 10 == 9 ? kinds[(i / 10) % 5] : "none";
+        if (!strcmp(k, "json"))
+            snprintf(in, sizeof in, "{\"i\":%d, oops}", i);
+        else
+            snprintf(in, sizeof in, "{\"i\":%d,\"k\":\"%s\"}", i, k);
+        plugbox_pool_submit(pool, in, strlen(in));
+        if (i == 1000) {
+            plugbox_pool_wait(pool);
+            rss0 = status_kb("VmRSS");
+            vm0 = status_kb("VmSize");
+        }
+    }
+    plugbox_pool_wait(pool);
+    long rss = status_kb("VmRSS"), vm = status_kb("VmSize");
+    CHECK(s.n == (size_t)n);
+    int wrong = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        int expect = i % 10 == 9 ? want_status[(i / 10) % 5] : PLUGBOX_OK;
+        if (s.status[i] != expect)
+            wrong++;
+        if (expect == PLUGBOX_OK) {
+            char want[32];
+            snprintf(want, sizeof want, "%zu", i + 1);
+            if (!s.json[i] || strcmp(s.json[i], want))
+                wrong++;
+        }
+    }
+    CHECK(wrong == 0);
+    printf("rss %ld -> %ld kB, address space %ld -> %ld kB\n", rss0, rss, vm0, vm);
+    CHECK(rss - rss0 < 32 * 1024);
+    CHECK(vm - vm0 < 1024 * 1024);
+    plugbox_pool_free(pool);
+    plugbox_options_free(o);
+    plugbox_program_free(p);
+    seen_free(&s);
+}
+
+static void *canceller(void *arg)
+{
+    usleep(100 * 1000);
+    plugbox_pool_cancel(arg);
+    return NULL;
+}
+
+static void t_cancel(void)
+{
+    plugbox_program *p = program_of("if (data.slow) for (;;) {} 'done'", NULL);
+    struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, NULL, 2, 0, record, &s, &pool) == PLUGBOX_OK);
+    pthread_t t;
+    double t0 = now_ms();
+    for (int i = 0; i < 50; i++)
+        plugbox_pool_submit(pool, "{\"slow\":true}", 13); /* endless without a time limit */
+    pthread_create(&t, NULL, canceller, pool);
+    plugbox_pool_wait(pool);
+    double dt = now_ms() - t0;
+    pthread_join(t, NULL);
+    CHECK(s.n == 50);
+    for (size_t i = 0; i < s.n; i++)
+        CHECK(s.status[i] == PLUGBOX_INTERRUPTED);
+    CHECK(dt < 5000);
+    /* the pool goes on */
+    for (int i = 0; i < 10; i++)
+        plugbox_pool_submit(pool, "{\"slow\":false}", 14);
+    plugbox_pool_wait(pool);
+    CHECK(s.n == 60);
+    for (size_t i = 50; i < s.n; i++)
+        CHECK(s.status[i] == PLUGBOX_OK && s.json[i] && !strcmp(s.json[i], "\"done\""));
+    plugbox_pool_free(pool);
+    plugbox_program_free(p);
+    seen_free(&s);
+}
+
+static void t_batch(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_program *p = program_of("function f(d) { if (d < 0) throw new Error('negative'); return d * d; }", o);
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, NULL, 0, 4, NULL, NULL, &pool) == PLUGBOX_OK);
+    const char *in[40];
+    char buf[40][16];
+    plugbox_result r[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(buf[i], sizeof buf[i], "%d", i % 5 == 4 ? -i : i);
+        in[i] = buf[i];
+    }
+    CHECK(plugbox_pool_run(pool, in, NULL, 40, r) == PLUGBOX_OK);
+    for (int i = 0; i < 40; i++) {
+        if (i % 5 == 4) {
+            CHECK(r[i].status == PLUGBOX_EXCEPTION && !strcmp(r[i].message, "Error: negative"));
+        } else {
+            char want[16];
+            snprintf(want, sizeof want, "%d", i * i);
+            CHECK(r[i].status == PLUGBOX_OK && r[i].json && !strcmp(r[i].json, want));
+        }
+        plugbox_result_clear(&r[i]);
+    }
+    plugbox_pool_free(pool);
+    plugbox_options_free(o);
+    plugbox_program_free(p);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} cases[] = {
+    {"order_uneven", t_order_uneven},
+    {"fresh_and_kept_state", t_fresh_and_kept_state},
+    {"limits_at_scale", t_limits_at_scale},
+    {"cancel", t_cancel},
+    {"batch", t_batch},
+};
+
+int main(int argc, char **argv)
+{
+    if (plugbox_engine_new(&engine) != PLUGBOX_OK)
+        return 1;
+    int ran = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (argc > 1 && strcmp(argv[1], cases[i].name))
+            continue;
+        cases[i].fn();
+        ran++;
+    }
+    plugbox_engine_free(engine);
+    if (!ran)
+        return 1;
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
