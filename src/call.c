@@ -34,15 +34,16 @@ int pb__call_run(pb_call *c)
     volatile int rc = PLUGBOX_OK;
     clear_interrupt_word(m, c->interrupt_addr);
     pb_rt_enter(g, m);
+    pb_rt_set_soft_word(g, c->interrupt_addr);
     int trap = PB_RT_TRY(g);
     if (trap == 0) {
         if (c->time_limit_ms &&
-            pb_rt_watch_arm(g, pb_rt_now_ns() + c->time_limit_ms * 1000000ull, c->interrupt_addr) != 0) {
+            pb_rt_watch_arm(g, pb_rt_now_ns() + c->time_limit_ms * 1000000ull) != 0) {
             rc = PLUGBOX_HOST;
         } else {
             publish(c, g);
             /* a cancel that came before the guard was published found nothing to stop */
-            if (c->cancel && *c->cancel && pb_rt_watch_interrupt(g, c->interrupt_addr) != 0)
+            if (c->cancel && PB_RT_LOAD(*c->cancel) && pb_rt_watch_interrupt(g) != 0)
                 rc = PLUGBOX_HOST;
             else
                 rc = c->body(c, g);

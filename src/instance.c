@@ -137,10 +137,10 @@ int pb__status_of_kind(int32_t kind, const pb_rt_guard *g)
 {
     switch (kind) {
     case 0: return PLUGBOX_OK;
-    case 1: return g->stop == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED
-                   : g->stop ? PLUGBOX_TIMEOUT : PLUGBOX_EXCEPTION;
+    case 1: return PB_RT_LOAD(g->stop) == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED
+                   : PB_RT_LOAD(g->stop) ? PLUGBOX_TIMEOUT : PLUGBOX_EXCEPTION;
     case 2: return PLUGBOX_SYNTAX;
-    case 3: return g->stop == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED : PLUGBOX_TIMEOUT;
+    case 3: return PB_RT_LOAD(g->stop) == PB_RT_STOP_INTERRUPT ? PLUGBOX_INTERRUPTED : PLUGBOX_TIMEOUT;
     case 4: return PLUGBOX_MEMORY;
     case 5: return PLUGBOX_STACK;
     case 6: return PLUGBOX_INPUT;

@@ -93,7 +93,7 @@ struct pb_call {
     uint32_t interrupt_addr;
     pthread_mutex_t *active_lock;   /* with active: where interrupts find the guard */
     pb_rt_guard **active;
-    volatile int *cancel;           /* set before or during the call: stop it (pool.c) */
+    int *cancel;                    /* set (PB_RT_STORE) before or during the call: stop it */
     int (*body)(pb_call *c, pb_rt_guard *g);
     void *arg;
     pb_rt_guard g;                  /* readable afterwards: stop, grow_refused */
@@ -128,7 +128,7 @@ static inline const plugbox_options *pb__opts(const plugbox_options *o) { return
 
 /* sandbox.c: a call that a pool can cancel whether it has started or not */
 int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
-                     volatile int *cancel);
+                     int *cancel);
 
 /* engine.c */
 void pb__engine_release(plugbox_engine *e);

@@ -28,7 +28,7 @@ typedef struct worker {
     plugbox_sandbox *box;
     pthread_t thread;
     uint64_t running;       /* sequence number of the slot it runs, UINT64_MAX if none */
-    volatile int cancel;
+    int cancel;             /* PB_RT_LOAD/STORE: written by plugbox_pool_cancel */
 } worker;
 
 struct plugbox_pool {
@@ -144,7 +144,7 @@ static void *work(void *arg)
         } else {
             s->state = SLOT_RUNNING;
             w->running = seq;
-            w->cancel = 0;
+            PB_RT_STORE(w->cancel, 0);
             pthread_mutex_unlock(&p->lock);
             const char *out;
             size_t len;
@@ -302,7 +302,7 @@ int plugbox_pool_cancel(plugbox_pool *p)
     for (unsigned i = 0; i < p->nworkers; i++) {
         worker *w = &p->workers[i];
         if (w->running < p->cancel_below) {
-            w->cancel = 1;
+            PB_RT_STORE(w->cancel, 1);
             plugbox_sandbox_interrupt(w->box);
         }
     }

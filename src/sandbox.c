@@ -117,7 +117,7 @@ static void input_error(plugbox_sandbox *sb, const char *json, size_t len, size_
         pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid JSON at byte %zu", offset);
 }
 
-static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len, volatile int *cancel)
+static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len, int *cancel)
 {
     plugbox_program *p = sb->program;
     plugbox_engine *e = p->engine;
@@ -167,7 +167,7 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
 }
 
 int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
-                     volatile int *cancel)
+                     int *cancel)
 {
     *out = NULL;
     *out_len = 0;
@@ -217,7 +217,7 @@ int plugbox_sandbox_interrupt(plugbox_sandbox *sb)
         return PLUGBOX_ARGUMENT;
     int rc = PLUGBOX_OK;
     pthread_mutex_lock(&sb->lock);
-    if (sb->active && pb_rt_watch_interrupt(sb->active, sb->program->engine->interrupt_addr) != 0)
+    if (sb->active && pb_rt_watch_interrupt(sb->active) != 0)
         rc = PLUGBOX_HOST;
     pthread_mutex_unlock(&sb->lock);
     return rc;

@@ -1,6 +1,6 @@
 /* test_threads.c - sandboxes of one shared program, called from several threads at once,
  * with limits and traps firing: every result right, every error the expected kind, and
- * memory bounded. Usage: test_threads [THREADS] [CALLS_PER_THREAD] */
+ * memory bounded. Usage: test_threads [THREADS] [CALLS_PER_THREAD] [--soft-stops-only] */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +12,9 @@
 
 static plugbox_program *program;
 static int calls_per_thread = 300;
+/* no code that only a signal ends or that faults: ThreadSanitizer holds signals back until
+ * instrumented code runs, and the generated engine is not instrumented */
+static int soft_only;
 
 static const char script[] =
     "function f(d) {\n"
@@ -42,6 +45,8 @@ static void *worker(void *arg)
     static const char *const kinds[] = {"loop", "mem", "stack", "trap", "regex"};
     for (int i = 0; i < calls_per_thread; i++) {
         const char *k = i % 10 == 9 ? kinds[(i / 10 + t) % 5] : "none";
+        if (soft_only && (!strcmp(k, "regex") || !strcmp(k, "trap")))
+            k = "loop";
         int rc;
         if (!strcmp(k, "trap")) {
             rc = plugbox__sandbox_call_raw(b, 0xfffffff0u, 64);
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     if (argc > 2)
         calls_per_thread = atoi(argv[2]);
+    soft_only = argc > 3 && !strcmp(argv[3], "--soft-stops-only");
     if (threads < 1 || threads > 64 || calls_per_thread < 10)
         return 2;
     plugbox_engine *engine;
@@ -148,7 +154,7 @@ int main(int argc, char **argv)
     EXPECT(total.other == 0);
     EXPECT(total.ok == threads * rounds * calls_per_thread - hostile);
     EXPECT(total.timeouts + total.oom + total.stack + total.traps == hostile);
-    EXPECT(total.timeouts > 0 && total.oom > 0 && total.stack > 0 && total.traps > 0);
+    EXPECT(total.timeouts > 0 && total.oom > 0 && total.stack > 0 && (soft_only || total.traps > 0));
     EXPECT(grown < 64 * 1024); /* KiB: no memory kept per call or per sandbox */
     printf("threads=%d calls=%d ok=%d timeouts=%d oom=%d stack=%d traps=%d rss_growth=%ld KiB\n", threads,
            threads * rounds * calls_per_thread, total.ok, total.timeouts, total.oom, total.stack, total.traps, grown);

@@ -138,15 +138,23 @@ void pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
     g->mem_lo = mem->data - PB_DIRTY_MAP_BYTES;
     g->mem_hi = mem->data + PB_WASM_SPAN;
     g->in_host = 1;
-    g->stop = PB_RT_STOP_NONE;
-    g->hard = 0;
+    PB_RT_STORE(g->stop, PB_RT_STOP_NONE);
+    PB_RT_STORE(g->hard, 0);
+    PB_RT_STORE(g->armed, 0);
     g->grow_refused = 0;
     g->mem = mem;
+    g->soft_ok = 0;
     g->thread = pthread_self();
     g->wprev = NULL;
     g->wnext = NULL;
     g->prev = t_guard;
     t_guard = g;
+}
+
+void pb_rt_set_soft_word(pb_rt_guard *g, uint32_t soft_word)
+{
+    g->soft_word = soft_word;
+    g->soft_ok = pb_rt_in_bounds(g->mem, soft_word, 4);
 }
 
 void pb_rt_leave(pb_rt_guard *g)
@@ -157,14 +165,14 @@ void pb_rt_leave(pb_rt_guard *g)
 static _Noreturn void stop_now(pb_rt_guard *g)
 {
     g->in_host = 1;
-    siglongjmp(g->jb, g->stop == PB_RT_STOP_INTERRUPT ? PB_RT_TRAP_INTERRUPT : PB_RT_TRAP_DEADLINE);
+    siglongjmp(g->jb, PB_RT_LOAD(g->stop) == PB_RT_STOP_INTERRUPT ? PB_RT_TRAP_INTERRUPT : PB_RT_TRAP_DEADLINE);
 }
 
 void pb_rt_guest_begin(pb_rt_guard *g)
 {
     g->in_host = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (g->hard) /* the signal came while host code ran */
+    if (PB_RT_LOAD(g->hard)) /* the signal came while host code ran */
         stop_now(g);
 }
 
@@ -182,7 +190,7 @@ void pb_rt_import_end(void)
         return;
     g->in_host--;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (!g->in_host && g->hard)
+    if (!g->in_host && PB_RT_LOAD(g->hard))
         stop_now(g);
 }
 
@@ -191,7 +199,7 @@ void pb_rt_import_end(void)
 int pb_rt__on_kick(void)
 {
     pb_rt_guard *g = t_guard;
-    if (!g || !g->hard)
+    if (!g || !PB_RT_LOAD(g->hard))
         return 0;
     if (!g->in_host)
         stop_now(g);
@@ -370,7 +378,9 @@ void pb_rt_mark_dirty(wasm_rt_memory_t *m, uint64_t off, uint64_t n)
         return;
     uint8_t *map = pb_rt_dirty_map(m);
     uint64_t first = off >> PB_PAGE_SHIFT, last = (off + n - 1) >> PB_PAGE_SHIFT;
-    memset(map + first, 1, (size_t)(last - first + 1));
+    /* byte stores, atomic: the watchdog marks the interrupt word's page while a call runs */
+    for (uint64_t i = first; i <= last; i++)
+        PB_RT_STORE(map[i], 1);
 }
 
 int pb_rt_write(wasm_rt_memory_t *m, uint64_t off, const void *src, size_t n)

@@ -42,8 +42,9 @@ struct pb_rt_guard {
     sigjmp_buf jb;
     const uint8_t *mem_lo, *mem_hi;  /* the reservation faults are claimed in */
     volatile sig_atomic_t in_host;   /* > 0 while host code runs inside the guard */
-    volatile sig_atomic_t stop;      /* PB_RT_STOP_*: the watchdog asked the guest to stop */
-    volatile sig_atomic_t hard;      /* ... and then to leave at once (signal sent) */
+    int stop;                        /* PB_RT_STOP_*: the watchdog asked the guest to stop */
+    int hard;                        /* ... and then to leave at once (signal sent) */
+    int armed;                       /* in the watchdog's list */
     volatile sig_atomic_t grow_refused; /* memory.grow hit the limit during this guard */
     pb_rt_guard *prev;               /* the guard this one nests in, on this thread */
     /* watchdog bookkeeping, under its lock */
@@ -52,9 +53,15 @@ struct pb_rt_guard {
     uint64_t deadline_ns;            /* CLOCK_MONOTONIC */
     uint64_t kick_ns;                /* when to signal the thread (again) */
     uint32_t soft_word;              /* guest address of the engine's interrupt word */
+    int soft_ok;                     /* it lies inside the memory (checked when armed) */
     int reason;                      /* PB_RT_STOP_* to report once the deadline passes */
     pthread_t thread;
 };
+
+/* Fields another thread writes (stop, hard, armed; pool cancel flags) are read and written
+ * with these, so that the compiler keeps every access and race detectors see the intent. */
+#define PB_RT_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define PB_RT_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Process-wide set-up: fault handlers, function types. Idempotent and thread-safe.
  * Returns 0, or -1 when a handler could not be installed. */
@@ -77,7 +84,7 @@ void pb_rt_import_begin(void);
 void pb_rt_import_end(void);
 
 /* Watchdog. arm: stop the guarded call at deadline_ns (CLOCK_MONOTONIC), first by writing 1
- * to the guest word at soft_word (the engine polls it and unwinds cleanly), then, if the guest
+ * to the guest's soft word (the engine polls it and unwinds cleanly), then, if the guest
  * is still running PB_RT_GRACE_NS later, by a signal that makes it leave at once.
  * disarm: always before pb_rt_leave, on every path. interrupt: from any thread, the same
  * stop now for the call running under g, armed or not; the caller guarantees that g stays
@@ -86,9 +93,12 @@ void pb_rt_import_end(void);
 #ifndef PB_RT_GRACE_NS
 #define PB_RT_GRACE_NS 10000000ull
 #endif
-int pb_rt_watch_arm(pb_rt_guard *g, uint64_t deadline_ns, uint32_t soft_word);
+int pb_rt_watch_arm(pb_rt_guard *g, uint64_t deadline_ns);
 void pb_rt_watch_disarm(pb_rt_guard *g);
-int pb_rt_watch_interrupt(pb_rt_guard *g, uint32_t soft_word);
+int pb_rt_watch_interrupt(pb_rt_guard *g);
+/* The guest word a stop sets, given by the thread that entered g, before arming or
+ * publishing it (the watchdog must not read the memory's size while the guest grows it). */
+void pb_rt_set_soft_word(pb_rt_guard *g, uint32_t soft_word);
 uint64_t pb_rt_now_ns(void);
 int pb_rt__on_kick(void); /* watchdog.c -> rt.c, from the stop signal's handler */
 

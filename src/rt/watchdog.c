@@ -45,8 +45,8 @@ static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 
 static void soft_stop(pb_rt_guard *g)
 {
-    wasm_rt_memory_t *m = g->mem;
-    if (pb_rt_in_bounds(m, g->soft_word, 4)) {
+    wasm_rt_memory_t *m = g->mem; /* data is fixed during a call; size is the guest's own */
+    if (g->soft_ok) {
         pb_rt_mark_dirty(m, g->soft_word, 4);
         __atomic_store_n((int32_t *)(m->data + g->soft_word), 1, __ATOMIC_RELAXED);
     }
@@ -59,17 +59,18 @@ static void *watchdog(void *arg)
     for (;;) {
         uint64_t now = pb_rt_now_ns(), next = UINT64_MAX;
         for (pb_rt_guard *g = w_list; g; g = g->wnext) {
-            if (!g->stop && now >= g->deadline_ns) {
-                g->stop = g->reason;
+            int stop = PB_RT_LOAD(g->stop);
+            if (!stop && now >= g->deadline_ns) {
+                PB_RT_STORE(g->stop, stop = g->reason);
                 soft_stop(g);
                 g->kick_ns = now + PB_RT_GRACE_NS;
             }
-            if (g->stop && now >= g->kick_ns) {
-                g->hard = 1;
+            if (stop && now >= g->kick_ns) {
+                PB_RT_STORE(g->hard, 1);
                 pthread_kill(g->thread, w_signal);
                 g->kick_ns = now + PB_RT_GRACE_NS; /* again, should this one be missed */
             }
-            uint64_t t = g->stop ? g->kick_ns : g->deadline_ns;
+            uint64_t t = stop ? g->kick_ns : g->deadline_ns;
             if (t < next)
                 next = t;
         }
@@ -132,20 +133,21 @@ static void insert(pb_rt_guard *g)
     w_list = g;
 }
 
-static int watch(pb_rt_guard *g, uint64_t deadline_ns, uint32_t soft_word, int reason)
+static int watch(pb_rt_guard *g, uint64_t deadline_ns, int reason)
 {
     pthread_mutex_lock(&w_lock);
     if (start() != 0) {
         pthread_mutex_unlock(&w_lock);
         return -1;
     }
-    if (!g->wprev)
+    if (!g->wprev) {
         insert(g);
-    if (!g->stop) {
+        PB_RT_STORE(g->armed, 1);
+    }
+    if (!PB_RT_LOAD(g->stop)) {
         g->deadline_ns = deadline_ns;
-        g->soft_word = soft_word;
         g->reason = reason;
-        g->stop = PB_RT_STOP_NONE;
+        PB_RT_STORE(g->stop, PB_RT_STOP_NONE);
     }
     if (deadline_ns < w_wake_ns)
         pthread_cond_signal(&w_cond);
@@ -153,19 +155,19 @@ static int watch(pb_rt_guard *g, uint64_t deadline_ns, uint32_t soft_word, int r
     return 0;
 }
 
-int pb_rt_watch_arm(pb_rt_guard *g, uint64_t deadline_ns, uint32_t soft_word)
+int pb_rt_watch_arm(pb_rt_guard *g, uint64_t deadline_ns)
 {
-    return watch(g, deadline_ns, soft_word, PB_RT_STOP_DEADLINE);
+    return watch(g, deadline_ns, PB_RT_STOP_DEADLINE);
 }
 
-int pb_rt_watch_interrupt(pb_rt_guard *g, uint32_t soft_word)
+int pb_rt_watch_interrupt(pb_rt_guard *g)
 {
-    return watch(g, pb_rt_now_ns(), soft_word, PB_RT_STOP_INTERRUPT);
+    return watch(g, pb_rt_now_ns(), PB_RT_STOP_INTERRUPT);
 }
 
 void pb_rt_watch_disarm(pb_rt_guard *g)
 {
-    if (!g->wprev) /* never armed: no lock needed, nobody else links it */
+    if (!PB_RT_LOAD(g->armed)) /* never armed: no lock needed, nobody else links it */
         return;
     pthread_mutex_lock(&w_lock);
     if (g->wprev) {
@@ -174,6 +176,7 @@ void pb_rt_watch_disarm(pb_rt_guard *g)
             g->wnext->wprev = g->wprev;
         g->wprev = NULL;
         g->wnext = NULL;
+        PB_RT_STORE(g->armed, 0);
     }
     pthread_mutex_unlock(&w_lock);
 }
