@@ -42,6 +42,9 @@ demo: build
 	$(BUILD)/plugbox run --time-limit 1000 --data $(BUILD)/track.json examples/track_length.js
 	@echo "== a C program embedding the library (examples/embed.c)"
 	$(BUILD)/embed
+	@echo "== a GStreamer pipeline, every frame through a sandboxed script (examples/frames.js)"
+	GST_PLUGIN_PATH=$(BUILD) gst-launch-1.0 -m videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240 ! \
+	    plugboxfilter location=examples/frames.js time-limit=20 ! fakesink | grep 'plugbox,'
 
 test: build
 	$(MESON) test -C $(BUILD) --print-errorlogs

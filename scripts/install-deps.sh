@@ -1,13 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, when some are missing.
-#   install-deps.sh [--gst]     (--gst: also GStreamer's development packages and tools)
+#   install-deps.sh             (GStreamer's development packages and tools included: the
+#                                plugin and its tests are part of make test)
 # Runs apt-get as root (directly, or through sudo when it is there); prints what is
 # missing and fails otherwise.
 set -eu
 pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
-if [ "${1:-}" = "--gst" ]; then
-    pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
-fi
+pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base libjson-glib-dev"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
 missing=""

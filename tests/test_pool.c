@@ -187,7 +187,7 @@ static void t_limits_at_scale(void)
 {
     plugbox_options *o = plugbox_options_new();
     plugbox_options_set_memory_limit(o, 8u << 20);
-    plugbox_options_set_time_limit(o, 5);
+    plugbox_options_set_time_limit(o, 30); /* room for the sanitizer builds on ordinary lines */
     plugbox_program *p = program_of("if (data.k === 'loop') for (;;) {}\n"
                                     "if (data.k === 'mem') { var a = []; for (;;) a.push(new Array(1e5).fill(1.5)); }\n"
                                     "if (data.k === 'stack') { var f = (n) => f(n + 1) + 1; f(0); }\n"
