@@ -1,10 +1,12 @@
 /* gstplugboxfilter.c - plugboxfilter: a sandboxed JavaScript function called on every buffer.
  *
  * The script's function (property "function", default "process") receives, per buffer, an
- * object with the timestamps, offset, flags, the caps as a plain object, and the JSON metadata
- * an upstream plugboxfilter attached. It returns nothing or true (pass the buffer on), false
- * (drop it), or an object with any of "drop", "meta" (JSON attached to the buffer for
- * elements downstream) and "message" (JSON posted on the bus as an element message).
+ * object with the timestamps, offset, flags, the caps as a plain object, the regions of
+ * interest (GstVideoRegionOfInterestMeta, with their parameter structures as plain objects)
+ * and the JSON metadata an upstream plugboxfilter attached. It returns nothing or true (pass
+ * the buffer on), false (drop it), or an object with any of "drop", "rois" (replace the
+ * buffer's regions of interest), "meta" (JSON attached to the buffer for elements downstream)
+ * and "message" (JSON posted on the bus as an element message).
  *
  * The script runs in a plugbox sandbox with its memory and time limits; an exception or a
  * limit posts a warning and the buffer is passed, dropped or the stream fails ("on-error").
@@ -19,6 +21,7 @@
 
 #include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
+#include <gst/video/gstvideometa.h>
 #include <json-glib/json-glib.h>
 
 #include "gstplugboxfilter.h"
@@ -369,6 +372,33 @@ static gchar *buffer_to_json(GstPlugboxFilter *self, GstBuffer *buf, gsize *len)
     g_string_append_printf(s, "%" G_GSIZE_FORMAT, gst_buffer_get_size(buf));
     g_string_append(s, ",\"caps\":");
     g_string_append(s, self->caps_json ? self->caps_json : "null");
+    g_string_append(s, ",\"rois\":[");
+    gpointer state = NULL;
+    GstMeta *m;
+    first = TRUE;
+    while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+        GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)m;
+        g_string_append_printf(s, "%s{\"id\":%d,\"type\":", first ? "" : ",", roi->id);
+        put_json_string(s, roi->roi_type ? g_quark_to_string(roi->roi_type) : "");
+        g_string_append_printf(s, ",\"x\":%u,\"y\":%u,\"w\":%u,\"h\":%u,\"params\":{", roi->x, roi->y, roi->w, roi->h);
+        gboolean first_param = TRUE;
+        for (GList *l = roi->params; l; l = l->next) {
+            GstStructure *p = l->data;
+            if (!first_param)
+                g_string_append_c(s, ',');
+            put_json_string(s, gst_structure_get_name(p));
+            g_string_append(s, ":{");
+            gsize mark = s->len;
+            gst_structure_foreach(p, put_caps_field, s);
+            if (s->len > mark)
+                s->str[mark] = ' '; /* put_caps_field starts every field with a comma */
+            g_string_append_c(s, '}');
+            first_param = FALSE;
+        }
+        g_string_append(s, "}}");
+        first = FALSE;
+    }
+    g_string_append_c(s, ']');
     const gchar *meta = gst_plugbox_meta_get_json(buf);
     g_string_append(s, ",\"meta\":");
     g_string_append(s, meta ? meta : "null");
@@ -383,6 +413,82 @@ static gchar *member_json(JsonObject *o, const gchar *name)
 {
     JsonNode *n = json_object_get_member(o, name);
     return n ? json_to_string(n, FALSE) : NULL;
+}
+
+static gboolean is_roi(GstBuffer *buf, GstMeta **meta, gpointer user)
+{
+    (void)buf;
+    (void)user;
+    if ((*meta)->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
+        *meta = NULL; /* removes it */
+    return TRUE;
+}
+
+/* A parameter structure from a plain object: numbers, strings and booleans become fields. */
+static GstStructure *params_structure(const gchar *name, JsonObject *o)
+{
+    GstStructure *st = gst_structure_new_empty(name);
+    GList *members = json_object_get_members(o);
+    for (GList *l = members; l; l = l->next) {
+        JsonNode *n = json_object_get_member(o, l->data);
+        if (!JSON_NODE_HOLDS_VALUE(n))
+            continue;
+        GType t = json_node_get_value_type(n);
+        if (t == G_TYPE_INT64) {
+            gint64 v = json_node_get_int(n);
+            if (v >= G_MININT && v <= G_MAXINT)
+                gst_structure_set(st, l->data, G_TYPE_INT, (gint)v, NULL);
+            else
+                gst_structure_set(st, l->data, G_TYPE_INT64, v, NULL);
+        } else if (t == G_TYPE_DOUBLE) {
+            gst_structure_set(st, l->data, G_TYPE_DOUBLE, json_node_get_double(n), NULL);
+        } else if (t == G_TYPE_STRING) {
+            gst_structure_set(st, l->data, G_TYPE_STRING, json_node_get_string(n), NULL);
+        } else if (t == G_TYPE_BOOLEAN) {
+            gst_structure_set(st, l->data, G_TYPE_BOOLEAN, json_node_get_boolean(n), NULL);
+        }
+    }
+    g_list_free(members);
+    return st;
+}
+
+static guint clamp_uint(JsonObject *o, const gchar *name)
+{
+    if (!json_object_has_member(o, name))
+        return 0;
+    gdouble v = json_object_get_double_member(o, name);
+    return v <= 0 ? 0 : v >= G_MAXUINT ? G_MAXUINT : (guint)v;
+}
+
+/* The buffer's regions of interest become those of the array (objects like the ones the
+ * script received); anything that is not an object is left out. */
+static void replace_rois(GstBuffer *buf, JsonArray *rois)
+{
+    gst_buffer_foreach_meta(buf, is_roi, NULL);
+    for (guint i = 0; i < json_array_get_length(rois); i++) {
+        JsonNode *n = json_array_get_element(rois, i);
+        if (!JSON_NODE_HOLDS_OBJECT(n))
+            continue;
+        JsonObject *o = json_node_get_object(n);
+        const gchar *type = json_object_has_member(o, "type") ? json_object_get_string_member(o, "type") : NULL;
+        GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(
+            buf, type ? type : "", clamp_uint(o, "x"), clamp_uint(o, "y"), clamp_uint(o, "w"), clamp_uint(o, "h"));
+        if (!roi)
+            continue;
+        if (json_object_has_member(o, "id"))
+            roi->id = (gint)json_object_get_int_member(o, "id");
+        JsonNode *params = json_object_get_member(o, "params");
+        if (params && JSON_NODE_HOLDS_OBJECT(params)) {
+            JsonObject *po = json_node_get_object(params);
+            GList *names = json_object_get_members(po);
+            for (GList *l = names; l; l = l->next) {
+                JsonNode *pn = json_object_get_member(po, l->data);
+                if (JSON_NODE_HOLDS_OBJECT(pn))
+                    gst_video_region_of_interest_meta_add_param(roi, params_structure(l->data, json_node_get_object(pn)));
+            }
+            g_list_free(names);
+        }
+    }
 }
 
 /* Applies the result; returns TRUE to pass the buffer on. */
@@ -400,6 +506,9 @@ static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char 
             JsonObject *o = json_node_get_object(root);
             if (json_object_has_member(o, "drop"))
                 pass = !json_object_get_boolean_member(o, "drop");
+            JsonNode *rois = json_object_get_member(o, "rois");
+            if (rois && JSON_NODE_HOLDS_ARRAY(rois))
+                replace_rois(buf, json_node_get_array(rois));
             gchar *meta = member_json(o, "meta");
             if (meta)
                 set_meta_json(buf, meta);
@@ -540,7 +649,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
     g_object_class_install_property(gobject_class, PROP_FUNCTION,
         g_param_spec_string("function", "Function", "Name of the global function called with each buffer's "
                             "description; it returns nothing or true (pass), false (drop), or an object with "
-                            "drop, meta and message", DEFAULT_FUNCTION, rw));
+                            "drop, rois, meta and message", DEFAULT_FUNCTION, rw));
     g_object_class_install_property(gobject_class, PROP_MEMORY_LIMIT,
         g_param_spec_uint64("memory-limit", "Memory limit", "Most memory the script's sandbox may use, in bytes "
                             "(read when the script is compiled)", 1u << 20, G_MAXUINT32, DEFAULT_MEMORY_LIMIT, rw));

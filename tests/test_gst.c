@@ -4,6 +4,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/gstvideometa.h>
 
 static int failures, checks;
 
@@ -273,10 +274,85 @@ static void t_hot_swap(void)
     gst_harness_teardown(h);
 }
 
+static void add_detection(GstBuffer *b, gint id, const gchar *label, gdouble confidence, guint x, guint y)
+{
+    GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(b, label, x, y, 40, 60);
+    roi->id = id;
+    gst_video_region_of_interest_meta_add_param(
+        roi, gst_structure_new("detection", "label", G_TYPE_STRING, label, "confidence", G_TYPE_DOUBLE, confidence, NULL));
+}
+
+static guint count_rois(GstBuffer *b, gint *first_id, gdouble *first_confidence)
+{
+    gpointer state = NULL;
+    GstMeta *m;
+    guint n = 0;
+    while ((m = gst_buffer_iterate_meta_filtered(b, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+        GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)m;
+        if (n++ == 0) {
+            *first_id = roi->id;
+            GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection");
+            *first_confidence = -1;
+            if (d)
+                gst_structure_get_double(d, "confidence", first_confidence);
+        }
+    }
+    return n;
+}
+
+static void t_rois_in(void)
+{
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { return { meta: b.rois }; }\"");
+    GstBuffer *b = frame(0);
+    add_detection(b, 7, "person", 0.75, 10, 20);
+    gst_harness_push(h, b);
+    GstBuffer *out = gst_harness_pull(h);
+    CHECK(!g_strcmp0(meta_json(out), "[{\"id\":7,\"type\":\"person\",\"x\":10,\"y\":20,\"w\":40,\"h\":60,"
+                                     "\"params\":{\"detection\":{\"label\":\"person\",\"confidence\":0.75}}}]"));
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+
+/* examples/zone.js: detections filtered by class, confidence and polygon; entering posts */
+static void t_zone_rule(void)
+{
+    gchar *launch = g_strdup_printf("plugboxfilter location=%s/zone.js time-limit=50", g_getenv("EXAMPLES"));
+    GstHarness *h = harness(launch);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    for (guint i = 0; i < 2; i++) {
+        GstBuffer *b = frame(i);
+        add_detection(b, 1, "person", 0.9, 280, 200); /* inside, confident: kept */
+        add_detection(b, 2, "car", 0.3, 300, 220);    /* inside, not confident enough */
+        add_detection(b, 3, "person", 0.9, 10, 10);   /* outside */
+        add_detection(b, 4, "dog", 0.99, 300, 200);   /* not a wanted class */
+        gst_harness_push(h, b);
+        GstBuffer *out = gst_harness_pull(h);
+        gint id = 0;
+        gdouble confidence = 0;
+        CHECK(count_rois(out, &id, &confidence) == 1);
+        CHECK(id == 1 && confidence == 0.9); /* the kept region keeps its parameters */
+        gst_buffer_unref(out);
+    }
+    /* one message: entering happens once */
+    GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    CHECK(m != NULL);
+    if (m) {
+        const gchar *json = gst_structure_get_string(gst_message_get_structure(m), "json");
+        CHECK(json && strstr(json, "\"event\":\"entered\"") && strstr(json, "\"id\":1,\"label\":\"person\""));
+        gst_message_unref(m);
+    }
+    CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT) == NULL);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+    g_free(launch);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } cases[] = {
+    {"rois_in", t_rois_in},             {"zone_rule", t_zone_rule},
     {"pass_drop", t_pass_drop},         {"buffer_description", t_buffer_description},
     {"meta_downstream", t_meta_downstream}, {"bus_message", t_bus_message},
     {"on_error", t_on_error},           {"time_limit", t_time_limit},
