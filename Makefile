@@ -19,7 +19,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test bench fuzz clean
+.PHONY: all deps build demo test bench bench-gst fuzz clean
 
 all: build
 
@@ -55,6 +55,10 @@ bench: build
 	$(BUILD)/plugbox run --raw examples/make_track.js > $(BUILD)/track.json
 	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js examples/track_length.js \
 	    $(BUILD)/track.json $(SEED_TRACK)
+
+# The GStreamer element's per-buffer cost against identity (docs/benchmarks.md holds a run).
+bench-gst: build
+	bench/gst_bench.sh $(BUILD) 100000
 
 # The differential fuzzer of the JSON decoder, for longer than make test runs it.
 fuzz: build
