@@ -7,48 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "plugbox.h"
 #include "testing.h"
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
-    } while (0)
-#define CHECK_EQ_INT(a, b)                                                                           \
-    do {                                                                                             \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                          \
-        checks++;                                                                                    \
-        if (a_ != b_) {                                                                              \
-            failures++;                                                                              \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_);   \
-        }                                                                                            \
-    } while (0)
-#define CHECK_STR(got, want)                                                                          \
-    do {                                                                                              \
-        const char *g_ = (got), *w_ = (want);                                                         \
-        checks++;                                                                                     \
-        if (!g_ || strcmp(g_, w_) != 0) {                                                             \
-            failures++;                                                                               \
-            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #got,        \
-                    g_ ? g_ : "(null)", w_);                                                           \
-        }                                                                                             \
-    } while (0)
-#define CHECK_HAS(got, part)                                                                          \
-    do {                                                                                              \
-        const char *g_ = (got), *p_ = (part);                                                         \
-        checks++;                                                                                     \
-        if (!g_ || !strstr(g_, p_)) {                                                                 \
-            failures++;                                                                               \
-            fprintf(stderr, "%s:%d: %s is \"%s\", expected it to contain \"%s\"\n", __FILE__, __LINE__, \
-                    #got, g_ ? g_ : "(null)", p_);                                                    \
-        }                                                                                             \
-    } while (0)
 
 static plugbox_engine *engine;
 
@@ -517,10 +478,7 @@ static void t_result_encoding(void)
     plugbox_sandbox_free(b);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const test_case cases[] = {
     {"eval_string", t_eval_string},
     {"data_input", t_data_input},
     {"undefined_result", t_undefined_result},
@@ -548,28 +506,13 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    if (argc == 2 && !strcmp(argv[1], "--list")) {
-        for (size_t i = 0; i < n; i++)
-            puts(cases[i].name);
-        return 0;
-    }
+    if (argc == 2 && !strcmp(argv[1], "--list"))
+        return run_cases(argc, argv, cases, sizeof cases / sizeof cases[0]);
     if (plugbox_engine_new(&engine) != PLUGBOX_OK) {
         fprintf(stderr, "cannot create the engine\n");
         return 1;
     }
-    int ran = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (argc > 1 && strcmp(argv[1], cases[i].name))
-            continue;
-        cases[i].fn();
-        ran++;
-    }
+    int rc = run_cases(argc, argv, cases, sizeof cases / sizeof cases[0]);
     plugbox_engine_free(engine);
-    if (!ran) {
-        fprintf(stderr, "no case named %s\n", argc > 1 ? argv[1] : "");
-        return 1;
-    }
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return rc;
 }

@@ -6,16 +6,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/gstvideometa.h>
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            g_printerr("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 static const gchar *meta_json(GstBuffer *buf)
 {
@@ -348,10 +339,7 @@ static void t_zone_rule(void)
     g_free(launch);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const test_case cases[] = {
     {"rois_in", t_rois_in},             {"zone_rule", t_zone_rule},
     {"pass_drop", t_pass_drop},         {"buffer_description", t_buffer_description},
     {"meta_downstream", t_meta_downstream}, {"bus_message", t_bus_message},
@@ -363,15 +351,5 @@ static const struct {
 int main(int argc, char **argv)
 {
     gst_check_init(NULL, NULL);
-    int ran = 0;
-    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        if (argc > 1 && strcmp(argv[1], cases[i].name))
-            continue;
-        cases[i].fn();
-        ran++;
-    }
-    if (!ran)
-        return 1;
-    g_print("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return run_cases(argc, argv, cases, G_N_ELEMENTS(cases));
 }

@@ -8,18 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "plugbox.h"
-
-static int failures, checks;
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        checks++;                                                                   \
-        if (!(cond)) {                                                              \
-            failures++;                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                           \
-    } while (0)
 
 static plugbox_engine *engine;
 
@@ -307,10 +297,7 @@ static void t_batch(void)
     plugbox_program_free(p);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} cases[] = {
+static const test_case cases[] = {
     {"order_uneven", t_order_uneven},
     {"fresh_and_kept_state", t_fresh_and_kept_state},
     {"limits_at_scale", t_limits_at_scale},
@@ -322,16 +309,7 @@ int main(int argc, char **argv)
 {
     if (plugbox_engine_new(&engine) != PLUGBOX_OK)
         return 1;
-    int ran = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], cases[i].name))
-            continue;
-        cases[i].fn();
-        ran++;
-    }
+    int rc = run_cases(argc, argv, cases, sizeof cases / sizeof cases[0]);
     plugbox_engine_free(engine);
-    if (!ran)
-        return 1;
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return rc;
 }
