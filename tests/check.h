@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int failures, checks;
 
@@ -51,6 +52,13 @@ static int failures, checks;
                     #got, g_ ? g_ : "(null)", p_);                                                     \
         }                                                                                              \
     } while (0)
+
+static inline double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 typedef struct test_case {
     const char *name;

@@ -13,13 +13,6 @@
 
 static plugbox_engine *engine;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static plugbox_program *program_of(const char *src, plugbox_options *o)
 {
     plugbox_program *p;
