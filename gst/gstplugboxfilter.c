@@ -573,16 +573,21 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     return on_error == GST_PLUGBOX_ON_ERROR_DROP ? GST_BASE_TRANSFORM_FLOW_DROPPED : GST_FLOW_OK;
 }
 
-static gboolean gst_plugbox_filter_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
+/* The caps are read from the caps event rather than through set_caps: a base transform that
+ * has set_caps refuses buffers of a stream that never sent caps, and any stream is welcome. */
+static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
-    (void)outcaps;
-    gchar *json = caps_to_json(incaps);
-    GST_OBJECT_LOCK(self);
-    g_free(self->caps_json);
-    self->caps_json = json;
-    GST_OBJECT_UNLOCK(self);
-    return TRUE;
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+        GstCaps *caps;
+        gst_event_parse_caps(event, &caps);
+        gchar *json = caps_to_json(caps);
+        GST_OBJECT_LOCK(self);
+        g_free(self->caps_json);
+        self->caps_json = json;
+        GST_OBJECT_UNLOCK(self);
+    }
+    return GST_BASE_TRANSFORM_CLASS(gst_plugbox_filter_parent_class)->sink_event(trans, event);
 }
 
 static gboolean gst_plugbox_filter_start(GstBaseTransform *trans)
@@ -681,7 +686,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
     gst_element_class_add_static_pad_template(element_class, &src_template);
 
     trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_plugbox_filter_transform_ip);
-    trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_plugbox_filter_set_caps);
+    trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_plugbox_filter_sink_event);
     trans_class->start = GST_DEBUG_FUNCPTR(gst_plugbox_filter_start);
     trans_class->stop = GST_DEBUG_FUNCPTR(gst_plugbox_filter_stop);
     trans_class->passthrough_on_same_caps = FALSE;
