@@ -515,8 +515,9 @@ static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char 
             g_free(meta);
             gchar *message = member_json(o, "message");
             if (message) {
-                GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, message, "pts", G_TYPE_UINT64,
-                                                     GST_BUFFER_PTS(buf), NULL);
+                GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, message, NULL);
+                if (GST_BUFFER_PTS_IS_VALID(buf))
+                    gst_structure_set(st, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), NULL);
                 gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
             }
             g_free(message);
