@@ -45,14 +45,20 @@ static inline uint64_t zero_bytes(uint64_t w)
     return ~(((w & ~HIGHS) + ~HIGHS) | w | ~HIGHS);
 }
 
+/* A per-call cache entry: bytes in the input (valid during the call), found by hash. */
+typedef struct cache_key {
+    uint32_t hash, len;
+    const uint8_t *bytes;
+} cache_key;
+
 typedef struct decoder {
     JSContext *ctx;
     const uint8_t *p, *end, *start;
     uint8_t *scratch; /* unescaped string bytes */
     size_t scratch_cap;
+    /* keys seen in this call and their atoms */
     struct atom_slot {
-        uint32_t hash, len;
-        const uint8_t *key; /* points into the input, valid during the call */
+        cache_key key;
         JSAtom atom;
     } atoms[256];
     /* the last object finished at each place (the key it stands under; array elements are
@@ -63,8 +69,7 @@ typedef struct decoder {
     } models[64];
     /* short strings seen in this call: equal strings share one value */
     struct string_slot {
-        uint32_t hash, len;
-        const uint8_t *bytes;
+        cache_key key;
         JSValue str;
     } strings[256];
 } decoder;
@@ -111,25 +116,44 @@ static inline int same_bytes(const uint8_t *s, const uint8_t *t, size_t n)
     return n <= 8 || !memcmp(s + 8, t + 8, n - 8);
 }
 
+/* The slot of a 256-entry cache (slots of `stride` bytes, each starting with its key) where
+ * s[0..n) belongs; returns 1 when it holds s already, 0 when the caller is to fill it
+ * (cache_fill) once its value exists. */
+static inline int cache_find(const void *slots, size_t stride, const uint8_t *s, size_t n, size_t *slot,
+                             uint32_t *hash)
+{
+    uint32_t h = hash_bytes(s, n);
+    size_t i = (h ^ (h >> 8)) & 255;
+    const cache_key *k = (const cache_key *)((const char *)slots + i * stride);
+    *slot = i;
+    *hash = h;
+    return k->bytes && k->hash == h && k->len == n && same_bytes(k->bytes, s, n);
+}
+
+static void cache_fill(cache_key *k, const uint8_t *s, size_t n, uint32_t hash)
+{
+    k->bytes = s;
+    k->hash = hash;
+    k->len = (uint32_t)n;
+}
+
 /* A string value: short plain strings come from a per-call cache (strings are immutable,
  * so sharing one is invisible to scripts). */
 static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain)
 {
+    size_t i;
+    uint32_t h;
     if (!plain || n > 32)
         return JS_NewStringLen(d->ctx, (const char *)s, n);
-    uint32_t h = hash_bytes(s, n);
-    struct string_slot *slot = &d->strings[(h ^ (h >> 8)) & 255];
-    if (slot->bytes && slot->hash == h && slot->len == n && same_bytes(slot->bytes, s, n))
-        return JS_DupValue(d->ctx, slot->str);
+    if (cache_find(d->strings, sizeof d->strings[0], s, n, &i, &h))
+        return JS_DupValue(d->ctx, d->strings[i].str);
     JSValue v = JS_NewStringLen(d->ctx, (const char *)s, n);
     if (JS_IsException(v))
         return v;
-    if (slot->bytes)
-        JS_FreeValue(d->ctx, slot->str);
-    slot->bytes = s;
-    slot->hash = h;
-    slot->len = (uint32_t)n;
-    slot->str = JS_DupValue(d->ctx, v);
+    if (d->strings[i].key.bytes)
+        JS_FreeValue(d->ctx, d->strings[i].str);
+    cache_fill(&d->strings[i].key, s, n, h);
+    d->strings[i].str = JS_DupValue(d->ctx, v);
     return v;
 }
 
@@ -350,21 +374,19 @@ static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
 
 static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain)
 {
+    size_t i;
+    uint32_t h;
     if (!plain || n > 64)
         return JS_NewAtomLen(d->ctx, (const char *)s, n);
-    uint32_t h = hash_bytes(s, n);
-    struct atom_slot *slot = &d->atoms[(h ^ (h >> 8)) & 255];
-    if (slot->key && slot->hash == h && slot->len == n && same_bytes(slot->key, s, n))
-        return JS_DupAtom(d->ctx, slot->atom);
+    if (cache_find(d->atoms, sizeof d->atoms[0], s, n, &i, &h))
+        return JS_DupAtom(d->ctx, d->atoms[i].atom);
     JSAtom a = JS_NewAtomLen(d->ctx, (const char *)s, n);
     if (a == JS_ATOM_NULL)
         return a;
-    if (slot->key)
-        JS_FreeAtom(d->ctx, slot->atom);
-    slot->key = s;
-    slot->hash = h;
-    slot->len = (uint32_t)n;
-    slot->atom = JS_DupAtom(d->ctx, a);
+    if (d->atoms[i].key.bytes)
+        JS_FreeAtom(d->ctx, d->atoms[i].atom);
+    cache_fill(&d->atoms[i].key, s, n, h);
+    d->atoms[i].atom = JS_DupAtom(d->ctx, a);
     return a;
 }
 
@@ -730,9 +752,9 @@ fail:
     result = JS_EXCEPTION;
 done:
     for (int i = 0; i < 256; i++) {
-        if (d->atoms[i].key)
+        if (d->atoms[i].key.bytes)
             JS_FreeAtom(ctx, d->atoms[i].atom);
-        if (d->strings[i].bytes)
+        if (d->strings[i].key.bytes)
             JS_FreeValue(ctx, d->strings[i].str);
     }
     for (int i = 0; i < 64; i++)

@@ -60,12 +60,27 @@ static inline double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* A "kB" field of /proc/self/status (VmRSS, VmSize), -1 if missing. */
+static inline long status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && sscanf(line + n, ": %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 typedef struct test_case {
     const char *name;
     void (*fn)(void);
 } test_case;
 
-static int run_cases(int argc, char **argv, const test_case *cases, size_t n)
+static inline int run_cases(int argc, char **argv, const test_case *cases, size_t n)
 {
     if (argc == 2 && !strcmp(argv[1], "--list")) {
         for (size_t i = 0; i < n; i++)

@@ -151,20 +151,6 @@ static void t_fresh_and_kept_state(void)
     seen_free(&one);
 }
 
-static long status_kb(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    size_t n = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, field, n) && sscanf(line + n, ": %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 /* 10,000 inputs, every 10th hitting a limit or bad: results right, kinds right, memory flat */
 static void t_limits_at_scale(void)
 {

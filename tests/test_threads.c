@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "plugbox.h"
 #include "testing.h"
 
@@ -86,19 +87,6 @@ static void *worker(void *arg)
     return r;
 }
 
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static int run_round(int threads, struct result *total)
 {
     pthread_t th[64];
@@ -135,32 +123,23 @@ int main(int argc, char **argv)
 
     struct result warm = {0}, total = {0};
     run_round(threads, &warm); /* first round: reservations and allocator caches fill up */
-    long rss0 = rss_kb();
+    long rss0 = status_kb("VmRSS");
     for (int round = 0; round < 3; round++)
         run_round(threads, &total);
-    long grown = rss_kb() - rss0;
+    long grown = status_kb("VmRSS") - rss0;
 
     int rounds = 3, hostile = threads * rounds * (calls_per_thread / 10);
-    int failed = 0, checks = 0;
-#define EXPECT(cond)                                               \
-    do {                                                           \
-        checks++;                                                  \
-        if (!(cond)) {                                             \
-            failed++;                                              \
-            fprintf(stderr, "test_threads: failed: %s\n", #cond);  \
-        }                                                          \
-    } while (0)
-    EXPECT(total.wrong == 0);
-    EXPECT(total.other == 0);
-    EXPECT(total.ok == threads * rounds * calls_per_thread - hostile);
-    EXPECT(total.timeouts + total.oom + total.stack + total.traps == hostile);
-    EXPECT(total.timeouts > 0 && total.oom > 0 && total.stack > 0 && (soft_only || total.traps > 0));
-    EXPECT(grown < 64 * 1024); /* KiB: no memory kept per call or per sandbox */
+    CHECK(total.wrong == 0);
+    CHECK(total.other == 0);
+    CHECK(total.ok == threads * rounds * calls_per_thread - hostile);
+    CHECK(total.timeouts + total.oom + total.stack + total.traps == hostile);
+    CHECK(total.timeouts > 0 && total.oom > 0 && total.stack > 0 && (soft_only || total.traps > 0));
+    CHECK(grown < 64 * 1024); /* KiB: no memory kept per call or per sandbox */
     printf("threads=%d calls=%d ok=%d timeouts=%d oom=%d stack=%d traps=%d rss_growth=%ld KiB\n", threads,
            threads * rounds * calls_per_thread, total.ok, total.timeouts, total.oom, total.stack, total.traps, grown);
-    printf("%d passed, %d failed\n", checks - failed, failed);
+    printf("%d passed, %d failed\n", checks - failures, failures);
     plugbox_program_free(program);
     plugbox_engine_free(engine);
     plugbox_options_free(o);
-    return failed ? 1 : 0;
+    return failures ? 1 : 0;
 }
