@@ -22,9 +22,9 @@
 #include <gst/base/gstbasetransform.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideometa.h>
-#include <json-glib/json-glib.h>
 
 #include "gstplugboxfilter.h"
+#include "gstplugboxjson.h"
 #include "plugbox.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_plugbox_filter_debug);
@@ -65,6 +65,11 @@ struct _GstPlugboxFilter {
      * (swapped in between two buffers, under the object lock) */
     plugbox_sandbox *box, *next_box;
     gchar *caps_json;
+
+    /* the streaming thread's: the input of the current call, its regions of interest, and
+     * scratch strings for reading the result */
+    GString *input, *key, *text;
+    GArray *rois; /* InputRoi */
 
     /* statistics, under the object lock */
     guint64 calls, errors;
@@ -275,46 +280,58 @@ static void gst_plugbox_filter_get_property(GObject *object, guint prop_id, GVal
 
 /* ---- what the script sees ------------------------------------------------------------------ */
 
-static void put_json_string(GString *s, const gchar *text)
-{
-    g_string_append_c(s, '"');
-    for (const guchar *p = (const guchar *)text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            g_string_append_printf(s, "\\%c", *p);
-        else if (*p < 0x20)
-            g_string_append_printf(s, "\\u%04x", *p);
-        else
-            g_string_append_c(s, (gchar)*p);
-    }
-    g_string_append_c(s, '"');
-}
+typedef struct {
+    GstVideoRegionOfInterestMeta *meta;
+    gsize start, end; /* its JSON text in the input */
+    gboolean kept;
+} InputRoi;
 
-static gboolean put_caps_field(GQuark field, const GValue *value, gpointer user)
+typedef struct {
+    GString *s;
+    gboolean first;
+} FieldWriter;
+
+static void put_value(GString *s, const GValue *value)
 {
-    GString *s = user;
-    g_string_append_c(s, ',');
-    put_json_string(s, g_quark_to_string(field));
-    g_string_append_c(s, ':');
-    if (G_VALUE_HOLDS_INT(value)) {
-        g_string_append_printf(s, "%d", g_value_get_int(value));
-    } else if (G_VALUE_HOLDS_UINT(value)) {
-        g_string_append_printf(s, "%u", g_value_get_uint(value));
-    } else if (G_VALUE_HOLDS_BOOLEAN(value)) {
+    GType t = G_VALUE_TYPE(value);
+    if (t == G_TYPE_INT) {
+        gst_plugbox_json_put_int(s, g_value_get_int(value));
+    } else if (t == G_TYPE_UINT) {
+        gst_plugbox_json_put_uint(s, g_value_get_uint(value));
+    } else if (t == G_TYPE_INT64) {
+        gst_plugbox_json_put_int(s, g_value_get_int64(value));
+    } else if (t == G_TYPE_UINT64) {
+        gst_plugbox_json_put_uint(s, g_value_get_uint64(value));
+    } else if (t == G_TYPE_DOUBLE) {
+        gst_plugbox_json_put_double(s, g_value_get_double(value));
+    } else if (t == G_TYPE_FLOAT) {
+        gst_plugbox_json_put_double(s, g_value_get_float(value));
+    } else if (t == G_TYPE_BOOLEAN) {
         g_string_append(s, g_value_get_boolean(value) ? "true" : "false");
-    } else if (G_VALUE_HOLDS_STRING(value)) {
-        put_json_string(s, g_value_get_string(value) ? g_value_get_string(value) : "");
-    } else if (GST_VALUE_HOLDS_FRACTION(value)) {
+    } else if (t == G_TYPE_STRING) {
+        gst_plugbox_json_put_string(s, g_value_get_string(value) ? g_value_get_string(value) : "");
+    } else if (t == GST_TYPE_FRACTION) {
         gint n = gst_value_get_fraction_numerator(value), d = gst_value_get_fraction_denominator(value);
-        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append(s, d ? g_ascii_dtostr(num, sizeof num, (gdouble)n / d) : "null");
-    } else if (G_VALUE_HOLDS_DOUBLE(value)) {
-        gchar num[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append(s, g_ascii_dtostr(num, sizeof num, g_value_get_double(value)));
+        if (d)
+            gst_plugbox_json_put_double(s, (gdouble)n / d);
+        else
+            g_string_append(s, "null");
     } else {
         gchar *text = gst_value_serialize(value);
-        put_json_string(s, text ? text : "");
+        gst_plugbox_json_put_string(s, text ? text : "");
         g_free(text);
     }
+}
+
+static gboolean put_field(GQuark field, const GValue *value, gpointer user)
+{
+    FieldWriter *w = user;
+    if (!w->first)
+        g_string_append_c(w->s, ',');
+    w->first = FALSE;
+    gst_plugbox_json_put_string(w->s, g_quark_to_string(field));
+    g_string_append_c(w->s, ':');
+    put_value(w->s, value);
     return TRUE;
 }
 
@@ -325,21 +342,54 @@ static gchar *caps_to_json(GstCaps *caps)
         return g_strdup("null");
     GstStructure *st = gst_caps_get_structure(caps, 0);
     GString *s = g_string_new("{\"media\":");
-    put_json_string(s, gst_structure_get_name(st));
-    gst_structure_foreach(st, put_caps_field, s);
+    gst_plugbox_json_put_string(s, gst_structure_get_name(st));
+    FieldWriter w = {s, FALSE};
+    gst_structure_foreach(st, put_field, &w);
     g_string_append_c(s, '}');
     return g_string_free(s, FALSE);
 }
 
-static void put_time(GString *s, const gchar *name, GstClockTime t)
+static void put_time(GString *s, const gchar *key, GstClockTime t)
 {
+    g_string_append(s, key);
     if (GST_CLOCK_TIME_IS_VALID(t))
-        g_string_append_printf(s, "\"%s\":%" G_GUINT64_FORMAT ",", name, t);
+        gst_plugbox_json_put_uint(s, t);
     else
-        g_string_append_printf(s, "\"%s\":null,", name);
+        g_string_append(s, "null");
 }
 
-static gchar *buffer_to_json(GstPlugboxFilter *self, GstBuffer *buf, gsize *len)
+static void put_roi(GString *s, const GstVideoRegionOfInterestMeta *roi)
+{
+    g_string_append(s, "{\"id\":");
+    gst_plugbox_json_put_int(s, roi->id);
+    g_string_append(s, ",\"parent_id\":");
+    gst_plugbox_json_put_int(s, roi->parent_id);
+    g_string_append(s, ",\"type\":");
+    gst_plugbox_json_put_string(s, roi->roi_type ? g_quark_to_string(roi->roi_type) : "");
+    g_string_append(s, ",\"x\":");
+    gst_plugbox_json_put_uint(s, roi->x);
+    g_string_append(s, ",\"y\":");
+    gst_plugbox_json_put_uint(s, roi->y);
+    g_string_append(s, ",\"w\":");
+    gst_plugbox_json_put_uint(s, roi->w);
+    g_string_append(s, ",\"h\":");
+    gst_plugbox_json_put_uint(s, roi->h);
+    g_string_append(s, ",\"params\":{");
+    for (GList *l = roi->params; l; l = l->next) {
+        GstStructure *p = l->data;
+        if (l != roi->params)
+            g_string_append_c(s, ',');
+        gst_plugbox_json_put_string(s, gst_structure_get_name(p));
+        g_string_append(s, ":{");
+        FieldWriter w = {s, TRUE};
+        gst_structure_foreach(p, put_field, &w);
+        g_string_append_c(s, '}');
+    }
+    g_string_append(s, "}}");
+}
+
+/* The buffer's description, into self->input; its regions of interest, into self->rois. */
+static void describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
 {
     static const struct {
         GstBufferFlags flag;
@@ -351,68 +401,167 @@ static gchar *buffer_to_json(GstPlugboxFilter *self, GstBuffer *buf, gsize *len)
         {GST_BUFFER_FLAG_HEADER, "header"},       {GST_BUFFER_FLAG_GAP, "gap"},
         {GST_BUFFER_FLAG_DROPPABLE, "droppable"}, {GST_BUFFER_FLAG_DELTA_UNIT, "delta-unit"},
     };
-    GString *s = g_string_sized_new(256);
-    g_string_append_c(s, '{');
-    put_time(s, "pts", GST_BUFFER_PTS(buf));
-    put_time(s, "dts", GST_BUFFER_DTS(buf));
-    put_time(s, "duration", GST_BUFFER_DURATION(buf));
+    GString *s = self->input;
+    g_string_truncate(s, 0);
+    put_time(s, "{\"pts\":", GST_BUFFER_PTS(buf));
+    put_time(s, ",\"dts\":", GST_BUFFER_DTS(buf));
+    put_time(s, ",\"duration\":", GST_BUFFER_DURATION(buf));
+    g_string_append(s, ",\"offset\":");
     if (GST_BUFFER_OFFSET_IS_VALID(buf))
-        g_string_append_printf(s, "\"offset\":%" G_GUINT64_FORMAT ",", GST_BUFFER_OFFSET(buf));
+        gst_plugbox_json_put_uint(s, GST_BUFFER_OFFSET(buf));
     else
-        g_string_append(s, "\"offset\":null,");
-    g_string_append(s, "\"flags\":[");
+        g_string_append(s, "null");
+    g_string_append(s, ",\"flags\":[");
     gboolean first = TRUE;
     for (gsize i = 0; i < G_N_ELEMENTS(flags); i++) {
         if (GST_BUFFER_FLAG_IS_SET(buf, flags[i].flag)) {
-            g_string_append_printf(s, "%s\"%s\"", first ? "" : ",", flags[i].name);
+            if (!first)
+                g_string_append_c(s, ',');
+            gst_plugbox_json_put_string(s, flags[i].name);
             first = FALSE;
         }
     }
     g_string_append(s, "],\"size\":");
-    g_string_append_printf(s, "%" G_GSIZE_FORMAT, gst_buffer_get_size(buf));
+    gst_plugbox_json_put_uint(s, gst_buffer_get_size(buf));
     g_string_append(s, ",\"caps\":");
     g_string_append(s, self->caps_json ? self->caps_json : "null");
-    g_string_append(s, ",\"rois\":[");
+
+    g_array_set_size(self->rois, 0);
     gpointer state = NULL;
     GstMeta *m;
-    first = TRUE;
     while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-        GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *)m;
-        g_string_append_printf(s, "%s{\"id\":%d,\"type\":", first ? "" : ",", roi->id);
-        put_json_string(s, roi->roi_type ? g_quark_to_string(roi->roi_type) : "");
-        g_string_append_printf(s, ",\"x\":%u,\"y\":%u,\"w\":%u,\"h\":%u,\"params\":{", roi->x, roi->y, roi->w, roi->h);
-        gboolean first_param = TRUE;
-        for (GList *l = roi->params; l; l = l->next) {
-            GstStructure *p = l->data;
-            if (!first_param)
-                g_string_append_c(s, ',');
-            put_json_string(s, gst_structure_get_name(p));
-            g_string_append(s, ":{");
-            gsize mark = s->len;
-            gst_structure_foreach(p, put_caps_field, s);
-            if (s->len > mark)
-                s->str[mark] = ' '; /* put_caps_field starts every field with a comma */
-            g_string_append_c(s, '}');
-            first_param = FALSE;
-        }
-        g_string_append(s, "}}");
-        first = FALSE;
+        InputRoi r = {(GstVideoRegionOfInterestMeta *)m, 0, 0, FALSE};
+        g_array_append_val(self->rois, r);
     }
-    g_string_append_c(s, ']');
+    g_string_append(s, ",\"rois\":[");
+    for (guint i = 0; i < self->rois->len; i++) {
+        InputRoi *r = &g_array_index(self->rois, InputRoi, i);
+        if (i > 0)
+            g_string_append_c(s, ',');
+        r->start = s->len;
+        put_roi(s, r->meta);
+        r->end = s->len;
+    }
     const gchar *meta = gst_plugbox_meta_get_json(buf);
-    g_string_append(s, ",\"meta\":");
+    g_string_append(s, "],\"meta\":");
     g_string_append(s, meta ? meta : "null");
     g_string_append_c(s, '}');
-    *len = s->len;
-    return g_string_free(s, FALSE);
 }
 
 /* ---- what the script returns --------------------------------------------------------------- */
 
-static gchar *member_json(JsonObject *o, const gchar *name)
+static guint clamp_uint(gdouble v)
 {
-    JsonNode *n = json_object_get_member(o, name);
-    return n ? json_to_string(n, FALSE) : NULL;
+    return v > 0 ? (v < (gdouble)G_MAXUINT ? (guint)v : G_MAXUINT) : 0;
+}
+
+static gint clamp_int(gdouble v)
+{
+    return v > G_MININT ? (v < G_MAXINT ? (gint)v : G_MAXINT) : G_MININT;
+}
+
+/* A parameter structure from a plain object: numbers, strings and booleans become fields
+ * (integers int, or int64 past int's range; other numbers double); the rest is left out. */
+static GstStructure *read_params(GstPlugboxFilter *self, GstPlugboxJsonReader *r, const gchar *name)
+{
+    GstStructure *st = gst_structure_new_empty(name);
+    gboolean more = TRUE;
+    if (!gst_plugbox_json_enter_object(r))
+        goto bad;
+    while (gst_plugbox_json_member(r, self->key, &more) && more) {
+        gdouble v;
+        gboolean integral;
+        switch (gst_plugbox_json_peek(r)) {
+        case GST_PLUGBOX_JSON_NUMBER:
+            if (!gst_plugbox_json_number(r, &v, &integral))
+                goto bad;
+            if (integral && v >= G_MININT && v <= G_MAXINT)
+                gst_structure_set(st, self->key->str, G_TYPE_INT, (gint)v, NULL);
+            else if (integral && v >= -9007199254740992.0 && v <= 9007199254740992.0)
+                gst_structure_set(st, self->key->str, G_TYPE_INT64, (gint64)v, NULL);
+            else
+                gst_structure_set(st, self->key->str, G_TYPE_DOUBLE, v, NULL);
+            break;
+        case GST_PLUGBOX_JSON_STRING:
+            if (!gst_plugbox_json_string(r, self->text))
+                goto bad;
+            gst_structure_set(st, self->key->str, G_TYPE_STRING, self->text->str, NULL);
+            break;
+        case GST_PLUGBOX_JSON_TRUE:
+        case GST_PLUGBOX_JSON_FALSE:
+            gst_structure_set(st, self->key->str, G_TYPE_BOOLEAN, *r->p == 't', NULL);
+            if (!gst_plugbox_json_skip(r))
+                goto bad;
+            break;
+        default:
+            if (!gst_plugbox_json_skip(r))
+                goto bad;
+        }
+    }
+    if (more)
+        goto bad;
+    return st;
+bad:
+    gst_structure_free(st);
+    return NULL;
+}
+
+/* One region of interest from an object like those the script received, attached to buf.
+ * Anything but an object is skipped. */
+static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonReader *r)
+{
+    if (gst_plugbox_json_peek(r) != GST_PLUGBOX_JSON_OBJECT)
+        return gst_plugbox_json_skip(r);
+    GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, "", 0, 0, 0, 0);
+    gboolean more = TRUE;
+    gst_plugbox_json_enter_object(r);
+    while (gst_plugbox_json_member(r, self->key, &more) && more) {
+        const gchar *k = self->key->str;
+        GstPlugboxJsonType t = gst_plugbox_json_peek(r);
+        gdouble v;
+        gboolean integral;
+        if (t == GST_PLUGBOX_JSON_NUMBER) {
+            if (!gst_plugbox_json_number(r, &v, &integral))
+                return FALSE;
+            if (!strcmp(k, "x"))
+                roi->x = clamp_uint(v);
+            else if (!strcmp(k, "y"))
+                roi->y = clamp_uint(v);
+            else if (!strcmp(k, "w"))
+                roi->w = clamp_uint(v);
+            else if (!strcmp(k, "h"))
+                roi->h = clamp_uint(v);
+            else if (!strcmp(k, "id"))
+                roi->id = clamp_int(v);
+            else if (!strcmp(k, "parent_id"))
+                roi->parent_id = clamp_int(v);
+        } else if (t == GST_PLUGBOX_JSON_STRING && !strcmp(k, "type")) {
+            if (!gst_plugbox_json_string(r, self->text))
+                return FALSE;
+            roi->roi_type = g_quark_from_string(self->text->str);
+        } else if (t == GST_PLUGBOX_JSON_OBJECT && !strcmp(k, "params")) {
+            GString *name = g_string_new(NULL);
+            gboolean more_params = TRUE;
+            gst_plugbox_json_enter_object(r);
+            while (gst_plugbox_json_member(r, name, &more_params) && more_params) {
+                if (gst_plugbox_json_peek(r) != GST_PLUGBOX_JSON_OBJECT) {
+                    if (!gst_plugbox_json_skip(r))
+                        break;
+                    continue;
+                }
+                GstStructure *st = read_params(self, r, name->str);
+                if (!st)
+                    break;
+                gst_video_region_of_interest_meta_add_param(roi, st);
+            }
+            g_string_free(name, TRUE);
+            if (more_params)
+                return FALSE;
+        } else if (!gst_plugbox_json_skip(r)) {
+            return FALSE;
+        }
+    }
+    return !more;
 }
 
 static gboolean is_roi(GstBuffer *buf, GstMeta **meta, gpointer user)
@@ -424,107 +573,113 @@ static gboolean is_roi(GstBuffer *buf, GstMeta **meta, gpointer user)
     return TRUE;
 }
 
-/* A parameter structure from a plain object: numbers, strings and booleans become fields. */
-static GstStructure *params_structure(const gchar *name, JsonObject *o)
+/* The buffer's regions of interest become those of the array, in its order. When the array
+ * is the regions the script received, some left out (a filter), the kept metas stay as they
+ * were, parameters of any type included; otherwise all are made anew from the objects. */
+static gboolean replace_rois(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonReader *r)
 {
-    GstStructure *st = gst_structure_new_empty(name);
-    GList *members = json_object_get_members(o);
-    for (GList *l = members; l; l = l->next) {
-        JsonNode *n = json_object_get_member(o, l->data);
-        if (!JSON_NODE_HOLDS_VALUE(n))
-            continue;
-        GType t = json_node_get_value_type(n);
-        if (t == G_TYPE_INT64) {
-            gint64 v = json_node_get_int(n);
-            if (v >= G_MININT && v <= G_MAXINT)
-                gst_structure_set(st, l->data, G_TYPE_INT, (gint)v, NULL);
-            else
-                gst_structure_set(st, l->data, G_TYPE_INT64, v, NULL);
-        } else if (t == G_TYPE_DOUBLE) {
-            gst_structure_set(st, l->data, G_TYPE_DOUBLE, json_node_get_double(n), NULL);
-        } else if (t == G_TYPE_STRING) {
-            gst_structure_set(st, l->data, G_TYPE_STRING, json_node_get_string(n), NULL);
-        } else if (t == G_TYPE_BOOLEAN) {
-            gst_structure_set(st, l->data, G_TYPE_BOOLEAN, json_node_get_boolean(n), NULL);
+    GstPlugboxJsonReader again = *r;
+    GArray *in = self->rois;
+    const gchar *text = self->input->str;
+    guint next = 0;
+    gboolean subset = TRUE, more = TRUE;
+    if (!gst_plugbox_json_enter_array(r))
+        return FALSE;
+    while (gst_plugbox_json_element(r, &more) && more) {
+        const gchar *start = r->p;
+        if (!gst_plugbox_json_skip(r))
+            return FALSE;
+        gsize n = (gsize)(r->p - start);
+        gboolean found = FALSE;
+        while (subset && !found && next < in->len) {
+            InputRoi *ir = &g_array_index(in, InputRoi, next++);
+            found = ir->end - ir->start == n && !memcmp(text + ir->start, start, n);
+            ir->kept = found;
         }
+        subset = subset && found;
     }
-    g_list_free(members);
-    return st;
-}
-
-static guint clamp_uint(JsonObject *o, const gchar *name)
-{
-    if (!json_object_has_member(o, name))
-        return 0;
-    gdouble v = json_object_get_double_member(o, name);
-    return v <= 0 ? 0 : v >= G_MAXUINT ? G_MAXUINT : (guint)v;
-}
-
-/* The buffer's regions of interest become those of the array (objects like the ones the
- * script received); anything that is not an object is left out. */
-static void replace_rois(GstBuffer *buf, JsonArray *rois)
-{
-    gst_buffer_foreach_meta(buf, is_roi, NULL);
-    for (guint i = 0; i < json_array_get_length(rois); i++) {
-        JsonNode *n = json_array_get_element(rois, i);
-        if (!JSON_NODE_HOLDS_OBJECT(n))
-            continue;
-        JsonObject *o = json_node_get_object(n);
-        const gchar *type = json_object_has_member(o, "type") ? json_object_get_string_member(o, "type") : NULL;
-        GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(
-            buf, type ? type : "", clamp_uint(o, "x"), clamp_uint(o, "y"), clamp_uint(o, "w"), clamp_uint(o, "h"));
-        if (!roi)
-            continue;
-        if (json_object_has_member(o, "id"))
-            roi->id = (gint)json_object_get_int_member(o, "id");
-        JsonNode *params = json_object_get_member(o, "params");
-        if (params && JSON_NODE_HOLDS_OBJECT(params)) {
-            JsonObject *po = json_node_get_object(params);
-            GList *names = json_object_get_members(po);
-            for (GList *l = names; l; l = l->next) {
-                JsonNode *pn = json_object_get_member(po, l->data);
-                if (JSON_NODE_HOLDS_OBJECT(pn))
-                    gst_video_region_of_interest_meta_add_param(roi, params_structure(l->data, json_node_get_object(pn)));
-            }
-            g_list_free(names);
+    if (more)
+        return FALSE;
+    if (subset) {
+        for (guint i = 0; i < in->len; i++) {
+            InputRoi *ir = &g_array_index(in, InputRoi, i);
+            if (!ir->kept)
+                gst_buffer_remove_meta(buf, (GstMeta *)ir->meta);
         }
+    } else {
+        gst_buffer_foreach_meta(buf, is_roi, NULL);
+        more = TRUE;
+        gst_plugbox_json_enter_array(&again);
+        while (gst_plugbox_json_element(&again, &more) && more)
+            if (!add_roi(self, buf, &again))
+                return FALSE;
     }
+    g_array_set_size(in, 0); /* the metas it points to may be gone */
+    return !more;
 }
 
-/* Applies the result; returns TRUE to pass the buffer on. */
-static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char *json, size_t len)
+/* A copy of the next value's JSON text, or NULL when it is not valid. */
+static gchar *value_text(GstPlugboxJsonReader *r)
 {
+    gst_plugbox_json_peek(r);
+    const gchar *start = r->p;
+    if (!gst_plugbox_json_skip(r) || !g_utf8_validate_len(start, (gsize)(r->p - start), NULL))
+        return NULL;
+    return g_strndup(start, (gsize)(r->p - start));
+}
+
+/* Applies the result; returns FALSE for a result that is not valid JSON (the buffer is then
+ * left as it was: a bug of the engine, reported like a script error). *pass is FALSE to drop
+ * the buffer. */
+static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char *json, size_t len, gboolean *pass)
+{
+    *pass = TRUE;
     if (!json || (len == 4 && !memcmp(json, "true", 4)))
         return TRUE;
-    if (len == 5 && !memcmp(json, "false", 5))
+    if (len == 5 && !memcmp(json, "false", 5)) {
+        *pass = FALSE;
+        return TRUE;
+    }
+    GstPlugboxJsonReader r = {json, json + len};
+    if (gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_OBJECT) {
+        /* anything else passes */
+        return gst_plugbox_json_skip(&r) && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_NONE && r.p == r.end;
+    }
+    /* the whole text is checked first, so that a bad result changes nothing */
+    GstPlugboxJsonReader check = r;
+    if (!gst_plugbox_json_skip(&check) || gst_plugbox_json_peek(&check) != GST_PLUGBOX_JSON_NONE || check.p != check.end)
         return FALSE;
-    JsonParser *parser = json_parser_new();
-    gboolean pass = TRUE;
-    if (json_parser_load_from_data(parser, json, (gssize)len, NULL)) {
-        JsonNode *root = json_parser_get_root(parser);
-        if (JSON_NODE_HOLDS_OBJECT(root)) {
-            JsonObject *o = json_node_get_object(root);
-            if (json_object_has_member(o, "drop"))
-                pass = !json_object_get_boolean_member(o, "drop");
-            JsonNode *rois = json_object_get_member(o, "rois");
-            if (rois && JSON_NODE_HOLDS_ARRAY(rois))
-                replace_rois(buf, json_node_get_array(rois));
-            gchar *meta = member_json(o, "meta");
-            if (meta)
-                set_meta_json(buf, meta);
+    gboolean more = TRUE;
+    gst_plugbox_json_enter_object(&r);
+    while (gst_plugbox_json_member(&r, self->key, &more) && more) {
+        const gchar *k = self->key->str;
+        GstPlugboxJsonType t = gst_plugbox_json_peek(&r);
+        if (!strcmp(k, "drop")) {
+            *pass = t != GST_PLUGBOX_JSON_TRUE;
+            gst_plugbox_json_skip(&r);
+        } else if (!strcmp(k, "rois") && t == GST_PLUGBOX_JSON_ARRAY) {
+            if (!replace_rois(self, buf, &r))
+                return FALSE;
+        } else if (!strcmp(k, "meta")) {
+            gchar *meta = value_text(&r);
+            if (!meta)
+                return FALSE;
+            set_meta_json(buf, meta);
             g_free(meta);
-            gchar *message = member_json(o, "message");
-            if (message) {
-                GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, message, NULL);
-                if (GST_BUFFER_PTS_IS_VALID(buf))
-                    gst_structure_set(st, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), NULL);
-                gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
-            }
+        } else if (!strcmp(k, "message")) {
+            gchar *message = value_text(&r);
+            if (!message)
+                return FALSE;
+            GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, message, NULL);
+            if (GST_BUFFER_PTS_IS_VALID(buf))
+                gst_structure_set(st, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), NULL);
+            gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
             g_free(message);
+        } else if (!gst_plugbox_json_skip(&r)) {
+            return FALSE;
         }
     }
-    g_object_unref(parser);
-    return pass;
+    return !more;
 }
 
 static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
@@ -544,28 +699,33 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     if (!box)
         return GST_FLOW_OK;
 
-    gsize len;
-    gchar *in = buffer_to_json(self, buf, &len);
+    describe_buffer(self, buf);
     const char *out;
     size_t out_len;
     gint64 t0 = g_get_monotonic_time();
-    int rc = plugbox_sandbox_call(box, in, len, &out, &out_len);
+    int rc = plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
     gdouble us = (gdouble)(g_get_monotonic_time() - t0);
-    g_free(in);
+
+    gboolean pass = TRUE;
+    const char *msg = NULL, *stack = "";
+    if (rc != PLUGBOX_OK) {
+        msg = plugbox_sandbox_error_message(box);
+        stack = plugbox_sandbox_error_stack(box);
+    } else if (!apply_result(self, buf, out, out_len, &pass)) {
+        msg = "the result is not valid JSON";
+    }
 
     GST_OBJECT_LOCK(self);
     self->calls++;
     self->total_us += us;
     if (us > self->max_us)
         self->max_us = us;
-    if (rc != PLUGBOX_OK)
+    if (msg)
         self->errors++;
     GST_OBJECT_UNLOCK(self);
 
-    if (rc == PLUGBOX_OK)
-        return apply_result(self, buf, out, out_len) ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
-
-    const char *msg = plugbox_sandbox_error_message(box), *stack = plugbox_sandbox_error_stack(box);
+    if (!msg)
+        return pass ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
     if (on_error == GST_PLUGBOX_ON_ERROR_FAIL) {
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
         return GST_FLOW_ERROR;
@@ -630,6 +790,10 @@ static void gst_plugbox_filter_finalize(GObject *object)
     g_free(self->location);
     g_free(self->function);
     g_free(self->caps_json);
+    g_string_free(self->input, TRUE);
+    g_string_free(self->key, TRUE);
+    g_string_free(self->text, TRUE);
+    g_array_unref(self->rois);
     G_OBJECT_CLASS(gst_plugbox_filter_parent_class)->finalize(object);
 }
 
@@ -704,6 +868,10 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->time_limit = DEFAULT_TIME_LIMIT;
     self->on_error = DEFAULT_ON_ERROR;
     self->stateful = DEFAULT_STATEFUL;
+    self->input = g_string_sized_new(1024);
+    self->key = g_string_new(NULL);
+    self->text = g_string_new(NULL);
+    self->rois = g_array_new(FALSE, FALSE, sizeof(InputRoi));
     gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
 

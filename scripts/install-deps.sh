@@ -6,7 +6,7 @@
 # missing and fails otherwise.
 set -eu
 pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
-pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base libjson-glib-dev"
+pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
 missing=""

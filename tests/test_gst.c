@@ -1,5 +1,6 @@
 /* test_gst.c - the plugboxfilter element through gst_harness. One case per process:
  * test_gst CASE (with GST_PLUGIN_PATH pointing at the build). */
+#include <math.h>
 #include <string.h>
 
 #include <gst/check/gstcheck.h>
@@ -7,6 +8,7 @@
 #include <gst/video/gstvideometa.h>
 
 #include "check.h"
+#include "gstplugboxjson.h"
 
 static const gchar *meta_json(GstBuffer *buf)
 {
@@ -298,7 +300,7 @@ static void t_rois_in(void)
     add_detection(b, 7, "person", 0.75, 10, 20);
     gst_harness_push(h, b);
     GstBuffer *out = gst_harness_pull(h);
-    CHECK(!g_strcmp0(meta_json(out), "[{\"id\":7,\"type\":\"person\",\"x\":10,\"y\":20,\"w\":40,\"h\":60,"
+    CHECK(!g_strcmp0(meta_json(out), "[{\"id\":7,\"parent_id\":0,\"type\":\"person\",\"x\":10,\"y\":20,\"w\":40,\"h\":60,"
                                      "\"params\":{\"detection\":{\"label\":\"person\",\"confidence\":0.75}}}]"));
     gst_buffer_unref(out);
     gst_harness_teardown(h);
@@ -339,13 +341,204 @@ static void t_zone_rule(void)
     g_free(launch);
 }
 
+/* ids of the buffer's regions of interest, in order, as "1,2,3" */
+static gchar *roi_ids(GstBuffer *b)
+{
+    GString *s = g_string_new(NULL);
+    gpointer state = NULL;
+    GstMeta *m;
+    while ((m = gst_buffer_iterate_meta_filtered(b, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+        g_string_append_printf(s, "%s%d", s->len ? "," : "", ((GstVideoRegionOfInterestMeta *)m)->id);
+    return g_string_free(s, FALSE);
+}
+
+static GstVideoRegionOfInterestMeta *roi_by_id(GstBuffer *b, gint id)
+{
+    gpointer state = NULL;
+    GstMeta *m;
+    while ((m = gst_buffer_iterate_meta_filtered(b, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
+        if (((GstVideoRegionOfInterestMeta *)m)->id == id)
+            return (GstVideoRegionOfInterestMeta *)m;
+    return NULL;
+}
+
+/* Regions made by one element reach the next in the order of the array, and come out so. */
+static void t_rois_order(void)
+{
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { return { rois: [3, 1, 2].map(function (i) "
+                            "{ return { id: i, type: 'obj', x: i, y: 0, w: 1, h: 1 }; }) }; }\" ! "
+                            "plugboxfilter script=\"function process(b) { return { meta: b.rois.map(function (r) "
+                            "{ return r.id; }) }; }\"");
+    gst_harness_push(h, frame(0));
+    GstBuffer *out = gst_harness_pull(h);
+    CHECK(!g_strcmp0(meta_json(out), "[3,1,2]"));
+    gchar *ids = roi_ids(out);
+    CHECK(!strcmp(ids, "3,1,2"));
+    g_free(ids);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+
+/* A filter (some regions left out, the rest unchanged) keeps the metas it keeps as they were,
+ * with parameter types JSON does not carry (uint64, fraction); a changed or new region is
+ * made anew from its object. */
+static void t_rois_replace(void)
+{
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { var k = b.rois.filter(function (r) "
+                            "{ return r.id !== 2; }); if (b.offset === 1) { k[0].x = 99; k.push({ id: 9, type: 'new', "
+                            "x: 1.5, y: -4, w: 1e12, h: 2, params: { p: { i: 7, d: 0.25, s: 'é' + String.fromCharCode(0x263a, 10), t: true, "
+                            "big: 4294967296, o: {} } } }); } return { rois: k }; }\"");
+    for (guint i = 0; i < 2; i++) {
+        GstBuffer *b = frame(i);
+        for (gint id = 1; id <= 3; id++) {
+            GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(b, "thing", id * 10, 20, 30, 40);
+            roi->id = id;
+            roi->parent_id = 5;
+            gst_video_region_of_interest_meta_add_param(roi, gst_structure_new("extra", "serial", G_TYPE_UINT64,
+                (guint64)42, "frac", GST_TYPE_FRACTION, 1, 2, NULL));
+        }
+        gst_harness_push(h, b);
+        GstBuffer *out = gst_harness_pull(h);
+        gchar *ids = roi_ids(out);
+        if (i == 0) {
+            /* unchanged: the kept metas are the very ones, their uint64 and fraction intact */
+            CHECK(!strcmp(ids, "1,3"));
+            GstVideoRegionOfInterestMeta *r = roi_by_id(out, 3);
+            GstStructure *p = r ? gst_video_region_of_interest_meta_get_param(r, "extra") : NULL;
+            guint64 serial = 0;
+            gint n = 0, d = 0;
+            CHECK(p && gst_structure_get_uint64(p, "serial", &serial) && serial == 42);
+            CHECK(p && gst_structure_get_fraction(p, "frac", &n, &d) && n == 1 && d == 2);
+            CHECK(r && r->parent_id == 5 && r->x == 30 && r->roi_type == g_quark_from_string("thing"));
+        } else {
+            /* changed and new: made from the objects, in the array's order */
+            CHECK(!strcmp(ids, "1,3,9"));
+            GstVideoRegionOfInterestMeta *r1 = roi_by_id(out, 1), *r9 = roi_by_id(out, 9);
+            CHECK(r1 && r1->x == 99 && r1->y == 20 && r1->parent_id == 5);
+            GstStructure *e = r1 ? gst_video_region_of_interest_meta_get_param(r1, "extra") : NULL;
+            gdouble frac = 0;
+            gint serial = 0;
+            CHECK(e && gst_structure_get_double(e, "frac", &frac) && frac == 0.5);
+            CHECK(e && gst_structure_get_int(e, "serial", &serial) && serial == 42);
+            CHECK(r9 && r9->x == 1 && r9->y == 0 && r9->w == G_MAXUINT && r9->h == 2);
+            CHECK(r9 && r9->roi_type == g_quark_from_string("new"));
+            GstStructure *p = r9 ? gst_video_region_of_interest_meta_get_param(r9, "p") : NULL;
+            gint iv = 0;
+            gint64 big = 0;
+            gdouble dv = 0;
+            gboolean t = FALSE;
+            CHECK(p && gst_structure_get_int(p, "i", &iv) && iv == 7);
+            CHECK(p && gst_structure_get_double(p, "d", &dv) && dv == 0.25);
+            CHECK(p && gst_structure_get_int64(p, "big", &big) && big == 4294967296);
+            CHECK(p && gst_structure_get_boolean(p, "t", &t) && t);
+            CHECK(p && !g_strcmp0(gst_structure_get_string(p, "s"), "\xc3\xa9\xe2\x98\xba\n"));
+            CHECK(p && !gst_structure_has_field(p, "o"));
+        }
+        g_free(ids);
+        gst_buffer_unref(out);
+    }
+    gst_harness_teardown(h);
+}
+
+/* The JSON the element writes reads back to the same values; its reader takes only JSON. */
+static void t_json(void)
+{
+    GString *s = g_string_new(NULL);
+    /* doubles: decimals of few digits come out short, every one reads back exactly */
+    static const gdouble fixed[] = {0.1, 0.75, -2.5, 29.97, 1e-7, 123456.789, 1e300, 5e-324, -0.0, 4503599627370497.0};
+    for (gsize i = 0; i < G_N_ELEMENTS(fixed); i++) {
+        g_string_truncate(s, 0);
+        gst_plugbox_json_put_double(s, fixed[i]);
+        CHECK(g_ascii_strtod(s->str, NULL) == fixed[i]);
+    }
+    g_string_truncate(s, 0);
+    gst_plugbox_json_put_double(s, 0.1);
+    CHECK(!strcmp(s->str, "0.1"));
+    g_string_truncate(s, 0);
+    gst_plugbox_json_put_double(s, -29.97);
+    CHECK(!strcmp(s->str, "-29.97"));
+    g_string_truncate(s, 0);
+    gst_plugbox_json_put_double(s, 1.0 / 0.0);
+    CHECK(!strcmp(s->str, "null"));
+    GRand *rand = g_rand_new_with_seed(7);
+    for (int i = 0; i < 100000; i++) {
+        union {
+            guint64 u;
+            gdouble d;
+        } v = {.u = (guint64)g_rand_int(rand) << 32 | g_rand_int(rand)};
+        if (i % 2)
+            v.d = g_rand_int_range(rand, -100000, 100000) / (gdouble)(1 << g_rand_int_range(rand, 0, 12));
+        if (!isfinite(v.d))
+            continue;
+        g_string_truncate(s, 0);
+        gst_plugbox_json_put_double(s, v.d);
+        GstPlugboxJsonReader r = {s->str, s->str + s->len};
+        gdouble back = 0;
+        gboolean integral;
+        if (!gst_plugbox_json_number(&r, &back, &integral) || back != v.d || r.p != r.end) {
+            CHECK(!"a double reads back");
+            break;
+        }
+    }
+    g_rand_free(rand);
+    /* strings: escapes written, invalid UTF-8 replaced */
+    g_string_truncate(s, 0);
+    gst_plugbox_json_put_string(s, "a\"\\\n\x01\xff");
+    CHECK(!strcmp(s->str, "\"a\\\"\\\\\\n\\u0001\xef\xbf\xbd\""));
+
+    /* the reader: valid texts skip whole, broken ones fail without reading past the end */
+    static const char *good[] = {"0", "-0.5e+3", "\"\\ud83d\\ude00\"", "[]", "{}", "[1,[2,{\"a\":[]}],null,true,false]",
+                                 " { \"k\" : { \"x\" : [ 1 , 2 ] } } "};
+    static const char *bad[] = {"", "01", "1.", "-", "[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":1,}", "{,\"a\":1}", "[",
+                                "{\"a\":", "\"\\x\"", "\"\\u12\"", "\"a", "[1]]", "tru", "{\"a\":1]", "[\"\x01\"]", "{1:2}"};
+    for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
+        GstPlugboxJsonReader r = {good[i], good[i] + strlen(good[i])};
+        CHECK(gst_plugbox_json_skip(&r) && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_NONE && r.p == r.end);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        GstPlugboxJsonReader r = {bad[i], bad[i] + strlen(bad[i])};
+        gboolean whole = gst_plugbox_json_skip(&r) && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_NONE && r.p == r.end;
+        if (whole)
+            g_printerr("accepted: %s\n", bad[i]);
+        CHECK(!whole);
+    }
+    /* nesting takes no C stack */
+    gsize deep = 1000000;
+    gchar *text = g_malloc(2 * deep);
+    memset(text, '[', deep);
+    memset(text + deep, ']', deep);
+    GstPlugboxJsonReader r = {text, text + 2 * deep};
+    CHECK(gst_plugbox_json_skip(&r) && r.p == r.end);
+    r = (GstPlugboxJsonReader){text, text + 2 * deep - 1};
+    CHECK(!gst_plugbox_json_skip(&r));
+    g_free(text);
+    /* members and elements, unescaped */
+    const char *obj = "{\"a\\u00e9\":\"x\\ud800y\",\"n\":[1,2.5]}";
+    r = (GstPlugboxJsonReader){obj, obj + strlen(obj)};
+    GString *key = g_string_new(NULL), *val = g_string_new(NULL);
+    gboolean more = FALSE, integral = FALSE;
+    gdouble v = 0;
+    CHECK(gst_plugbox_json_enter_object(&r) && gst_plugbox_json_member(&r, key, &more) && more);
+    CHECK(!strcmp(key->str, "a\xc3\xa9") && gst_plugbox_json_string(&r, val) && !strcmp(val->str, "x\xef\xbf\xbdy"));
+    CHECK(gst_plugbox_json_member(&r, key, &more) && more && !strcmp(key->str, "n"));
+    CHECK(gst_plugbox_json_enter_array(&r) && gst_plugbox_json_element(&r, &more) && more);
+    CHECK(gst_plugbox_json_number(&r, &v, &integral) && v == 1 && integral);
+    CHECK(gst_plugbox_json_element(&r, &more) && more && gst_plugbox_json_number(&r, &v, &integral) && v == 2.5 && !integral);
+    CHECK(gst_plugbox_json_element(&r, &more) && !more);
+    CHECK(gst_plugbox_json_member(&r, key, &more) && !more && r.p == r.end);
+    g_string_free(key, TRUE);
+    g_string_free(val, TRUE);
+    g_string_free(s, TRUE);
+}
+
 static const test_case cases[] = {
     {"rois_in", t_rois_in},             {"zone_rule", t_zone_rule},
     {"pass_drop", t_pass_drop},         {"buffer_description", t_buffer_description},
     {"meta_downstream", t_meta_downstream}, {"bus_message", t_bus_message},
     {"on_error", t_on_error},           {"time_limit", t_time_limit},
     {"stateful", t_stateful},           {"caps_change", t_caps_change},
-    {"hot_swap", t_hot_swap},
+    {"hot_swap", t_hot_swap},           {"rois_order", t_rois_order},
+    {"rois_replace", t_rois_replace},   {"json", t_json},
 };
 
 int main(int argc, char **argv)
