@@ -20,7 +20,8 @@
 /* the guest's own code (guest/guest.c, guest/json.c) and QuickJS, compiled for the host */
 int pb_init(void);
 int pb_compile(const char *src, size_t len, const char *filename, const char *fn);
-int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi, uint32_t arena_cap);
+int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi, uint32_t arena_cap,
+           uint8_t *bytes, size_t bytes_len);
 const char *pb_native_text(size_t *len);
 void host_console(int32_t level, const char *text, uint32_t len);
 void host_console(int32_t level, const char *text, uint32_t len)
@@ -196,7 +197,7 @@ static int op_native(void *ctx, char *out, size_t size)
     /* the host copies the input in for the sandbox: so it does here */
     char *in = malloc(e->data_len + 1);
     memcpy(in, e->data, e->data_len + 1);
-    int rc = pb_run(in, e->data_len, 1, 1, 2, 0);
+    int rc = pb_run(in, e->data_len, 1, 1, 2, 0, NULL, 0);
     free(in);
     size_t n;
     const char *r = pb_native_text(&n);

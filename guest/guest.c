@@ -9,7 +9,10 @@
  *   pb_compile(src, len, name, fn)     compile a script; fn != 0: run its top level and keep
  *                                      the function called fn (function style); fn == 0: keep
  *                                      the bytecode, run on every call (eval style)
- *   pb_run(json, len, has_data, seed)  one call: parse the input, run, encode the result
+ *   pb_run(json, len, has_data, seed, arena_cap, bytes, bytes_len)
+ *                                      one call: parse the input, run, encode the result;
+ *                                      bytes != 0: the script also gets bytes[0..bytes_len)
+ *                                      as a Uint8Array over that memory, detached at the end
  *   pb_result()                        where the last outcome is described (struct pb_result)
  *   pb_interrupt_word()                the word the host sets to stop a running script
  */
@@ -64,6 +67,8 @@ static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue script;    /* eval style: compiled bytecode (set up by pb_init) */
 static JSValue function;  /* function style: the function to call */
+static JSValue uint8_array; /* the Uint8Array constructor, as it was before any script ran */
+static JSValue bytes_buffer; /* this call's ArrayBuffer over the host's bytes, or undefined */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
 static char *out_fast;                    /* result text of the fast encoder (malloc) */
@@ -406,7 +411,11 @@ EXPORT("pb_init") int pb_init(void)
     ctx = JS_NewContext(rt);
     if (!ctx || install_globals() < 0)
         return -1;
-    return 0;
+    JSValue global = JS_GetGlobalObject(ctx);
+    uint8_array = JS_GetPropertyStr(ctx, global, "Uint8Array");
+    JS_FreeValue(ctx, global);
+    bytes_buffer = JS_UNDEFINED;
+    return JS_IsFunction(ctx, uint8_array) ? 0 : -1;
 }
 
 EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn)
@@ -508,22 +517,30 @@ static JSValue await_result(JSValue r)
     return JS_ThrowTypeError(ctx, "the result is a promise that never settled");
 }
 
-static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi);
+static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi, uint8_t *bytes,
+               size_t bytes_len);
 
 /* arena_cap: bytes the call may allocate without freeing, 0 when its memory must be reused
  * (a stateful sandbox). The host restores the snapshot after such a call. */
 EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi,
-                            uint32_t arena_cap)
+                            uint32_t arena_cap, uint8_t *bytes, size_t bytes_len)
 {
     memset(&arena, 0, sizeof arena);
     arena.cap = arena_cap;
     arena.on = arena_cap != 0;
-    int r = run(json, len, has_data, seed_lo, seed_hi);
+    int r = run(json, len, has_data, seed_lo, seed_hi, bytes, bytes_len);
+    if (!JS_IsUndefined(bytes_buffer)) {
+        /* the host takes its bytes back: arrays the script kept over them become empty */
+        JS_DetachArrayBuffer(ctx, bytes_buffer);
+        JS_FreeValue(ctx, bytes_buffer);
+        bytes_buffer = JS_UNDEFINED;
+    }
     arena.on = 0;
     return r;
 }
 
-static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi)
+static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi, uint8_t *bytes,
+               size_t bytes_len)
 {
     clear_result();
     rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;
@@ -542,17 +559,34 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
         if (st.error != PB_JSON_OK)
             return fail_exception(PB_EXCEPTION);
     }
+    JSValue args[2] = {data, JS_UNDEFINED};
+    if (bytes) {
+        bytes_buffer = JS_NewArrayBuffer(ctx, bytes, bytes_len, NULL, NULL, 0);
+        if (!JS_IsException(bytes_buffer))
+            args[1] = JS_CallConstructor(ctx, uint8_array, 1, (JSValueConst *)&bytes_buffer);
+        if (JS_IsException(bytes_buffer) || JS_IsException(args[1])) {
+            if (JS_IsException(bytes_buffer))
+                bytes_buffer = JS_UNDEFINED;
+            JS_FreeValue(ctx, data);
+            return fail_exception(PB_EXCEPTION);
+        }
+    }
     JSValue r;
     if (JS_IsUndefined(function)) {
         JSValue global = JS_GetGlobalObject(ctx);
         int set = JS_SetPropertyStr(ctx, global, "data", data);
+        if (set >= 0 && bytes)
+            set = JS_SetPropertyStr(ctx, global, "bytes", args[1]);
+        else
+            JS_FreeValue(ctx, args[1]);
         JS_FreeValue(ctx, global);
         if (set < 0)
             return fail_exception(PB_EXCEPTION);
         r = JS_EvalFunction(ctx, JS_DupValue(ctx, script));
     } else {
-        r = JS_Call(ctx, function, JS_UNDEFINED, 1, (JSValueConst *)&data);
-        JS_FreeValue(ctx, data);
+        r = JS_Call(ctx, function, JS_UNDEFINED, bytes ? 2 : 1, (JSValueConst *)args);
+        JS_FreeValue(ctx, args[0]);
+        JS_FreeValue(ctx, args[1]);
     }
     if (JS_IsException(r))
         return fail_exception(PB_EXCEPTION);

@@ -194,6 +194,24 @@ void plugbox_sandbox_free(plugbox_sandbox *box);
  * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST. After any error
  * the sandbox stays usable. */
 int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);
+
+/* Flags of plugbox_sandbox_call_bytes. */
+enum {
+    PLUGBOX_BYTES_READ = 0,  /* the script reads the bytes (its changes stay in the sandbox) */
+    PLUGBOX_BYTES_WRITE = 1, /* what the script leaves in them is copied back into bytes */
+};
+
+/* One call with bytes beside the JSON input (a video frame, a packet): the script receives
+ * them as a Uint8Array, the second argument of the function (function style) or the global
+ * `bytes` (eval style), over a copy inside the sandbox (it counts against the memory limit).
+ * bytes may be NULL when bytes_len is 0 (an empty array). With PLUGBOX_BYTES_WRITE, after a
+ * call that returns PLUGBOX_OK the array's contents are copied back into bytes[0..bytes_len);
+ * after any error bytes is unchanged. When the call ends the array is detached: a script that
+ * kept it (stateful sandbox) finds it empty later. Everything else as plugbox_sandbox_call;
+ * more errors: PLUGBOX_ARGUMENT for unknown flags or NULL bytes with a length, PLUGBOX_MEMORY
+ * when the bytes do not fit the memory limit. The caller keeps ownership of bytes. */
+int plugbox_sandbox_call_bytes(plugbox_sandbox *box, const char *json, size_t len, void *bytes, size_t bytes_len,
+                               unsigned flags, const char **out, size_t *out_len);
 /* Error of the last call: kind, message, stack ("" if none); strings valid until the next
  * call or free. */
 int plugbox_sandbox_error_kind(const plugbox_sandbox *box);

@@ -83,23 +83,37 @@ struct run_args {
     int raw;          /* tests: json is a guest address, passed unchecked */
     uint32_t raw_ptr;
     uint32_t arena_cap;
+    void *bytes;      /* lent to the script as a Uint8Array, or NULL */
+    size_t bytes_len;
+    int write_back;   /* copy the bytes back after a call that succeeded */
+    uint32_t result_addr;
 };
 
 static int run_body(pb_call *c, pb_rt_guard *g)
 {
     struct run_args *a = c->arg;
     pb_instance *in = c->in;
-    uint32_t input = a->raw_ptr;
-    if (a->json && !a->raw) {
-        int rc = pb__guest_put(in, g, a->json, a->len, &input);
-        if (rc != PLUGBOX_OK)
-            return rc;
-    }
+    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    uint32_t input = a->raw_ptr, bytes = 0;
+    int rc;
+    if (a->json && !a->raw && (rc = pb__guest_put(in, g, a->json, a->len, &input)) != PLUGBOX_OK)
+        return rc;
+    /* (a failed copy leaves the input allocated: the sandbox is reset after this error) */
+    if (a->bytes && (rc = pb__guest_put(in, g, a->bytes, a->bytes_len, &bytes)) != PLUGBOX_OK)
+        return rc;
     pb_rt_guest_begin(g);
     Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL || a->raw, (uint32_t)a->seed,
-                     (uint32_t)(a->seed >> 32), a->arena_cap);
+                     (uint32_t)(a->seed >> 32), a->arena_cap, bytes, (uint32_t)a->bytes_len);
+    pb_rt_guest_end(g);
+    pb_outcome o;
+    if (a->write_back && pb__outcome_read(in, a->result_addr, &o) == 0 && o.kind == 0 &&
+        pb_rt_in_bounds(m, bytes, a->bytes_len))
+        memcpy(a->bytes, m->data + bytes, a->bytes_len);
+    pb_rt_guest_begin(g);
     if (input && !a->raw)
         Z_engineZ_pb_free(&in->w, input);
+    if (bytes)
+        Z_engineZ_pb_free(&in->w, bytes);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
 }
@@ -130,6 +144,7 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
      * of its limit (16 MiB at most), so that garbage cannot crowd out live data */
     uint64_t cap = sb->memory_limit / 8;
     a->arena_cap = sb->stateful ? 0 : (uint32_t)(cap < (16u << 20) ? cap : (16u << 20));
+    a->result_addr = e->result_addr;
     pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
                  .active_lock = &sb->lock, .active = &sb->active, .cancel = cancel, .body = run_body, .arg = a};
     int rc = pb__call_run(&c);
@@ -172,7 +187,7 @@ int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const ch
     *out = NULL;
     *out_len = 0;
     pb__error_clear(&sb->error);
-    struct run_args a = {json, json ? len : 0, 0, 0, 0, 0};
+    struct run_args a = {.json = json, .len = json ? len : 0};
     return call(sb, &a, out, out_len, cancel);
 }
 
@@ -181,12 +196,35 @@ int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, cons
     return pb__sandbox_call(sb, json, len, out, out_len, NULL);
 }
 
+int plugbox_sandbox_call_bytes(plugbox_sandbox *sb, const char *json, size_t len, void *bytes, size_t bytes_len,
+                               unsigned flags, const char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!sb)
+        return PLUGBOX_ARGUMENT;
+    pb__error_clear(&sb->error);
+    if ((flags & ~(unsigned)PLUGBOX_BYTES_WRITE) || (!bytes && bytes_len)) {
+        pb__error_setf(&sb->error, PLUGBOX_ARGUMENT, "bad bytes or flags");
+        return PLUGBOX_ARGUMENT;
+    }
+    if (bytes_len > sb->memory_limit) {
+        pb__error_setf(&sb->error, PLUGBOX_MEMORY, "out of memory (limit %llu bytes): %zu bytes given",
+                       (unsigned long long)sb->memory_limit, bytes_len);
+        return PLUGBOX_MEMORY;
+    }
+    static char empty[1];
+    struct run_args a = {.json = json, .len = json ? len : 0, .bytes = bytes ? bytes : empty,
+                         .bytes_len = bytes_len, .write_back = (flags & PLUGBOX_BYTES_WRITE) && bytes_len};
+    return call(sb, &a, out, out_len, NULL);
+}
+
 int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
 {
     const char *out;
     size_t out_len;
     pb__error_clear(&sb->error);
-    struct run_args a = {NULL, len, 0, 1, ptr, 0};
+    struct run_args a = {.len = len, .raw = 1, .raw_ptr = ptr};
     return call(sb, &a, &out, &out_len, NULL);
 }
 

@@ -458,8 +458,81 @@ static void t_result_encoding(void)
     plugbox_sandbox_free(b);
 }
 
+/* Bytes beside the input: read, written back only with the flag and only after success,
+ * detached when the call ends, bounded by the memory limit. */
+static void t_bytes(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_options_set_stateful(o, 1);
+    plugbox_options_set_memory_limit(o, 8u << 20);
+    plugbox_sandbox *b = box_of("var kept;\n"
+                                "function f(d, bytes) {\n"
+                                "  if (d === 'kept') return kept.length;\n"
+                                "  kept = bytes;\n"
+                                "  var sum = 0;\n"
+                                "  for (var i = 0; i < bytes.length; i++) { sum += bytes[i]; bytes[i] = 255 - bytes[i]; }\n"
+                                "  if (d === 'throw') throw new Error('after writing');\n"
+                                "  return { n: bytes.length, sum: sum, type: Object.prototype.toString.call(bytes) };\n"
+                                "}", o);
+    unsigned char buf[1000], copy[sizeof buf];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 7);
+    memcpy(copy, buf, sizeof buf);
+    long sum = 0;
+    for (size_t i = 0; i < sizeof buf; i++)
+        sum += buf[i];
+    char want[128];
+    snprintf(want, sizeof want, "{\"n\":1000,\"sum\":%ld,\"type\":\"[object Uint8Array]\"}", sum);
+    const char *out;
+    size_t n;
+    /* read: the script's changes stay inside */
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, buf, sizeof buf, PLUGBOX_BYTES_READ, &out, &n), PLUGBOX_OK);
+    CHECK(out && !strcmp(out, want));
+    CHECK(!memcmp(buf, copy, sizeof buf));
+    /* the array kept from the last call is detached: empty */
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "\"kept\"", 6, &out, &n), PLUGBOX_OK);
+    CHECK(out && !strcmp(out, "0"));
+    /* write: the changes come back */
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, buf, sizeof buf, PLUGBOX_BYTES_WRITE, &out, &n), PLUGBOX_OK);
+    int inverted = 1;
+    for (size_t i = 0; i < sizeof buf; i++)
+        inverted &= buf[i] == (unsigned char)(255 - copy[i]);
+    CHECK(inverted);
+    /* an error after writing: nothing comes back */
+    memcpy(buf, copy, sizeof buf);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "\"throw\"", 7, buf, sizeof buf, PLUGBOX_BYTES_WRITE, &out, &n),
+                 PLUGBOX_EXCEPTION);
+    CHECK(!memcmp(buf, copy, sizeof buf));
+    /* empty, and bad arguments */
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, NULL, 0, PLUGBOX_BYTES_WRITE, &out, &n), PLUGBOX_OK);
+    CHECK(out && strstr(out, "\"n\":0,\"sum\":0"));
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, NULL, 5, 0, &out, &n), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, buf, 5, 8, &out, &n), PLUGBOX_ARGUMENT);
+    /* more bytes than the sandbox may hold: a memory error, and the sandbox goes on */
+    size_t big_len = 16u << 20;
+    unsigned char *big = calloc(1, big_len);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, big, big_len, 0, &out, &n), PLUGBOX_MEMORY);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, big, (8u << 20) - 16, 0, &out, &n), PLUGBOX_MEMORY);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "out of memory");
+    free(big);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "1", 1, buf, sizeof buf, 0, &out, &n), PLUGBOX_OK);
+    plugbox_sandbox_free(b);
+
+    /* eval style: the global `bytes`; a fresh sandbox */
+    plugbox_options_set_function(o, NULL);
+    plugbox_options_set_stateful(o, 0);
+    b = box_of("bytes[0] = data; bytes.length", o);
+    unsigned char two[2] = {1, 2};
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "42", 2, two, 2, PLUGBOX_BYTES_WRITE, &out, &n), PLUGBOX_OK);
+    CHECK(out && !strcmp(out, "2") && two[0] == 42 && two[1] == 2);
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 static const test_case cases[] = {
     {"eval_string", t_eval_string},
+    {"bytes", t_bytes},
     {"data_input", t_data_input},
     {"undefined_result", t_undefined_result},
     {"exception", t_exception},
