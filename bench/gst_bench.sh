@@ -24,6 +24,12 @@ identity=$(run "$src ! identity")
 pass=$(run "$src ! plugboxfilter script=\"function process(b) { return true; }\"")
 with_rois=$(run "$src ! $rois ! identity")
 zone_rois=$(run "$src ! $rois ! $zone")
+# the bytes of a 640x480 GRAY8 frame (300 KB) lent to the script, which reads or inverts one row
+frames=$((n / 10))
+big="videotestsrc pattern=black num-buffers=$frames ! video/x-raw,format=GRAY8,width=640,height=480,framerate=1000/1"
+big_identity=$(run "$big ! identity")
+big_read=$(run "$big ! plugboxfilter data-access=read script=\"function process(b, px) { return px[0] === 0; }\"")
+big_write=$(run "$big ! plugboxfilter data-access=readwrite script=\"function process(b, px) { for (var i = 0; i < 640; i++) px[i] = 255 - px[i]; }\"")
 echo "plugboxfilter per-buffer cost, $n buffers of $caps, fakesink sync=false, median of 3 runs:"
 echo "| pipeline | total ms | µs a buffer over the baseline |"
 echo "|---|---:|---:|"
@@ -31,3 +37,6 @@ echo "| videotestsrc ! identity (baseline) | $((identity / 1000000)) | |"
 awk -v t="$pass" -v b="$identity" -v n="$n" 'BEGIN { printf "| ! plugboxfilter (returns true) | %d | %.1f |\n", t / 1e6, (t - b) / n / 1e3 }'
 echo "| ! (10 regions made) ! identity (baseline) | $((with_rois / 1000000)) | |"
 awk -v t="$zone_rois" -v b="$with_rois" -v n="$n" 'BEGIN { printf "| ! (10 regions made) ! plugboxfilter zone.js (reads, filters, replaces 10 regions) | %d | %.1f |\n", t / 1e6, (t - b) / n / 1e3 }'
+echo "| 640x480 GRAY8, $frames buffers ! identity (baseline) | $((big_identity / 1000000)) | |"
+awk -v t="$big_read" -v b="$big_identity" -v n="$frames" 'BEGIN { printf "| ! plugboxfilter data-access=read (reads a byte) | %d | %.1f |\n", t / 1e6, (t - b) / n / 1e3 }'
+awk -v t="$big_write" -v b="$big_identity" -v n="$frames" 'BEGIN { printf "| ! plugboxfilter data-access=readwrite (inverts a row) | %d | %.1f |\n", t / 1e6, (t - b) / n / 1e3 }'

@@ -6,7 +6,9 @@
  * and the JSON metadata an upstream plugboxfilter attached. It returns nothing or true (pass
  * the buffer on), false (drop it), or an object with any of "drop", "rois" (replace the
  * buffer's regions of interest), "meta" (JSON attached to the buffer for elements downstream)
- * and "message" (JSON posted on the bus as an element message).
+ * and "message" (JSON posted on the bus as an element message). With "data-access" read or
+ * readwrite the function gets the buffer's bytes too, as a Uint8Array in its second argument;
+ * with readwrite, what it leaves there is written into the buffer (when the call succeeds).
  *
  * The script runs in a plugbox sandbox with its memory and time limits; an exception or a
  * limit posts a warning and the buffer is passed, dropped or the stream fails ("on-error").
@@ -35,6 +37,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_plugbox_filter_debug);
 #define DEFAULT_TIME_LIMIT 0
 #define DEFAULT_ON_ERROR GST_PLUGBOX_ON_ERROR_PASS
 #define DEFAULT_STATEFUL TRUE
+#define DEFAULT_DATA_ACCESS GST_PLUGBOX_DATA_ACCESS_NONE
 
 enum {
     PROP_0,
@@ -45,6 +48,7 @@ enum {
     PROP_TIME_LIMIT,
     PROP_ON_ERROR,
     PROP_STATEFUL,
+    PROP_DATA_ACCESS,
     PROP_CALLS,
     PROP_ERRORS,
     PROP_MEAN_TIME,
@@ -60,6 +64,7 @@ struct _GstPlugboxFilter {
     guint time_limit;
     GstPlugboxOnError on_error;
     gboolean stateful;
+    GstPlugboxDataAccess data_access;
 
     /* the sandbox the streaming thread calls, and the one a property change prepared for it
      * (swapped in between two buffers, under the object lock) */
@@ -93,6 +98,20 @@ GType gst_plugbox_on_error_get_type(void)
     };
     if (g_once_init_enter(&type))
         g_once_init_leave(&type, g_enum_register_static("GstPlugboxOnError", values));
+    return type;
+}
+
+GType gst_plugbox_data_access_get_type(void)
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {GST_PLUGBOX_DATA_ACCESS_NONE, "The script does not see the bytes", "none"},
+        {GST_PLUGBOX_DATA_ACCESS_READ, "The script reads the bytes", "read"},
+        {GST_PLUGBOX_DATA_ACCESS_READWRITE, "The script reads and changes the bytes", "readwrite"},
+        {0, NULL, NULL},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstPlugboxDataAccess", values));
     return type;
 }
 
@@ -250,6 +269,7 @@ static void gst_plugbox_filter_set_property(GObject *object, guint prop_id, cons
     case PROP_TIME_LIMIT: self->time_limit = g_value_get_uint(value); break;
     case PROP_ON_ERROR: self->on_error = g_value_get_enum(value); break;
     case PROP_STATEFUL: self->stateful = g_value_get_boolean(value); break;
+    case PROP_DATA_ACCESS: self->data_access = g_value_get_enum(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
     GST_OBJECT_UNLOCK(self);
@@ -269,6 +289,7 @@ static void gst_plugbox_filter_get_property(GObject *object, guint prop_id, GVal
     case PROP_TIME_LIMIT: g_value_set_uint(value, self->time_limit); break;
     case PROP_ON_ERROR: g_value_set_enum(value, self->on_error); break;
     case PROP_STATEFUL: g_value_set_boolean(value, self->stateful); break;
+    case PROP_DATA_ACCESS: g_value_set_enum(value, self->data_access); break;
     case PROP_CALLS: g_value_set_uint64(value, self->calls); break;
     case PROP_ERRORS: g_value_set_uint64(value, self->errors); break;
     case PROP_MEAN_TIME: g_value_set_double(value, self->calls ? self->total_us / (gdouble)self->calls : 0); break;
@@ -694,6 +715,7 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     }
     plugbox_sandbox *box = self->box;
     GstPlugboxOnError on_error = self->on_error;
+    GstPlugboxDataAccess access = self->data_access;
     GST_OBJECT_UNLOCK(self);
     plugbox_sandbox_free(old);
     if (!box)
@@ -703,7 +725,21 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     const char *out;
     size_t out_len;
     gint64 t0 = g_get_monotonic_time();
-    int rc = plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
+    int rc;
+    if (access == GST_PLUGBOX_DATA_ACCESS_NONE) {
+        rc = plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
+    } else {
+        /* the buffer is writable in place (its memory is copied first when shared) */
+        gboolean write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
+        GstMapInfo map;
+        if (!gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
+            GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
+            return GST_FLOW_ERROR;
+        }
+        rc = plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
+                                        write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len);
+        gst_buffer_unmap(buf, &map);
+    }
     gdouble us = (gdouble)(g_get_monotonic_time() - t0);
 
     gboolean pass = TRUE;
@@ -834,6 +870,11 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
         g_param_spec_boolean("stateful", "Stateful", "Keep the script's state from buffer to buffer (for counting "
                              "and tracking); false starts every buffer from the compiled script's state "
                              "(read when the script is compiled)", DEFAULT_STATEFUL, rw));
+    g_object_class_install_property(gobject_class, PROP_DATA_ACCESS,
+        g_param_spec_enum("data-access", "Data access", "Whether the function also gets the buffer's bytes, as a "
+                          "Uint8Array in its second argument: none, read, or readwrite (what the script leaves in "
+                          "the array is written into the buffer when the call succeeds)",
+                          GST_TYPE_PLUGBOX_DATA_ACCESS, DEFAULT_DATA_ACCESS, rw));
     g_object_class_install_property(gobject_class, PROP_CALLS,
         g_param_spec_uint64("calls", "Calls", "Buffers the script was called on since the element started", 0,
                             G_MAXUINT64, 0, ro));
@@ -858,6 +899,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
 
     GST_DEBUG_CATEGORY_INIT(gst_plugbox_filter_debug, "plugboxfilter", 0, "plugbox filter");
     gst_type_mark_as_plugin_api(GST_TYPE_PLUGBOX_ON_ERROR, 0);
+    gst_type_mark_as_plugin_api(GST_TYPE_PLUGBOX_DATA_ACCESS, 0);
     gst_plugbox_meta_get_info();
 }
 
@@ -868,6 +910,7 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->time_limit = DEFAULT_TIME_LIMIT;
     self->on_error = DEFAULT_ON_ERROR;
     self->stateful = DEFAULT_STATEFUL;
+    self->data_access = DEFAULT_DATA_ACCESS;
     self->input = g_string_sized_new(1024);
     self->key = g_string_new(NULL);
     self->text = g_string_new(NULL);

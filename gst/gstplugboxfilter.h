@@ -15,6 +15,15 @@ typedef enum {
 GType gst_plugbox_on_error_get_type(void);
 #define GST_TYPE_PLUGBOX_ON_ERROR (gst_plugbox_on_error_get_type())
 
+typedef enum {
+    GST_PLUGBOX_DATA_ACCESS_NONE,
+    GST_PLUGBOX_DATA_ACCESS_READ,
+    GST_PLUGBOX_DATA_ACCESS_READWRITE,
+} GstPlugboxDataAccess;
+
+GType gst_plugbox_data_access_get_type(void);
+#define GST_TYPE_PLUGBOX_DATA_ACCESS (gst_plugbox_data_access_get_type())
+
 #define GST_TYPE_PLUGBOX_FILTER (gst_plugbox_filter_get_type())
 G_DECLARE_FINAL_TYPE(GstPlugboxFilter, gst_plugbox_filter, GST, PLUGBOX_FILTER, GstBaseTransform)
 

@@ -531,6 +531,56 @@ static void t_json(void)
     g_string_free(s, TRUE);
 }
 
+/* data-access: the bytes as a Uint8Array; readwrite writes the script's changes into the buffer
+ * (not into a buffer upstream still holds), read and none leave them alone */
+static void t_bytes(void)
+{
+    static const char script[] = "function process(b, bytes) { if (!bytes) return { meta: 'none' }; var s = 0; "
+                                 "for (var i = 0; i < bytes.length; i++) { s += bytes[i]; bytes[i] = 255 - bytes[i]; } "
+                                 "return { meta: { sum: s, n: bytes.length, fail: b.offset === 1 }, drop: false }; }";
+    static const char *modes[] = {"readwrite", "read", "none"};
+    for (gsize m = 0; m < G_N_ELEMENTS(modes); m++) {
+        gchar *launch = g_strdup_printf("plugboxfilter data-access=%s script=\"%s\"", modes[m], script);
+        GstHarness *h = harness(launch);
+        GstBuffer *in = frame(0);
+        guint8 pixels[8] = {0, 1, 2, 3, 250, 251, 252, 253};
+        gst_buffer_fill(in, 0, pixels, sizeof pixels);
+        gst_buffer_ref(in); /* upstream keeps it: the element must not write into it */
+        gst_harness_push(h, in);
+        GstBuffer *out = gst_harness_pull(h);
+        guint8 got[8] = {0}, kept[8] = {0};
+        gst_buffer_extract(out, 0, got, sizeof got);
+        gst_buffer_extract(in, 0, kept, sizeof kept);
+        CHECK(!memcmp(kept, pixels, sizeof pixels));
+        gboolean inverted = TRUE;
+        for (gsize i = 0; i < sizeof got; i++)
+            inverted &= got[i] == 255 - pixels[i];
+        if (m == 0) {
+            CHECK(inverted);
+            CHECK(!g_strcmp0(meta_json(out), "{\"sum\":1012,\"n\":8,\"fail\":false}"));
+        } else {
+            CHECK(!memcmp(got, pixels, sizeof pixels));
+            CHECK(!g_strcmp0(meta_json(out), m == 1 ? "{\"sum\":1012,\"n\":8,\"fail\":false}" : "\"none\""));
+        }
+        gst_buffer_unref(out);
+        gst_buffer_unref(in);
+        gst_harness_teardown(h);
+        g_free(launch);
+    }
+    /* a call that fails after writing leaves the bytes as they were */
+    GstHarness *h = harness("plugboxfilter data-access=readwrite script=\"function process(b, bytes) { bytes[0] = 9; "
+                            "throw new Error('late'); }\"");
+    GstBuffer *in = frame(0);
+    gst_buffer_memset(in, 0, 5, 8);
+    gst_harness_push(h, in);
+    GstBuffer *out = gst_harness_pull(h);
+    guint8 first = 0;
+    gst_buffer_extract(out, 0, &first, 1);
+    CHECK(first == 5);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+
 static const test_case cases[] = {
     {"rois_in", t_rois_in},             {"zone_rule", t_zone_rule},
     {"pass_drop", t_pass_drop},         {"buffer_description", t_buffer_description},
@@ -539,6 +589,7 @@ static const test_case cases[] = {
     {"stateful", t_stateful},           {"caps_change", t_caps_change},
     {"hot_swap", t_hot_swap},           {"rois_order", t_rois_order},
     {"rois_replace", t_rois_replace},   {"json", t_json},
+    {"bytes", t_bytes},
 };
 
 int main(int argc, char **argv)
