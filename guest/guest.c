@@ -154,12 +154,16 @@ static size_t block_size(const void *p)
 static void *pb_js_malloc(JSMallocState *s, size_t n)
 {
     void *p = NULL;
-    if (arena.on && n <= ARENA_BIG)
-        p = arena_alloc(n);
-    if (!p && !(p = malloc(n)))
-        return NULL;
+    size_t size;
+    if (arena.on && n <= ARENA_BIG && (p = arena_alloc(n)) != NULL) {
+        size = ((const arena_head *)p - 1)->size;
+    } else {
+        if (!(p = malloc(n)))
+            return NULL;
+        size = malloc_usable_size(p);
+    }
     s->malloc_count++;
-    s->malloc_size += block_size(p);
+    s->malloc_size += size;
     return p;
 }
 
@@ -167,9 +171,10 @@ static void pb_js_free(JSMallocState *s, void *p)
 {
     if (!p)
         return;
+    int arena_block = in_arena(p);
     s->malloc_count--;
-    s->malloc_size -= block_size(p);
-    if (!in_arena(p))
+    s->malloc_size -= arena_block ? ((const arena_head *)p - 1)->size : malloc_usable_size(p);
+    if (!arena_block)
         free(p);
 }
 
