@@ -168,7 +168,9 @@ void plugbox_program_free(plugbox_program *prog);
 int plugbox_program_error_kind(const plugbox_program *prog);
 const char *plugbox_program_error_message(const plugbox_program *prog);
 const char *plugbox_program_error_stack(const plugbox_program *prog);
-/* Bytes of sandbox memory the program's snapshot takes (the floor for a memory limit). */
+/* Bytes of sandbox memory the program's snapshot takes (the floor for a memory limit of its
+ * sandboxes). It includes free heap kept for calls: up to 4 MiB, at most half of what the
+ * program's memory limit leaves above the script's own state. */
 size_t plugbox_program_footprint(const plugbox_program *prog);
 
 /* ---- sandbox ------------------------------------------------------------------------------ */

@@ -51,7 +51,7 @@ int plugbox_engine_new(plugbox_engine **out)
     pb_call c = {.in = in, .body = init_body, .arg = &io};
     int rc = pb__call_run(&c);
     if (rc == PLUGBOX_OK)
-        rc = pb__image_take(&e->base, in);
+        rc = pb__image_take(&e->base, in, NULL);
     pb__instance_free(in);
     if (rc != PLUGBOX_OK) {
         free(e);
@@ -82,7 +82,27 @@ struct compile_args {
     const char *filename;
     const char *function;
     pb_outcome outcome;
+    uint64_t memory_limit;
 };
+
+/* Free heap the snapshot keeps above what the script's set-up used, so that calls allocate
+ * without growing memory: growing and then shrinking it back at every restore changes page
+ * protections, and each change stops every thread of the process for a TLB flush (the pool
+ * of two threads gained 1.8x -> 1.96x without it). The zeros are not stored in the image. */
+#define HEADROOM_MAX (4u << 20)
+
+static void reserve_headroom(pb_instance *in, uint64_t memory_limit)
+{
+    uint64_t size = in->w.w2c_memory.size;
+    uint64_t room = memory_limit > size ? (memory_limit - size) / 2 : 0;
+    if (room > HEADROOM_MAX)
+        room = HEADROOM_MAX;
+    if (room < (64u << 10))
+        return;
+    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)room);
+    if (p)
+        Z_engineZ_pb_free(&in->w, p); /* back to the allocator's top chunk, which never shrinks */
+}
 
 static int compile_body(pb_call *c, pb_rt_guard *g)
 {
@@ -101,6 +121,7 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     Z_engineZ_pb_free(&in->w, src);
     Z_engineZ_pb_free(&in->w, name);
     Z_engineZ_pb_free(&in->w, fn);
+    reserve_headroom(in, a->memory_limit);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
 }
@@ -142,7 +163,8 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     in->host.console = opts->console;
     in->host.console_user = opts->console_user;
 
-    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function, {0}};
+    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function, {0},
+                             opts->memory_limit};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
     rc = pb__call_run(&c);
@@ -155,7 +177,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     if (rc != PLUGBOX_OK)
         rc = pb__call_error(&p->error, rc, &c, have_outcome ? &o : NULL, opts->memory_limit);
     if (rc == PLUGBOX_OK)
-        rc = pb__image_take(&p->image, in);
+        rc = pb__image_take(&p->image, in, &engine->base);
     pb__instance_free(in);
     if (rc != PLUGBOX_OK && p->error.kind == PLUGBOX_OK)
         pb__error_setf(&p->error, rc, "%s", plugbox_strerror(rc));

@@ -25,13 +25,42 @@ void pb__instance_free(pb_instance *in)
     free(in);
 }
 
-int pb__image_take(pb_image *img, pb_instance *in)
+static int page_is_zero(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < ((size_t)1 << PB_PAGE_SHIFT); i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    return acc == 0;
+}
+
+/* The snapshot keeps free heap (see engine.c): its zero pages are only flagged, so they take
+ * no host memory (a large calloc maps zero pages lazily) and restores zero them without
+ * reading the image. With `from`, the image the instance was loaded from, pages the dirty map
+ * shows untouched since are known without reading them. */
+int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
 {
     wasm_rt_memory_t *m = &in->w.w2c_memory;
-    img->bytes = malloc(m->size ? m->size : 1);
-    if (!img->bytes)
+    size_t pages = (size_t)m->size >> PB_PAGE_SHIFT;
+    img->bytes = calloc(m->size ? m->size : 1, 1);
+    img->zero = calloc(pages ? pages : 1, 1);
+    if (!img->bytes || !img->zero) {
+        pb__image_free(img);
         return PLUGBOX_HOST;
-    memcpy(img->bytes, m->data, m->size);
+    }
+    const uint8_t *map = pb_rt_dirty_map(m);
+    size_t from_pages = from ? (size_t)from->size >> PB_PAGE_SHIFT : 0;
+    for (size_t i = 0; i < pages; i++) {
+        const uint8_t *page = m->data + (i << PB_PAGE_SHIFT);
+        if (from && !map[i] && (i >= from_pages || from->zero[i]))
+            img->zero[i] = 1; /* zero then, untouched since */
+        else if (page_is_zero(page))
+            img->zero[i] = 1;
+        else
+            memcpy(img->bytes + (i << PB_PAGE_SHIFT), page, (size_t)1 << PB_PAGE_SHIFT);
+    }
     img->size = m->size;
     img->state = in->w;
     /* the memory now equals the image: nothing is dirty with respect to it */
@@ -42,7 +71,8 @@ int pb__image_take(pb_image *img, pb_instance *in)
 void pb__image_free(pb_image *img)
 {
     free(img->bytes);
-    img->bytes = NULL;
+    free(img->zero);
+    img->bytes = img->zero = NULL;
 }
 
 /* Makes the instance equal to the image: memory (only dirty pages unless full) and globals.
@@ -59,7 +89,7 @@ int pb__image_load(pb_instance *in, const pb_image *img, int full)
             return PLUGBOX_HOST;
         full = 1;
     }
-    pb_rt_restore(m, img->bytes, img->size, full);
+    pb_rt_restore(m, img->bytes, img->zero, img->size, full);
     Z_engine_instance_t keep = in->w;
     in->w = img->state;
     in->w.Z_wasi_snapshot_preview1_instance = keep.Z_wasi_snapshot_preview1_instance;

@@ -51,7 +51,8 @@ typedef struct pb_instance {
 
 /* A snapshot: linear memory bytes and the module's globals. */
 typedef struct pb_image {
-    uint8_t *bytes;
+    uint8_t *bytes;          /* the memory, size bytes; its zero pages never written (not resident) */
+    uint8_t *zero;           /* per page (PB_PAGE_SHIFT): 1 when all zeros */
     uint32_t size;
     Z_engine_instance_t state;
 } pb_image;
@@ -105,7 +106,7 @@ int pb__call_error(pb_error *err, int rc, const pb_call *c, const pb_outcome *o,
 /* instance.c */
 pb_instance *pb__instance_new(void);
 void pb__instance_free(pb_instance *in);
-int pb__image_take(pb_image *img, pb_instance *in);
+int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from);
 void pb__image_free(pb_image *img);
 int pb__image_load(pb_instance *in, const pb_image *img, int full);
 int pb__outcome_read(pb_instance *in, uint32_t addr, pb_outcome *o);

@@ -422,14 +422,25 @@ static void for_dirty_runs(uint8_t *map, size_t from, size_t to, void (*f)(void 
 
 struct restore_ctx {
     uint8_t *data;
-    const uint8_t *image;
+    const uint8_t *image, *zero;
 };
 
+/* Pages [first, first + count) back to the image: its zero pages by zeroing, which does not
+ * read the image, the others by copying. */
 static void copy_back(void *arg, size_t first, size_t count)
 {
     struct restore_ctx *c = arg;
-    size_t off = first << PB_PAGE_SHIFT;
-    memcpy(c->data + off, c->image + off, count << PB_PAGE_SHIFT);
+    for (size_t i = first, end = first + count; i < end;) {
+        size_t j = i;
+        while (j < end && c->zero[j] == c->zero[i])
+            j++;
+        size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
+        if (c->zero[i])
+            memset(c->data + off, 0, n);
+        else
+            memcpy(c->data + off, c->image + off, n);
+        i = j;
+    }
 }
 
 static void zero_run(void *arg, size_t first, size_t count)
@@ -438,14 +449,32 @@ static void zero_run(void *arg, size_t first, size_t count)
     memset(c->data + (first << PB_PAGE_SHIFT), 0, count << PB_PAGE_SHIFT);
 }
 
-void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, uint32_t size, int full)
+/* Long runs of zero pages are dropped rather than written: they read back as zeros. */
+static void full_restore(struct restore_ctx *c, size_t pages)
+{
+    for (size_t i = 0; i < pages;) {
+        size_t j = i;
+        while (j < pages && c->zero[j] == c->zero[i])
+            j++;
+        size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
+        if (!c->zero[i])
+            memcpy(c->data + off, c->image + off, n);
+        else if (n < ZERO_BY_MADVISE)
+            memset(c->data + off, 0, n);
+        else if (madvise(c->data + off, n, MADV_DONTNEED) != 0)
+            die("clearing sandbox memory");
+        i = j;
+    }
+}
+
+void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full)
 {
     uint8_t *map = pb_rt_dirty_map(m);
-    struct restore_ctx c = {m->data, image};
+    struct restore_ctx c = {m->data, image, zero};
     size_t snap_pages = (size_t)size >> PB_PAGE_SHIFT;
     size_t cur_pages = (size_t)m->size >> PB_PAGE_SHIFT;
     if (full) {
-        memcpy(m->data, image, size);
+        full_restore(&c, snap_pages);
         memset(map, 0, snap_pages);
     } else {
         for_dirty_runs(map, 0, snap_pages, copy_back, &c);

@@ -117,9 +117,10 @@ int pb_rt_write(wasm_rt_memory_t *m, uint64_t off, const void *src, size_t n);
 /* Sets the most pages the memory may grow to (the sandbox's memory limit). */
 void pb_rt_set_max_pages(wasm_rt_memory_t *m, uint32_t pages);
 
-/* Brings the memory back to `size` bytes equal to image[0..size): only the pages marked
- * dirty since the last restore are copied (all of them when full != 0, after a trap, when
- * a store may have escaped the map), pages above `size` are zeroed and made inaccessible. */
-void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, uint32_t size, int full);
+/* Brings the memory back to `size` bytes equal to image[0..size), zero[i] telling that page i
+ * of the image (PB_PAGE_SHIFT) is all zeros: only the pages marked dirty since the last
+ * restore are rewritten (all of them when full != 0, after a trap, when a store may have
+ * escaped the map); pages above `size` are zeroed and made inaccessible. */
+void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full);
 
 #endif
