@@ -274,8 +274,10 @@ static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
             uint64_t w = load64(p);
             uint64_t special = zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\')) |
                                zero_bytes(w & (ONES * 0xe0)) | (w & HIGHS);
-            if (special)
+            if (special) {
+                p += __builtin_ctzll(special) >> 3; /* straight to the first one (little-endian) */
                 break;
+            }
             p += 8;
         }
         if (p >= end) {
