@@ -151,7 +151,13 @@ static size_t block_size(const void *p)
     return malloc_usable_size((void *)p);
 }
 
-static void *pb_js_malloc(JSMallocState *s, size_t n)
+/* QuickJS calls these directly (PB_GUEST_ALLOCATOR, guest/quickjs-wasi.patch) */
+void *pb_js_malloc(JSMallocState *s, size_t n);
+void pb_js_free(JSMallocState *s, void *p);
+void *pb_js_realloc(JSMallocState *s, void *p, size_t n);
+size_t pb_js_usable_size(const void *p);
+
+void *pb_js_malloc(JSMallocState *s, size_t n)
 {
     void *p = NULL;
     size_t size;
@@ -167,7 +173,7 @@ static void *pb_js_malloc(JSMallocState *s, size_t n)
     return p;
 }
 
-static void pb_js_free(JSMallocState *s, void *p)
+void pb_js_free(JSMallocState *s, void *p)
 {
     if (!p)
         return;
@@ -178,7 +184,7 @@ static void pb_js_free(JSMallocState *s, void *p)
         free(p);
 }
 
-static void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
+void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
 {
     if (!p)
         return n ? pb_js_malloc(s, n) : NULL;
@@ -204,7 +210,7 @@ static void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
     return q;
 }
 
-static size_t pb_js_usable_size(const void *p) { return p ? block_size(p) : 0; }
+size_t pb_js_usable_size(const void *p) { return p ? block_size(p) : 0; }
 
 static const JSMallocFunctions malloc_functions = {pb_js_malloc, pb_js_free, pb_js_realloc, pb_js_usable_size};
 
