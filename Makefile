@@ -45,6 +45,10 @@ demo: build
 	@echo "== a GStreamer pipeline, every frame through a sandboxed script (examples/frames.js)"
 	GST_PLUGIN_PATH=$(BUILD) gst-launch-1.0 -m videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240 ! \
 	    plugboxfilter location=examples/frames.js time-limit=20 ! fakesink | grep 'plugbox,'
+	@echo "== a zone rule (examples/zone.js) over detections made up by examples/detections.js"
+	GST_PLUGIN_PATH=$(BUILD) gst-launch-1.0 -m videotestsrc num-buffers=60 ! video/x-raw,width=640,height=480 ! \
+	    plugboxfilter location=examples/detections.js ! plugboxfilter location=examples/zone.js time-limit=50 ! \
+	    fakesink | grep 'plugbox,'
 
 test: build
 	$(MESON) test -C $(BUILD) --print-errorlogs
