@@ -70,6 +70,8 @@ static const char run_usage[] =
     "Options:\n"
     "  -e, --eval CODE        run CODE instead of a script file\n"
     "  --data FILE            JSON input, exposed as `data`; '-' reads standard input\n"
+    "  --bytes FILE           any file, exposed as the Uint8Array `bytes` (function style: the\n"
+    "                         second argument); '-' reads standard input\n"
     "  --call NAME            function style: evaluate the script, then call NAME(data)\n"
     "  --memory-limit N       sandbox memory in bytes, with optional K, M or G suffix (default 256M)\n"
     "  --time-limit MS        wall-clock limit in milliseconds (default: none)\n"
@@ -271,7 +273,7 @@ static int report(int status, const char *message, const char *stack, const char
 }
 
 struct run_opts {
-    const char *script_path, *code, *data_path, *function;
+    const char *script_path, *code, *data_path, *bytes_path, *function;
     uint64_t memory_limit, time_limit;
     int raw;
     /* map */
@@ -295,7 +297,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             val = eq + 1;
             a = name;
         }
-        int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") || (!o->map && !strcmp(a, "--data")) ||
+        int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") ||
+                    (!o->map && (!strcmp(a, "--data") || !strcmp(a, "--bytes"))) ||
                     !strcmp(a, "--call") || !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit") ||
                     (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error")));
         if (takes && !val) {
@@ -323,6 +326,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             o->code = val;
         } else if (!strcmp(a, "--data") && !o->map) {
             o->data_path = val;
+        } else if (!strcmp(a, "--bytes") && !o->map) {
+            o->bytes_path = val;
         } else if (!strcmp(a, "--call")) {
             if (!*val)
                 return usage_error("--call needs a function name%s", "");
@@ -352,8 +357,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         return usage_error("give either SCRIPT or -e CODE, not both%s", "");
     if (!o->code && !o->script_path)
         return usage_error("no script given%s", "");
-    if (o->script_path && o->data_path && !strcmp(o->script_path, "-") && !strcmp(o->data_path, "-"))
-        return usage_error("the script and the data cannot both come from standard input%s", "");
+    int from_stdin = (o->script_path && !strcmp(o->script_path, "-")) + (o->data_path && !strcmp(o->data_path, "-")) +
+                     (o->bytes_path && !strcmp(o->bytes_path, "-"));
+    if (from_stdin > 1)
+        return usage_error("only one of the script, the data and the bytes can come from standard input%s", "");
     return 0;
 }
 
@@ -430,6 +437,13 @@ static int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *data_name = o.data_path ? (strcmp(o.data_path, "-") ? o.data_path : "<stdin>") : NULL;
+    char *bytes = NULL;
+    size_t bytes_len = 0;
+    if (o.bytes_path && !(bytes = read_file(o.bytes_path, &bytes_len))) {
+        fprintf(stderr, "%s: cannot read bytes '%s': %s\n", prog_name, o.bytes_path, strerror(errno));
+        free(data);
+        return EXIT_USAGE;
+    }
 
     struct setup st;
     plugbox_sandbox *box = NULL;
@@ -443,7 +457,10 @@ static int cmd_run(int argc, char **argv)
     }
     const char *out;
     size_t out_len;
-    rc = plugbox_sandbox_call(box, data, data_len, &out, &out_len);
+    if (o.bytes_path)
+        rc = plugbox_sandbox_call_bytes(box, data, data_len, bytes, bytes_len, PLUGBOX_BYTES_READ, &out, &out_len);
+    else
+        rc = plugbox_sandbox_call(box, data, data_len, &out, &out_len);
     if (rc != PLUGBOX_OK) {
         exit_code = report(rc, plugbox_sandbox_error_message(box), plugbox_sandbox_error_stack(box), data_name);
         goto out;
@@ -465,6 +482,7 @@ out:
     plugbox_sandbox_free(box);
     setup_free(&st);
     free(data);
+    free(bytes);
     return exit_code;
 }
 

@@ -304,6 +304,33 @@ case_data_stdin() {
     expect_stdout_eq '42'
 }
 
+case_bytes_input() {
+    printf 'AB\001\377' >blob.bin
+    printf '{"k":2}' >in.json
+    run_pb run --bytes blob.bin --data in.json -e 'Array.prototype.slice.call(bytes).concat(data.k, bytes.length)'
+    expect_rc 0
+    expect_stdout_eq '[65,66,1,255,2,4]'
+    # function style: the second argument; from standard input
+    printf 'var f = (d, b) => [d, b instanceof Uint8Array, b.length, b[0]];\n' >f.js
+    PB_STDIN=blob.bin run_pb run --call f --bytes - f.js
+    expect_rc 0
+    expect_stdout_eq '[null,true,4,65]'
+}
+
+case_bytes_errors() {
+    run_pb run --bytes missing.bin -e '1'
+    expect_rc 2
+    expect_stderr_has "cannot read bytes 'missing.bin'"
+    printf '{}' >in.json
+    run_pb run --bytes - --data - -e '1'
+    expect_rc 2
+    expect_stderr_has 'standard input'
+    head -c 3000000 /dev/zero >big.bin
+    run_pb run --memory-limit 2M --bytes big.bin -e 'bytes.length'
+    expect_rc 3
+    expect_stderr_has 'out of memory'
+}
+
 case_data_scalars() {
     printf '  42 \n' >n.json
     run_pb run --data n.json -e '[typeof data, data]'
