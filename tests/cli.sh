@@ -331,6 +331,28 @@ case_bytes_errors() {
     expect_stderr_has 'out of memory'
 }
 
+case_interpreter_fast_paths() {
+    # the interpreter's shortcuts (own data properties, globals, numeric built-ins) give the
+    # generic path's results, getters, proxies, replaced built-ins and odd arguments included
+    cat >fast.js <<'EOF'
+var r = [];
+var o = { a: 1, get g() { return 'getter'; } };
+r.push(o.a, o.g, [1, 2, 3].length, 'abc'.length, new Uint8Array(4).length);
+r.push(new Proxy({}, { get: function (t, k) { return 'trap ' + String(k); } }).x);
+Object.defineProperty(globalThis, 'viaGetter', { get: function () { return 'global getter'; } });
+r.push(viaGetter, typeof undefinedGlobal);
+r.push(Math.sin(0), Math.cos(0), Math.sin('0'), Math.pow(2, 10), Math.pow(2), Math.atan2(0, -1) === Math.PI);
+r.push(Math.sqrt(-1), Math.abs(-3), Math.floor({ valueOf: function () { return 2.5; } }));
+var s = Math.sin; r.push(s(0));
+Math.cos = function () { return 'replaced'; }; r.push(Math.cos(0));
+try { Math.sin(Symbol()); r.push('no throw'); } catch (e) { r.push(e.name); }
+r
+EOF
+    run_pb run fast.js
+    expect_rc 0
+    expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError"]'
+}
+
 case_data_scalars() {
     printf '  42 \n' >n.json
     run_pb run --data n.json -e '[typeof data, data]'
