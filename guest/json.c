@@ -27,6 +27,7 @@ int JS_DefineJSONProperty(JSContext *ctx, JSValueConst obj, JSAtom prop, JSValue
 int JS_AppendJSONElement(JSContext *ctx, JSValueConst arr, uint32_t idx, JSValue val) __attribute__((weak));
 JSValue JS_NewObjectLikeJSON(JSContext *ctx, JSValueConst model, uint32_t *count) __attribute__((weak));
 int JS_SetNthJSONProperty(JSContext *ctx, JSValueConst obj, uint32_t idx, JSAtom prop, JSValue val) __attribute__((weak));
+JSValue JS_NewStringASCIIJSON(JSContext *ctx, const uint8_t *buf, size_t len) __attribute__((weak));
 JSValue JS_UnshapeJSONObject(JSContext *ctx, JSValue obj, uint32_t filled) __attribute__((weak));
 
 #define ONES 0x0101010101010101ull
@@ -139,15 +140,22 @@ static void cache_fill(cache_key *k, const uint8_t *s, size_t n, uint32_t hash)
 
 /* A string value: short plain strings come from a per-call cache (strings are immutable,
  * so sharing one is invisible to scripts). */
-static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain)
+static JSValue new_string(decoder *d, const uint8_t *s, size_t n, int ascii)
+{
+    if (ascii && JS_NewStringASCIIJSON)
+        return JS_NewStringASCIIJSON(d->ctx, s, n);
+    return JS_NewStringLen(d->ctx, (const char *)s, n);
+}
+
+static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain, int ascii)
 {
     size_t i;
     uint32_t h;
     if (!plain || n > 32)
-        return JS_NewStringLen(d->ctx, (const char *)s, n);
+        return new_string(d, s, n, ascii);
     if (cache_find(d->strings, sizeof d->strings[0], s, n, &i, &h))
         return JS_DupValue(d->ctx, d->strings[i].str);
-    JSValue v = JS_NewStringLen(d->ctx, (const char *)s, n);
+    JSValue v = new_string(d, s, n, ascii);
     if (JS_IsException(v))
         return v;
     if (d->strings[i].key.bytes)
@@ -613,7 +621,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 rc = r;
                 goto fail;
             }
-            v = string_value(d, s, n, s == d->p - n - 1);
+            v = string_value(d, s, n, s == d->p - n - 1, ascii);
             break;
         }
         case 't':
