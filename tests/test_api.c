@@ -234,6 +234,10 @@ static void t_fresh_state(void)
     plugbox_sandbox *b = box_of("var seen = [typeof globalThis.leak, typeof [].polluted, typeof Object.prototype.evil];\n"
                                 "globalThis.leak = 1; Array.prototype.polluted = 1; Object.prototype.evil = 1;\n"
                                 "var big = new Array(50000).fill('x'.repeat(10));\n"
+                                /* the engine's memset and memcpy (bulk memory operations) mark pages too */
+                                "var u = new Uint8Array(300000); u.fill(7); u.set(u.subarray(0, 1000), 5000);\n"
+                                "u.copyWithin(100, 200, 90000); var copy = u.buffer.slice(10, 200000);\n"
+                                "var s = 'ab'.repeat(50000) + 'cd'.repeat(50000);\n"
                                 "seen", NULL);
     int rc;
     for (int i = 0; i < 5; i++) {

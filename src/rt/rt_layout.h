@@ -17,4 +17,13 @@
 #define PB_MARK_DIRTY(mem, addr) \
     ((mem)->data[(long long)(((addr) >> PB_PAGE_SHIFT) & PB_DIRTY_INDEX_MASK) - (long long)PB_DIRTY_MAP_BYTES] = 1)
 
+/* memory.fill and memory.copy: every page of [addr, addr + n), after their bounds check */
+#define PB_MARK_DIRTY_RANGE(mem, addr, n)                                                          \
+    do {                                                                                           \
+        unsigned long long pb_first_ = (unsigned long long)(addr) >> PB_PAGE_SHIFT;                \
+        unsigned long long pb_last_ = ((unsigned long long)(addr) + (n) - 1) >> PB_PAGE_SHIFT;     \
+        for (unsigned long long pb_i_ = pb_first_; (n) && pb_i_ <= pb_last_; pb_i_++)               \
+            (mem)->data[(long long)(pb_i_ & PB_DIRTY_INDEX_MASK) - (long long)PB_DIRTY_MAP_BYTES] = 1; \
+    } while (0)
+
 #endif
