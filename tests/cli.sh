@@ -346,11 +346,17 @@ r.push(Math.sqrt(-1), Math.abs(-3), Math.floor({ valueOf: function () { return 2
 var s = Math.sin; r.push(s(0));
 Math.cos = function () { return 'replaced'; }; r.push(Math.cos(0));
 try { Math.sin(Symbol()); r.push('no throw'); } catch (e) { r.push(e.name); }
+r.push(String(Math.min()), String(Math.max()), Math.min(3, 1.5, 2), Math.max(1, 2, 3));
+r.push(Object.is(Math.min(0, -0), -0), Object.is(Math.max(-0, 0), 0), String(Math.min(1, NaN)), String(Math.max(NaN, 1)));
+r.push(Math.min('2', 1), Math.max({ valueOf: function () { return 9; } }, 1));
+var a = [10, 20, 30], slow = [1, 2]; slow[100] = 3;
+Object.defineProperty(slow, 0, { get: function () { return 'getter'; } });
+r.push(a[0], a[2], a[3], a[-1], slow[0], slow[100], slow[50], [, 5][0], 'xyz'[1], new Uint8Array([7])[0]);
 r
 EOF
     run_pb run fast.js
     expect_rc 0
-    expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError"]'
+    expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError","Infinity","-Infinity",1.5,3,true,true,"NaN","NaN",1,9,10,30,null,null,"getter",3,null,null,"y",7]'
 }
 
 case_data_scalars() {
