@@ -141,6 +141,7 @@ void pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
     PB_RT_STORE(g->stop, PB_RT_STOP_NONE);
     PB_RT_STORE(g->hard, 0);
     PB_RT_STORE(g->armed, 0);
+    PB_RT_STORE(g->kick_pending, 0);
     g->grow_refused = 0;
     g->mem = mem;
     g->soft_ok = 0;
@@ -199,6 +200,8 @@ void pb_rt_import_end(void)
 int pb_rt__on_kick(void)
 {
     pb_rt_guard *g = t_guard;
+    for (pb_rt_guard *h = g; h; h = h->prev)
+        PB_RT_STORE(h->kick_pending, 0);
     if (!g || !PB_RT_LOAD(g->hard))
         return 0;
     if (!g->in_host)
@@ -324,6 +327,8 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
     m->size = initial * WASM_PAGE;
 }
 
+/* Host code the guest calls: a stop signal waits until the new size is recorded, so that a
+ * stop can never leave pages accessible above the memory's size. */
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
 {
     uint32_t old = m->pages;
@@ -333,13 +338,16 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
             t_guard->grow_refused = 1;
         return UINT32_MAX;
     }
+    pb_rt_import_begin();
     if (delta && mprotect(m->data + m->size, (size_t)delta * WASM_PAGE, PROT_READ | PROT_WRITE) != 0) {
         if (t_guard)
             t_guard->grow_refused = 1;
+        pb_rt_import_end();
         return UINT32_MAX;
     }
     m->pages = (uint32_t)want;
     m->size = (uint32_t)(want * WASM_PAGE);
+    pb_rt_import_end();
     return old;
 }
 
@@ -423,10 +431,12 @@ static void for_dirty_runs(uint8_t *map, size_t from, size_t to, void (*f)(void 
 struct restore_ctx {
     uint8_t *data;
     const uint8_t *image, *zero;
+    int drop; /* long runs of zero pages may be dropped (madvise) rather than written */
 };
 
 /* Pages [first, first + count) back to the image: its zero pages by zeroing, which does not
- * read the image, the others by copying. */
+ * read the image (or, in long runs when allowed, by dropping them: they read back as zeros),
+ * the others by copying. */
 static void copy_back(void *arg, size_t first, size_t count)
 {
     struct restore_ctx *c = arg;
@@ -435,10 +445,12 @@ static void copy_back(void *arg, size_t first, size_t count)
         while (j < end && c->zero[j] == c->zero[i])
             j++;
         size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
-        if (c->zero[i])
-            memset(c->data + off, 0, n);
-        else
+        if (!c->zero[i])
             memcpy(c->data + off, c->image + off, n);
+        else if (!c->drop || n < ZERO_BY_MADVISE)
+            memset(c->data + off, 0, n);
+        else if (madvise(c->data + off, n, MADV_DONTNEED) != 0)
+            die("clearing sandbox memory");
         i = j;
     }
 }
@@ -449,32 +461,14 @@ static void zero_run(void *arg, size_t first, size_t count)
     memset(c->data + (first << PB_PAGE_SHIFT), 0, count << PB_PAGE_SHIFT);
 }
 
-/* Long runs of zero pages are dropped rather than written: they read back as zeros. */
-static void full_restore(struct restore_ctx *c, size_t pages)
-{
-    for (size_t i = 0; i < pages;) {
-        size_t j = i;
-        while (j < pages && c->zero[j] == c->zero[i])
-            j++;
-        size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
-        if (!c->zero[i])
-            memcpy(c->data + off, c->image + off, n);
-        else if (n < ZERO_BY_MADVISE)
-            memset(c->data + off, 0, n);
-        else if (madvise(c->data + off, n, MADV_DONTNEED) != 0)
-            die("clearing sandbox memory");
-        i = j;
-    }
-}
-
 void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full)
 {
     uint8_t *map = pb_rt_dirty_map(m);
-    struct restore_ctx c = {m->data, image, zero};
+    struct restore_ctx c = {m->data, image, zero, full};
     size_t snap_pages = (size_t)size >> PB_PAGE_SHIFT;
     size_t cur_pages = (size_t)m->size >> PB_PAGE_SHIFT;
     if (full) {
-        full_restore(&c, snap_pages);
+        copy_back(&c, 0, snap_pages);
         memset(map, 0, snap_pages);
     } else {
         for_dirty_runs(map, 0, snap_pages, copy_back, &c);

@@ -52,6 +52,10 @@ struct pb_rt_guard {
     wasm_rt_memory_t *mem;
     uint64_t deadline_ns;            /* CLOCK_MONOTONIC */
     uint64_t kick_ns;                /* when to signal the thread (again) */
+    int kick_pending;                /* a stop signal sent and not yet received: the next one
+                                        waits, so that the (queued, real-time) signals of a
+                                        thread that does not run cannot pile up on its
+                                        alternate stack when it does */
     uint32_t soft_word;              /* guest address of the engine's interrupt word */
     int soft_ok;                     /* it lies inside the memory (checked when armed) */
     int reason;                      /* PB_RT_STOP_* to report once the deadline passes */

@@ -66,9 +66,14 @@ static void *watchdog(void *arg)
                 g->kick_ns = now + PB_RT_GRACE_NS;
             }
             if (stop && now >= g->kick_ns) {
-                PB_RT_STORE(g->hard, 1);
-                pthread_kill(g->thread, w_signal);
-                g->kick_ns = now + PB_RT_GRACE_NS; /* again, should this one be missed */
+                /* again, should the last one have come while host code ran; but never while
+                 * one is still on its way */
+                if (!PB_RT_LOAD(g->kick_pending)) {
+                    PB_RT_STORE(g->hard, 1);
+                    PB_RT_STORE(g->kick_pending, 1);
+                    pthread_kill(g->thread, w_signal);
+                }
+                g->kick_ns = now + PB_RT_GRACE_NS;
             }
             uint64_t t = stop ? g->kick_ns : g->deadline_ns;
             if (t < next)
