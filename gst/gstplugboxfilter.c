@@ -73,7 +73,7 @@ struct _GstPlugboxFilter {
 
     /* the streaming thread's: the input of the current call, its regions of interest, and
      * scratch strings for reading the result */
-    GString *input, *key, *text;
+    GString *input, *key, *text, *name;
     GArray *rois; /* InputRoi */
 
     /* statistics, under the object lock */
@@ -561,7 +561,7 @@ static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonRe
                 return FALSE;
             roi->roi_type = g_quark_from_string(self->text->str);
         } else if (t == GST_PLUGBOX_JSON_OBJECT && !strcmp(k, "params")) {
-            GString *name = g_string_new(NULL);
+            GString *name = self->name;
             gboolean more_params = TRUE;
             gst_plugbox_json_enter_object(r);
             while (gst_plugbox_json_member(r, name, &more_params) && more_params) {
@@ -575,7 +575,6 @@ static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonRe
                     break;
                 gst_video_region_of_interest_meta_add_param(roi, st);
             }
-            g_string_free(name, TRUE);
             if (more_params)
                 return FALSE;
         } else if (!gst_plugbox_json_skip(r)) {
@@ -829,6 +828,7 @@ static void gst_plugbox_filter_finalize(GObject *object)
     g_string_free(self->input, TRUE);
     g_string_free(self->key, TRUE);
     g_string_free(self->text, TRUE);
+    g_string_free(self->name, TRUE);
     g_array_unref(self->rois);
     G_OBJECT_CLASS(gst_plugbox_filter_parent_class)->finalize(object);
 }
@@ -914,6 +914,7 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->input = g_string_sized_new(1024);
     self->key = g_string_new(NULL);
     self->text = g_string_new(NULL);
+    self->name = g_string_new(NULL);
     self->rois = g_array_new(FALSE, FALSE, sizeof(InputRoi));
     gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }

@@ -294,6 +294,19 @@ static gboolean scalar(GstPlugboxJsonReader *r)
     }
 }
 
+/* A member's key and its colon; the key unescaped into key unless NULL. */
+static gboolean key_colon(GstPlugboxJsonReader *r, GString *key)
+{
+    ws(r);
+    if (!scan_string(r, key))
+        return FALSE;
+    ws(r);
+    if (r->p >= r->end || *r->p != ':')
+        return FALSE;
+    r->p++;
+    return TRUE;
+}
+
 /* Containers nest through an explicit stack of their closing brackets. */
 gboolean gst_plugbox_json_skip(GstPlugboxJsonReader *r)
 {
@@ -301,14 +314,9 @@ gboolean gst_plugbox_json_skip(GstPlugboxJsonReader *r)
     gsize depth = 0, cap = sizeof small;
     gboolean ok = FALSE, want_key = FALSE;
     for (;;) {
-        if (want_key) { /* "key": */
-            ws(r);
-            if (!scan_string(r, NULL))
+        if (want_key) {
+            if (!key_colon(r, NULL))
                 goto out;
-            ws(r);
-            if (r->p >= r->end || *r->p != ':')
-                goto out;
-            r->p++;
             want_key = FALSE;
         }
         GstPlugboxJsonType t = gst_plugbox_json_peek(r);
@@ -401,13 +409,7 @@ gboolean gst_plugbox_json_member(GstPlugboxJsonReader *r, GString *key, gboolean
     if (!*more)
         return TRUE;
     g_string_truncate(key, 0);
-    if (!scan_string(r, key))
-        return FALSE;
-    ws(r);
-    if (r->p >= r->end || *r->p != ':')
-        return FALSE;
-    r->p++;
-    return TRUE;
+    return key_colon(r, key);
 }
 
 gboolean gst_plugbox_json_element(GstPlugboxJsonReader *r, gboolean *more)
