@@ -202,6 +202,16 @@ void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
     size_t old = ((arena_head *)p - 1)->size;
     if (n <= old)
         return p;
+    if ((uint8_t *)p + old == arena.ptr) {
+        /* the last block of the chunk (an array or a string being filled) grows in place */
+        size_t more = ((n + 7) & ~(size_t)7) - old;
+        if ((size_t)(arena.end - arena.ptr) >= more) {
+            arena.ptr += more;
+            ((arena_head *)p - 1)->size = (uint32_t)(old + more);
+            s->malloc_size += more;
+            return p;
+        }
+    }
     void *q = pb_js_malloc(s, n);
     if (!q)
         return NULL;

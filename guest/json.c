@@ -52,22 +52,39 @@ typedef struct cache_key {
     const uint8_t *bytes;
 } cache_key;
 
+/* A key as it was written (plain printable ASCII, no escape: bytes in the input) and its atom. */
+typedef struct key_rec {
+    const uint8_t *bytes;
+    uint32_t len;
+    JSAtom atom;
+} key_rec;
+
+#define KEYS_MAX 16  /* keys recognised per object */
+#define REC_DEPTH 16 /* depths at which keys are recorded */
+#define NREC_NONE 0xff
+
 typedef struct decoder {
     JSContext *ctx;
     const uint8_t *p, *end, *start;
     uint8_t *scratch; /* unescaped string bytes */
     size_t scratch_cap;
-    /* keys seen in this call and their atoms */
+    /* keys seen in this call and their atoms, held until the call ends (a slot is never
+     * refilled during a call, so that the decoder may use these atoms without references) */
     struct atom_slot {
         cache_key key;
         JSAtom atom;
     } atoms[256];
     /* the last object finished at each place (the key it stands under; array elements are
-     * their array's place, flagged): the model for the next object there */
+     * their array's place, flagged): the model for the next object there, and its keys as
+     * they were written, to recognise the next object's keys by their bytes */
     struct model_slot {
         uint32_t site;
+        uint32_t nkeys; /* 0: keys not known */
         JSValue model;
+        key_rec keys[KEYS_MAX]; /* atoms held by the key cache */
     } models[64];
+    /* the keys of the objects under construction, one row per depth */
+    key_rec written[REC_DEPTH][KEYS_MAX];
     /* short strings seen in this call: equal strings share one value */
     struct string_slot {
         cache_key key;
@@ -77,21 +94,15 @@ typedef struct decoder {
 
 #define SITE_ELEMENT 0x80000000u
 
-static JSValue *model_for(decoder *d, uint32_t site)
+static inline struct model_slot *model_slot(decoder *d, uint32_t site)
 {
-    struct model_slot *m = &d->models[(site * 2654435761u) >> 26];
-    return m->site == site ? &m->model : NULL;
+    return &d->models[(site * 2654435761u) >> 26];
 }
 
-static void remember_model(decoder *d, uint32_t site, JSValueConst obj)
+static JSValue *model_for(decoder *d, uint32_t site)
 {
-    struct model_slot *m = &d->models[(site * 2654435761u) >> 26];
-    if (m->site == site && JS_VALUE_GET_PTR(m->model) == JS_VALUE_GET_PTR(obj))
-        return;
-    if (m->site)
-        JS_FreeValue(d->ctx, m->model);
-    m->site = site;
-    m->model = JS_DupValue(d->ctx, obj);
+    struct model_slot *m = model_slot(d, site);
+    return m->site == site ? &m->model : NULL;
 }
 
 /* The first eight bytes of s[0..n) as a word, zero beyond n (the input is padded). */
@@ -109,12 +120,15 @@ static inline uint32_t hash_bytes(const uint8_t *s, size_t n)
     return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
-/* s[0..n) equals t[0..n): short ones by their head word */
+/* s[0..n) equals t[0..n), compared a word at a time (both are padded) */
 static inline int same_bytes(const uint8_t *s, const uint8_t *t, size_t n)
 {
     if (head_word(s, n) != head_word(t, n))
         return 0;
-    return n <= 8 || !memcmp(s + 8, t + 8, n - 8);
+    for (size_t i = 8; i < n; i += 8)
+        if (head_word(s + i, n - i) != head_word(t + i, n - i))
+            return 0;
+    return 1;
 }
 
 /* The slot of a 256-entry cache (slots of `stride` bytes, each starting with its key) where
@@ -167,11 +181,31 @@ static JSValue string_value(decoder *d, const uint8_t *s, size_t n, int plain, i
 
 /* ---- whitespace -------------------------------------------------------------------------- */
 
+/* Number of leading spaces in the word (little-endian), 8 if all are. */
+static inline unsigned spaces_in(uint64_t w)
+{
+    uint64_t x = w ^ (ONES * ' ');
+    return x ? (unsigned)__builtin_ctzll(x) >> 3 : 8; /* one i64.ctz in WebAssembly */
+}
+
 static inline void skip_ws(decoder *d)
 {
     const uint8_t *p = d->p, *end = d->end;
+    if (*p > ' ') /* the byte after the input is a NUL: no read past it */
+        return;
+    /* pretty-printed input: a newline and an indent of up to 32 spaces, measured without a
+     * branch per word (the indent's length changes from line to line) */
+    if (*p == '\n' && end - p >= 33) {
+        unsigned a = spaces_in(load64(p + 1)), b = spaces_in(load64(p + 9));
+        unsigned c = spaces_in(load64(p + 17)), e = spaces_in(load64(p + 25));
+        unsigned n = a + (a == 8) * (b + (b == 8) * (c + (c == 8) * e));
+        p += 1 + n;
+        if (*p > ' ') {
+            d->p = p;
+            return;
+        }
+    }
     for (;;) {
-        /* pretty-printed input: long runs of spaces after each newline */
         while (end - p >= 8 && load64(p) == 0x2020202020202020ull)
             p += 8;
         if (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -382,21 +416,25 @@ static int scan_string(decoder *d, const uint8_t **s, size_t *n, int *ascii)
     return -1;
 }
 
-static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain)
+/* The atom of key s[0..n); *owned tells whether the caller holds a reference to it, or
+ * the key cache does (until the call ends). */
+static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain, int *owned)
 {
     size_t i;
     uint32_t h;
+    *owned = 1;
     if (!plain || n > 64)
         return JS_NewAtomLen(d->ctx, (const char *)s, n);
-    if (cache_find(d->atoms, sizeof d->atoms[0], s, n, &i, &h))
-        return JS_DupAtom(d->ctx, d->atoms[i].atom);
+    if (cache_find(d->atoms, sizeof d->atoms[0], s, n, &i, &h)) {
+        *owned = 0;
+        return d->atoms[i].atom;
+    }
     JSAtom a = JS_NewAtomLen(d->ctx, (const char *)s, n);
-    if (a == JS_ATOM_NULL)
+    if (a == JS_ATOM_NULL || d->atoms[i].key.bytes) /* the slot is another key's */
         return a;
-    if (d->atoms[i].key.bytes)
-        JS_FreeAtom(d->ctx, d->atoms[i].atom);
     cache_fill(&d->atoms[i].key, s, n, h);
-    d->atoms[i].atom = JS_DupAtom(d->ctx, a);
+    d->atoms[i].atom = a;
+    *owned = 0;
     return a;
 }
 
@@ -518,7 +556,46 @@ typedef struct frame {
     uint32_t shaped;  /* object: keys of the model shape it was made in, 0 if none */
     uint32_t site;    /* where it stands, for the model cache */
     uint8_t is_array;
+    uint8_t nrec;     /* object: its leading keys recorded in d->written[its depth] */
+    uint8_t rec_stop; /* object: a key that cannot be recorded came; record no more */
+    uint8_t key_owned; /* object: the frame holds a reference to key */
 } frame;
+
+/* Notes key number f->nrec of the object at depth `level` as written (clean: plain printable
+ * ASCII without escape, so that equal bytes in the input mean this very key; its atom held
+ * by the key cache, so that it lives until the call ends). */
+static inline void record_key(decoder *d, frame *f, size_t level, const uint8_t *s, size_t n, int clean)
+{
+    if (f->rec_stop)
+        return;
+    if (!clean || f->key_owned || level >= REC_DEPTH || f->nrec == KEYS_MAX) {
+        f->rec_stop = 1;
+        return;
+    }
+    d->written[level][f->nrec++] = (key_rec){s, (uint32_t)n, f->key};
+}
+
+/* The object f (at depth `level`) is finished: the model for the next object at its place,
+ * with its keys as written. An object made in the slot's model shape and filled in full has
+ * the slot's keys already. */
+static void remember_model(decoder *d, const frame *f, size_t level)
+{
+    struct model_slot *m = model_slot(d, f->site);
+    if (m->site == f->site && JS_VALUE_GET_PTR(m->model) == JS_VALUE_GET_PTR(f->container))
+        return;
+    int same_keys = m->site == f->site && f->shaped && f->index == f->shaped;
+    if (m->site)
+        JS_FreeValue(d->ctx, m->model);
+    m->site = f->site;
+    m->model = JS_DupValue(d->ctx, f->container);
+    if (same_keys)
+        return;
+    m->nkeys = 0;
+    if (level >= REC_DEPTH)
+        return;
+    memcpy(m->keys, d->written[level], f->nrec * sizeof m->keys[0]);
+    m->nkeys = f->nrec;
+}
 
 /* The object is not shaped like its model after all: rebuild it from the keys filled so
  * far, the plain way. */
@@ -600,7 +677,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 rc = -3;
                 goto fail;
             }
-            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, shaped, site, (uint8_t)is_array};
+            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, shaped, site, (uint8_t)is_array, 0, 0, 0};
             if (empty) {
                 d->p++;
                 v = c;
@@ -690,7 +767,8 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 if (!taken)
                     r = JS_DefineJSONProperty ? JS_DefineJSONProperty(ctx, f->container, f->key, v)
                                               : JS_DefinePropertyValue(ctx, f->container, f->key, v, JS_PROP_C_W_E);
-                JS_FreeAtom(ctx, f->key);
+                if (f->key_owned)
+                    JS_FreeAtom(ctx, f->key);
                 f->key = JS_ATOM_NULL;
             }
             if (r < 0) {
@@ -718,7 +796,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                     goto fail;
                 }
                 if (f->site)
-                    remember_model(d, f->site, f->container);
+                    remember_model(d, f, depth - 1);
             }
             v = f->container;
             depth--;
@@ -734,16 +812,35 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             goto fail;
         d->p++;
         const uint8_t *key_start = d->p;
+        if (f->shaped) {
+            /* the key its model has next, written the same way? */
+            struct model_slot *m = model_slot(d, f->site);
+            if (m->site == f->site && f->index < m->nkeys) {
+                const key_rec *k = &m->keys[f->index];
+                if ((size_t)(d->end - key_start) > k->len && key_start[k->len] == '"' &&
+                    same_bytes(key_start, k->bytes, k->len)) {
+                    f->key = k->atom;
+                    f->key_owned = 0;
+                    d->p = key_start + k->len + 1;
+                    record_key(d, f, depth - 1, key_start, k->len, 1);
+                    goto key_read;
+                }
+            }
+        }
         int r = scan_string(d, &s, &n, &ascii);
         if (r) {
             rc = r;
             goto fail;
         }
-        f->key = key_atom(d, s, n, s == key_start);
+        int owned;
+        f->key = key_atom(d, s, n, s == key_start, &owned);
+        f->key_owned = (uint8_t)owned;
         if (f->key == JS_ATOM_NULL) {
             rc = -3;
             goto fail;
         }
+        record_key(d, f, depth - 1, s, n, s == key_start && ascii);
+    key_read:
         skip_ws(d);
         if (d->p >= d->end || *d->p != ':')
             goto fail;
@@ -757,7 +854,7 @@ fail:
     /* unwind: free the containers under construction and their pending keys */
     while (depth > 0) {
         frame *f = &stack[--depth];
-        if (!f->is_array && f->key != JS_ATOM_NULL)
+        if (!f->is_array && f->key != JS_ATOM_NULL && f->key_owned)
             JS_FreeAtom(ctx, f->key);
         JS_FreeValue(ctx, f->container);
     }
@@ -776,6 +873,7 @@ done:
     for (int i = 0; i < 64; i++) {
         if (d->models[i].site) {
             JS_FreeValue(ctx, d->models[i].model);
+            d->models[i].nkeys = 0;
             d->models[i].site = 0;
         }
     }

@@ -159,14 +159,14 @@ static void t_limits_at_scale(void)
     /* a wall-clock limit: room for the ordinary lines, and for the memory lines to reach their
      * limit first, also in the sanitizer builds on a loaded machine */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-    plugbox_options_set_time_limit(o, 120);
+    plugbox_options_set_time_limit(o, 250);
 #else
     plugbox_options_set_time_limit(o, 30);
 #endif
     plugbox_program *p = program_of("if (data.k === 'loop') for (;;) {}\n"
-                                    /* a megabyte at a time: the memory limit comes long before the time limit,
-                                     * even on a loaded machine under a sanitizer */
-                                    "if (data.k === 'mem') { var a = []; for (;;) a.push(new ArrayBuffer(1 << 20)); }\n"
+                                    /* four megabytes at a time: the memory limit comes long before the time
+                                     * limit, even on a loaded machine under a sanitizer */
+                                    "if (data.k === 'mem') { var a = []; for (;;) a.push(new ArrayBuffer(4 << 20)); }\n"
                                     "if (data.k === 'stack') { var f = (n) => f(n + 1) + 1; f(0); }\n"
                                     "if (data.k === 'throw') throw new RangeError('bad ' + data.i);\n"
                                     "data.i + 1",
