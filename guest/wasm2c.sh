@@ -3,11 +3,13 @@
 # every guest store mark its 4 KiB page in the memory's dirty map (src/rt/rt_layout.h): that
 # is what lets a sandbox restore its snapshot by copying back only the pages a call wrote.
 # Bulk memory operations (memory.fill, memory.copy: the guest's memset and memcpy) mark every
-# page they write. Fails loudly if wasm2c's output does not have the shape this relies on
-# (wabt 1.0.32).
+# page they write. Loads and stores then go through src/rt/rt_access.h, which holds the
+# memory's base address in a local of each function instead of reading it at every access.
+# Fails loudly if wasm2c's output does not have the shape this relies on (wabt 1.0.32).
 set -eu
 in=$1
 outdir=$2
+access=$(dirname "$0")/../src/rt/rt_access.h
 tmp=$(mktemp -d "$outdir/wasm2c.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 wasm2c "$in" -n engine -o "$tmp/engine.c"
@@ -27,15 +29,36 @@ if grep -Eq '(^|[^_a-z])memory_init\(&' "$tmp/engine.c"; then
     echo "wasm2c.sh: the module uses memory.init; link the guest without passive data segments" >&2
     exit 1
 fi
+# wasm2c's helpers, the ones rt_access.h mirrors: the same names and types
+grep -E '^DEFINE_(LOAD|STORE)\(' "$tmp/engine.c" > "$tmp/helpers"
+sed -n 's/^PB_\(DEFINE_\(LOAD\|STORE\)(.*)\)$/\1/p' "$access" > "$tmp/mirrored"
+if ! cmp -s "$tmp/helpers" "$tmp/mirrored"; then
+    echo "wasm2c.sh: wasm2c's load and store helpers differ from those of rt_access.h" >&2
+    exit 1
+fi
+last_helper=$(tail -n 1 "$tmp/helpers")
 sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                                          \\\\\n&|" \
     -e "s|^$fill\$|  PB_MARK_DIRTY_RANGE(mem, d, n);\n&|" \
     -e "s|^$copy\$|  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n&|" \
     -e 's|^#include "engine.h"$|#include "engine.h"\n#include "rt_layout.h"|' \
-    "$tmp/engine.c" > "$tmp/engine.patched.c"
+    -e "s|^$last_helper\$|&\n#include \"rt_access.h\"|" \
+    "$tmp/engine.c" |
+    sed -E 's/(^|[^_a-z0-9])([if](32|64)_(load|store)(8|16|32)?(_[su])?)\(&instance->w2c_memory, /\1pb_\2(pb_base, /g' |
+    # the base address, once at the top of every function that takes the instance
+    awk '
+        function base() { print "  u8* const pb_base = instance->w2c_memory.data;"; bases++ }
+        header { print; if ($0 ~ /\) ?\{$/) { base(); header = 0 } next }
+        /^[^ #].*\(Z_engine_instance_t\* instance/ && !/;$/ {
+            print; if ($0 ~ /\) ?\{$/) base(); else header = 1; next
+        }
+        { print }
+        END { if (!bases) exit 1 }' > "$tmp/engine.patched.c"
 if [ "$(grep -c 'PB_MARK_DIRTY(mem, addr);' "$tmp/engine.patched.c")" != 1 ] ||
    [ "$(grep -c 'PB_MARK_DIRTY_RANGE(' "$tmp/engine.patched.c")" != 2 ] ||
-   ! grep -q '^#include "rt_layout.h"$' "$tmp/engine.patched.c"; then
-    echo "wasm2c.sh: patching the store helpers failed" >&2
+   ! grep -q '^#include "rt_layout.h"$' "$tmp/engine.patched.c" ||
+   [ "$(grep -c '^#include "rt_access.h"$' "$tmp/engine.patched.c")" != 1 ] ||
+   grep -Eq '_(load|store)[0-9_su]*\(&instance->w2c_memory' "$tmp/engine.patched.c"; then
+    echo "wasm2c.sh: patching the load and store helpers failed" >&2
     exit 1
 fi
 mv "$tmp/engine.patched.c" "$outdir/engine.c"

@@ -359,6 +359,33 @@ EOF
     expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError","Infinity","-Infinity",1.5,3,true,true,"NaN","NaN",1,9,10,30,null,null,"getter",3,null,null,"y",7]'
 }
 
+case_numeric_fast_paths() {
+    # comparisons, division and addition of numbers that are not both ints take a shortcut in
+    # the interpreter; the results are node's, -0, NaN, infinities, int overflow, strings,
+    # objects with valueOf, null and undefined included
+    cat >num.js <<'EOF'
+var r = [];
+function cmp(a, b) { return [a < b, a <= b, a > b, a >= b, a == b, a != b, a === b, a !== b]; }
+var pairs = [[1, 2.5], [2.5, 1], [2.5, 2.5], [0, -0], [-0, 0.0], [NaN, 1.5], [1.5, NaN], [NaN, NaN],
+             [Infinity, 1e308], [-Infinity, -1], [3, 3.0], [0.1 + 0.2, 0.3], ['2', 10], [10, '9'],
+             [{ valueOf: function () { return 4.5; } }, 4.5], [null, 0.5], [undefined, 1.5], [true, 1.0]];
+for (var i = 0; i < pairs.length; i++) r.push(cmp(pairs[i][0], pairs[i][1]).map(Number).join(''));
+function div(a, b) { var q = a / b; return Object.is(q, -0) ? '-0' : String(q); }
+r.push(div(1.5, 0.5), div(7, 2), div(1, 3.0), div(1.5, 0), div(-1.5, 0), div(0.0, -2.5), div(0, -2),
+       div(NaN, 2.5), div(2.5, Infinity), div('9', 1.5), div(2 ** 53, 0.5), div(-0, 1.5));
+function add(a, b) { var s = a + b; return Object.is(s, -0) ? '-0' : String(s); }
+r.push(add(1, 0.5), add(0.5, 1), add(-0, -0.0), add(-0.5, 0.5), add(2147483647, 1), add(2147483647, 0.5),
+       add('a', 1.5), add(1.5, 'b'), add(1.5, null), add(undefined, 1.5), add(1e308, 1e308), add(0.1, 0.2));
+function acc(values) { var t = 0; for (var k = 0; k < values.length; k++) t += values[k]; return Object.is(t, -0) ? '-0' : String(t); }
+r.push(acc([1, 2.5, 3]), acc([0.5, -0.5]), acc([-0.0]), acc([1.5, 'x', 2]), acc([2147483647, 1, 0.5]), acc([NaN, 1]));
+var n = 0.5; n += 1; n += -0.25; r.push(n);
+r
+EOF
+    run_pb run num.js
+    expect_rc 0
+    expect_stdout_eq '["11000101","00110101","01011010","01011010","01011010","00000101","00000101","00000101","00110101","11000101","01011010","00110101","11000101","00110101","01011001","11000101","00000101","01011001","3","3.5","0.3333333333333333","Infinity","-Infinity","-0","-0","NaN","0","6","18014398509481984","-0","1.5","1.5","-0","0","2147483648","2147483647.5","a1.5","1.5b","1.5","NaN","Infinity","0.30000000000000004","6.5","0","0","1.5x2","2147483648.5","NaN",1.25]'
+}
+
 case_data_scalars() {
     printf '  42 \n' >n.json
     run_pb run --data n.json -e '[typeof data, data]'

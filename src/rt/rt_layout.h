@@ -14,8 +14,11 @@
 #define PB_DIRTY_MAP_BYTES (PB_WASM_SPAN >> PB_PAGE_SHIFT)
 #define PB_DIRTY_INDEX_MASK (PB_DIRTY_MAP_BYTES - 1)
 
-#define PB_MARK_DIRTY(mem, addr) \
-    ((mem)->data[(long long)(((addr) >> PB_PAGE_SHIFT) & PB_DIRTY_INDEX_MASK) - (long long)PB_DIRTY_MAP_BYTES] = 1)
+/* base: wasm_rt_memory_t.data, which never moves while the memory exists (the generated code
+ * keeps it in a local for a whole function: rt_access.h) */
+#define PB_MARK_DIRTY_AT(base, addr) \
+    ((base)[(long long)(((addr) >> PB_PAGE_SHIFT) & PB_DIRTY_INDEX_MASK) - (long long)PB_DIRTY_MAP_BYTES] = 1)
+#define PB_MARK_DIRTY(mem, addr) PB_MARK_DIRTY_AT((mem)->data, addr)
 
 /* memory.fill and memory.copy: every page of [addr, addr + n), after their bounds check */
 #define PB_MARK_DIRTY_RANGE(mem, addr, n)                                                          \
