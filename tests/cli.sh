@@ -360,8 +360,8 @@ EOF
 }
 
 case_numeric_fast_paths() {
-    # comparisons, division and addition of numbers that are not both ints take a shortcut in
-    # the interpreter; the results are node's, -0, NaN, infinities, int overflow, strings,
+    # arithmetic and comparisons of numbers that are not both ints take shortcuts in the
+    # interpreter; the results are node's, -0, NaN, infinities, int overflow, strings,
     # objects with valueOf, null and undefined included
     cat >num.js <<'EOF'
 var r = [];
@@ -379,11 +379,48 @@ r.push(add(1, 0.5), add(0.5, 1), add(-0, -0.0), add(-0.5, 0.5), add(2147483647, 
 function acc(values) { var t = 0; for (var k = 0; k < values.length; k++) t += values[k]; return Object.is(t, -0) ? '-0' : String(t); }
 r.push(acc([1, 2.5, 3]), acc([0.5, -0.5]), acc([-0.0]), acc([1.5, 'x', 2]), acc([2147483647, 1, 0.5]), acc([NaN, 1]));
 var n = 0.5; n += 1; n += -0.25; r.push(n);
+function mul(a, b) { var m = a * b; return Object.is(m, -0) ? '-0' : String(m); }
+function sub(a, b) { var d = a - b; return Object.is(d, -0) ? '-0' : String(d); }
+r.push(mul(1.5, 2), mul(2, 1.5), mul(0, -1.5), mul(-1.5, 0), mul(2147483647, 2.5), mul(3, NaN), mul('3', 1.5),
+       mul(null, 2.5), mul(1e308, 10), sub(3, 0.5), sub(0.5, 3), sub(0, 0.0), sub(-0.0, 0), sub(1.5, '1'),
+       sub(undefined, 1.5), sub(-2147483648, 0.5));
 r
 EOF
     run_pb run num.js
     expect_rc 0
-    expect_stdout_eq '["11000101","00110101","01011010","01011010","01011010","00000101","00000101","00000101","00110101","11000101","01011010","00110101","11000101","00110101","01011001","11000101","00000101","01011001","3","3.5","0.3333333333333333","Infinity","-Infinity","-0","-0","NaN","0","6","18014398509481984","-0","1.5","1.5","-0","0","2147483648","2147483647.5","a1.5","1.5b","1.5","NaN","Infinity","0.30000000000000004","6.5","0","0","1.5x2","2147483648.5","NaN",1.25]'
+    expect_stdout_eq '["11000101","00110101","01011010","01011010","01011010","00000101","00000101","00000101","00110101","11000101","01011010","00110101","11000101","00110101","01011001","11000101","00000101","01011001","3","3.5","0.3333333333333333","Infinity","-Infinity","-0","-0","NaN","0","6","18014398509481984","-0","1.5","1.5","-0","0","2147483648","2147483647.5","a1.5","1.5b","1.5","NaN","Infinity","0.30000000000000004","6.5","0","0","1.5x2","2147483648.5","NaN",1.25,"3","3","-0","-0","5368709117.5","NaN","4.5","0","Infinity","2.5","-2.5","0","-0","0.5","NaN","-2147483648.5"]'
+}
+
+case_global_reads() {
+    # reading a global takes a shortcut while no lexical global exists: both ways give node's
+    # results (a let in its dead zone, var, const, getters, deleted built-ins)
+    cat >lex.js <<'EOF'
+var r = [];
+function read() { try { return TDZ; } catch (e) { return e.name; } }
+function readVar() { return typeof later + ':' + String(later); }
+r.push(read(), readVar());
+let TDZ = 'set';
+var later = 2.5;
+const K = 'const';
+r.push(read(), readVar(), K, Math.max(1, 2), typeof notDeclared);
+r
+EOF
+    run_pb run lex.js
+    expect_rc 0
+    expect_stdout_eq '["ReferenceError","undefined:undefined","set","number:2.5","const",2,"undefined"]'
+    cat >global.js <<'EOF'
+var r = [];
+function read() { return typeof Math + ':' + G; }
+globalThis.G = 1.5;
+r.push(read());
+G = 'changed'; r.push(read());
+Object.defineProperty(globalThis, 'G', { get: function () { return 'getter'; } }); r.push(read());
+delete globalThis.Math; r.push(read());
+r
+EOF
+    run_pb run global.js
+    expect_rc 0
+    expect_stdout_eq '["object:1.5","object:changed","object:getter","undefined:getter"]'
 }
 
 case_data_scalars() {
