@@ -191,7 +191,7 @@ static inline unsigned spaces_in(uint64_t w)
 static inline void skip_ws(decoder *d)
 {
     const uint8_t *p = d->p, *end = d->end;
-    if (*p > ' ') /* the byte after the input is a NUL: no read past it */
+    if (*p > ' ') /* at the end, this reads the padding after the input (json.h) */
         return;
     /* pretty-printed input: a newline and an indent of up to 32 spaces, measured without a
      * branch per word (the indent's length changes from line to line) */

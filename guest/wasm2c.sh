@@ -44,15 +44,21 @@ sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                               
     -e "s|^$last_helper\$|&\n#include \"rt_access.h\"|" \
     "$tmp/engine.c" |
     sed -E 's/(^|[^_a-z0-9])([if](32|64)_(load|store)(8|16|32)?(_[su])?)\(&instance->w2c_memory, /\1pb_\2(pb_base, /g' |
-    # the base address, once at the top of every function that takes the instance
+    # the base address, read once at the top of every function that uses it
     awk '
-        function base() { print "  u8* const pb_base = instance->w2c_memory.data;"; bases++ }
-        header { print; if ($0 ~ /\) ?\{$/) { base(); header = 0 } next }
+        function flush(   i) {
+            for (i = 1; i <= nh; i++) print head[i]
+            if (uses) { print "  u8* const pb_base = instance->w2c_memory.data;"; bases++ }
+            for (i = 1; i <= nb; i++) print body[i]
+            nh = nb = uses = 0
+        }
+        state == 2 { body[++nb] = $0; if (index($0, "pb_base")) uses = 1; if ($0 == "}") { flush(); state = 0 } next }
+        state == 1 { head[++nh] = $0; if ($0 ~ /\) ?\{$/) state = 2; next }
         /^[^ #].*\(Z_engine_instance_t\* instance/ && !/;$/ {
-            print; if ($0 ~ /\) ?\{$/) base(); else header = 1; next
+            head[++nh] = $0; state = $0 ~ /\) ?\{$/ ? 2 : 1; next
         }
         { print }
-        END { if (!bases) exit 1 }' > "$tmp/engine.patched.c"
+        END { if (state || !bases) exit 1 }' > "$tmp/engine.patched.c"
 if [ "$(grep -c 'PB_MARK_DIRTY(mem, addr);' "$tmp/engine.patched.c")" != 1 ] ||
    [ "$(grep -c 'PB_MARK_DIRTY_RANGE(' "$tmp/engine.patched.c")" != 2 ] ||
    ! grep -q '^#include "rt_layout.h"$' "$tmp/engine.patched.c" ||

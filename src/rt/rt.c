@@ -319,6 +319,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
         max = MAX_PAGES;
     if (initial > max)
         die("initial memory above its maximum");
+    /* data stays put until the memory is freed: generated code keeps it in a local (rt_access.h) */
     m->data = base + PB_DIRTY_MAP_BYTES;
     if (initial && mprotect(m->data, (size_t)initial * WASM_PAGE, PROT_READ | PROT_WRITE) != 0)
         die("committing sandbox memory");
