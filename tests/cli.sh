@@ -352,11 +352,15 @@ r.push(Math.min('2', 1), Math.max({ valueOf: function () { return 9; } }, 1));
 var a = [10, 20, 30], slow = [1, 2]; slow[100] = 3;
 Object.defineProperty(slow, 0, { get: function () { return 'getter'; } });
 r.push(a[0], a[2], a[3], a[-1], slow[0], slow[100], slow[50], [, 5][0], 'xyz'[1], new Uint8Array([7])[0]);
+var grown = [1, 2]; grown.length = 5; grown.push(0);
+var shrunk = [1, 2, 3]; shrunk.length = 1;
+function argc() { return arguments.length; }
+r.push(grown.length, shrunk.length, slow.length, argc(1, 2, 3), { length: 'own' }.length, (function (x, y) {}).length);
 r
 EOF
     run_pb run fast.js
     expect_rc 0
-    expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError","Infinity","-Infinity",1.5,3,true,true,"NaN","NaN",1,9,10,30,null,null,"getter",3,null,null,"y",7]'
+    expect_stdout_eq '[1,"getter",3,3,4,"trap x","global getter","undefined",0,1,0,1024,null,true,null,3,2,0,"replaced","TypeError","Infinity","-Infinity",1.5,3,true,true,"NaN","NaN",1,9,10,30,null,null,"getter",3,null,null,"y",7,6,1,101,3,"own",2]'
 }
 
 case_numeric_fast_paths() {
