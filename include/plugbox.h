@@ -256,8 +256,9 @@ int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigne
 /* Waits for what was submitted, stops the threads, frees. NULL is fine. */
 void plugbox_pool_free(plugbox_pool *pool);
 
-/* Queues one input (copied; json NULL: no input) and returns; blocks while the window is full.
- * Returns PLUGBOX_OK or PLUGBOX_HOST. Thread-safe. */
+/* Queues one input (copied; json NULL: no input) and returns. When the window is full it
+ * blocks until half of it is free. The pool keeps the buffers of delivered inputs (up to
+ * 16 MiB) for later copies until it is freed. Returns PLUGBOX_OK or PLUGBOX_HOST. Thread-safe. */
 int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
 /* Blocks until every input submitted so far has been delivered. Thread-safe. */
 void plugbox_pool_wait(plugbox_pool *pool);

@@ -5,7 +5,8 @@
  * oldest undelivered slot done delivers it and every done slot after it, one at a time, so
  * results come out in submission order however unevenly calls take. Cancellation marks a
  * sequence number: slots below it that have not run end as interrupted, and running ones are
- * stopped through their sandbox (see pb__call_run for the race with a call just starting). */
+ * stopped through their sandbox (see pb__call_run for the race with a call just starting).
+ * A submitter that finds the ring full waits until half of it is free. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ enum { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE };
 typedef struct slot {
     int state;
     char *input;            /* owned copy; NULL: no input */
-    size_t len;
+    size_t len, cap;        /* input bytes, and the buffer's size */
     plugbox_result result;  /* owned strings once done */
     plugbox_result *dest;   /* plugbox_pool_run: where the result goes instead of the callback */
 } slot;
@@ -42,9 +43,31 @@ struct plugbox_pool {
     uint64_t submitted, taken, delivered_upto; /* sequence numbers */
     uint64_t cancel_below;                     /* slots below it end interrupted */
     int delivering, stopping;
+    /* buffers of delivered inputs, kept for the next submissions: a malloc and a free of
+     * every input made glibc give the top of its heap back and take it again, calls that
+     * interrupt every thread of the process */
+    struct spare {
+        char *buf;
+        size_t cap;
+    } *spares;
+    size_t nspares, spare_bytes;
     plugbox_result_fn fn;
     void *user;
 };
+
+#define SPARE_BYTES_MAX ((size_t)16 << 20)
+
+/* Keeps an input buffer for a later submission, or frees it. Under the lock. */
+static void keep_input(plugbox_pool *p, char *buf, size_t cap)
+{
+    if (buf && p->nspares < p->window && p->spare_bytes + cap <= SPARE_BYTES_MAX) {
+        p->spares[p->nspares].buf = buf;
+        p->spares[p->nspares++].cap = cap;
+        p->spare_bytes += cap;
+    } else {
+        free(buf);
+    }
+}
 
 static char *dup_text(const char *s, size_t n)
 {
@@ -118,11 +141,14 @@ static void deliver(plugbox_pool *p)
             pthread_mutex_lock(&p->lock);
             plugbox_result_clear(&s->result);
         }
-        free(s->input);
+        keep_input(p, s->input, s->cap);
         memset(s, 0, sizeof *s);
         p->delivered_upto++;
-        pthread_cond_broadcast(&p->space);
     }
+    /* a submitter blocked on a full ring is woken once half of it is free, not for every
+     * result: woken for each, it would take a core from the workers at every call */
+    if (p->submitted - p->delivered_upto <= p->window / 2)
+        pthread_cond_broadcast(&p->space);
     p->delivering = 0;
     pthread_cond_broadcast(&p->delivered);
 }
@@ -177,6 +203,7 @@ int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigne
         return PLUGBOX_HOST;
     p->workers = calloc(threads, sizeof *p->workers);
     p->ring = calloc(window, sizeof *p->ring);
+    p->spares = calloc(window, sizeof *p->spares);
     p->window = window;
     p->fn = fn;
     p->user = user;
@@ -186,7 +213,7 @@ int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigne
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->space, NULL);
     pthread_cond_init(&p->delivered, NULL);
-    int rc = p->workers && p->ring ? PLUGBOX_OK : PLUGBOX_HOST;
+    int rc = p->workers && p->ring && p->spares ? PLUGBOX_OK : PLUGBOX_HOST;
     for (unsigned i = 0; rc == PLUGBOX_OK && i < threads; i++) {
         worker *w = &p->workers[i];
         w->pool = p;
@@ -227,6 +254,9 @@ void plugbox_pool_free(plugbox_pool *p)
         free(p->ring[i].input);
         plugbox_result_clear(&p->ring[i].result);
     }
+    for (size_t i = 0; i < p->nspares; i++)
+        free(p->spares[i].buf);
+    free(p->spares);
     free(p->workers);
     free(p->ring);
     pthread_mutex_destroy(&p->lock);
@@ -240,8 +270,25 @@ void plugbox_pool_free(plugbox_pool *p)
 static int submit(plugbox_pool *p, const char *json, size_t len, plugbox_result *dest)
 {
     char *copy = NULL;
-    if (json && !(copy = dup_text(json, len)))
-        return PLUGBOX_HOST;
+    size_t cap = 0;
+    if (json) {
+        pthread_mutex_lock(&p->lock);
+        if (p->nspares) {
+            struct spare *sp = &p->spares[--p->nspares];
+            p->spare_bytes -= sp->cap;
+            copy = sp->buf;
+            cap = sp->cap;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (cap < len + 1) {
+            free(copy);
+            cap = len + 1;
+            if (!(copy = malloc(cap)))
+                return PLUGBOX_HOST;
+        }
+        memcpy(copy, json, len);
+        copy[len] = 0;
+    }
     pthread_mutex_lock(&p->lock);
     while (p->submitted - p->delivered_upto >= p->window) {
         deliver(p); /* the submitting thread may have to deliver what is done itself */
@@ -252,6 +299,7 @@ static int submit(plugbox_pool *p, const char *json, size_t len, plugbox_result 
     s->state = SLOT_QUEUED;
     s->input = copy;
     s->len = json ? len : 0;
+    s->cap = cap;
     s->dest = dest;
     p->submitted++;
     pthread_cond_signal(&p->work);

@@ -283,12 +283,53 @@ static void t_batch(void)
     plugbox_program_free(p);
 }
 
+/* Inputs of changing sizes through a small ring: the buffers of delivered inputs are reused
+ * for later ones, larger or smaller; every call must see exactly its own input. */
+static void t_input_sizes(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_program *p = program_of("function f(d) { return d.s.length + ':' + d.s.charAt(d.s.length - 1) + d.i; }", o);
+    struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    plugbox_pool *pool;
+    CHECK(plugbox_pool_new(p, NULL, 2, 4, record, &s, &pool) == PLUGBOX_OK);
+    static const size_t sizes[] = {5, 200000, 3, 70000, 1, 150000, 0, 9};
+    enum { N = 64 };
+    char *in = malloc(200000 + 64);
+    for (int i = 0; i < N; i++) {
+        size_t n = sizes[i % 8];
+        int k = snprintf(in, 64, "{\"i\":%d,\"s\":\"", i);
+        memset(in + k, 'a' + i % 26, n);
+        k += (int)n;
+        k += snprintf(in + k, 8, "\"}");
+        CHECK(plugbox_pool_submit(pool, in, (size_t)k) == PLUGBOX_OK);
+        memset(in, 'x', (size_t)k); /* the pool keeps its own copy */
+    }
+    plugbox_pool_wait(pool);
+    CHECK(s.n == N);
+    int wrong = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        char want[64];
+        size_t n = sizes[i % 8];
+        snprintf(want, sizeof want, "\"%zu:%s%zu\"", n, n ? (char[]){(char)('a' + i % 26), 0} : "", i);
+        if (s.index[i] != i || s.status[i] != PLUGBOX_OK || !s.json[i] || strcmp(s.json[i], want))
+            wrong++;
+    }
+    CHECK(wrong == 0);
+    free(in);
+    plugbox_pool_free(pool);
+    plugbox_options_free(o);
+    plugbox_program_free(p);
+    seen_free(&s);
+}
+
 static const test_case cases[] = {
     {"order_uneven", t_order_uneven},
     {"fresh_and_kept_state", t_fresh_and_kept_state},
     {"limits_at_scale", t_limits_at_scale},
     {"cancel", t_cancel},
     {"batch", t_batch},
+    {"input_sizes", t_input_sizes},
 };
 
 int main(int argc, char **argv)
