@@ -103,28 +103,32 @@ static void measure(row *r, op_fn op, void *ctx, int n)
 }
 
 /* Two operations timed call by call in alternation, so that drift of the machine hits both
- * alike: their ratio is then read from the same moments. */
-static void measure_pair(row *ra, op_fn a, void *ca, row *rb, op_fn b, void *cb, int n)
+ * alike, over `pairs` contexts of each (where a sandbox's memory happens to lie moves its
+ * times by up to ~2% either way, also between two sandboxes made alike): the medians of all
+ * their calls. */
+static void measure_pairs(row *ra, op_fn a, void *const *ca, row *rb, op_fn b, void *const *cb, int pairs, int n)
 {
-    int warm = n / 10 > 20 ? n / 10 : 20;
+    int warm = n / 10 > 20 ? n / 10 : 20, per = n / pairs, m = 0;
     double *ta = malloc(sizeof *ta * (size_t)n), *tb = malloc(sizeof *tb * (size_t)n);
-    for (int i = 0; i < n + warm; i++) {
-        double t0 = now_us();
-        if (a(ca, ra->result, sizeof ra->result) != 0)
-            die(ra->id, ra->result);
-        double t1 = now_us();
-        if (b(cb, rb->result, sizeof rb->result) != 0)
-            die(rb->id, rb->result);
-        double t2 = now_us();
-        if (i >= warm) {
-            ta[i - warm] = t1 - t0;
-            tb[i - warm] = t2 - t1;
+    for (int k = 0; k < pairs; k++) {
+        for (int i = 0; i < per + warm; i++) {
+            double t0 = now_us();
+            if (a(ca[k], ra->result, sizeof ra->result) != 0)
+                die(ra->id, ra->result);
+            double t1 = now_us();
+            if (b(cb[k], rb->result, sizeof rb->result) != 0)
+                die(rb->id, rb->result);
+            double t2 = now_us();
+            if (i >= warm) {
+                ta[m] = t1 - t0;
+                tb[m++] = t2 - t1;
+            }
         }
     }
-    qsort(ta, (size_t)n, sizeof *ta, cmp_double);
-    qsort(tb, (size_t)n, sizeof *tb, cmp_double);
-    ra->median_us = ta[n / 2];
-    rb->median_us = tb[n / 2];
+    qsort(ta, (size_t)m, sizeof *ta, cmp_double);
+    qsort(tb, (size_t)m, sizeof *tb, cmp_double);
+    ra->median_us = ta[m / 2];
+    rb->median_us = tb[m / 2];
     ra->ran = rb->ran = 1;
     free(ta);
     free(tb);
@@ -401,17 +405,27 @@ int main(int argc, char **argv)
             plugbox_options_free(o);
             free(src);
         }
-        /* rows 5 and 6 call by call in alternation, so that drift of the machine hits both alike */
+        /* rows 5 and 6 call by call in alternation, over three sandboxes of each */
         {
             plugbox_options *o = plugbox_options_new();
             plugbox_options_set_time_limit(o, 60000);
-            plugbox_sandbox *limited;
-            if (plugbox_sandbox_new(e.program, o, &limited) != PLUGBOX_OK)
-                die("row 6", "sandbox");
-            struct env e6 = e;
-            e6.sandbox = limited;
-            measure_pair(&rows[4], op_production, &e, &rows[5], op_production, &e6, calls);
-            plugbox_sandbox_free(limited);
+            enum { PAIRS = 3 };
+            struct env e5[PAIRS], e6[PAIRS];
+            void *c5[PAIRS], *c6[PAIRS];
+            for (int k = 0; k < PAIRS; k++) {
+                e5[k] = e6[k] = e;
+                if ((k && plugbox_sandbox_new(e.program, NULL, &e5[k].sandbox) != PLUGBOX_OK) ||
+                    plugbox_sandbox_new(e.program, o, &e6[k].sandbox) != PLUGBOX_OK)
+                    die("rows 5 and 6", "sandbox");
+                c5[k] = &e5[k];
+                c6[k] = &e6[k];
+            }
+            measure_pairs(&rows[4], op_production, c5, &rows[5], op_production, c6, PAIRS, calls);
+            for (int k = 0; k < PAIRS; k++) {
+                if (k)
+                    plugbox_sandbox_free(e5[k].sandbox);
+                plugbox_sandbox_free(e6[k].sandbox);
+            }
             plugbox_options_free(o);
         }
 #ifdef PB_BENCH_NATIVE
