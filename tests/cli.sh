@@ -374,17 +374,18 @@ var pairs = [[1, 2.5], [2.5, 1], [2.5, 2.5], [0, -0], [-0, 0.0], [NaN, 1.5], [1.
              [Infinity, 1e308], [-Infinity, -1], [3, 3.0], [0.1 + 0.2, 0.3], ['2', 10], [10, '9'],
              [{ valueOf: function () { return 4.5; } }, 4.5], [null, 0.5], [undefined, 1.5], [true, 1.0]];
 for (var i = 0; i < pairs.length; i++) r.push(cmp(pairs[i][0], pairs[i][1]).map(Number).join(''));
-function div(a, b) { var q = a / b; return Object.is(q, -0) ? '-0' : String(q); }
+function show(v) { return Object.is(v, -0) ? '-0' : String(v); }
+function div(a, b) { return show(a / b); }
 r.push(div(1.5, 0.5), div(7, 2), div(1, 3.0), div(1.5, 0), div(-1.5, 0), div(0.0, -2.5), div(0, -2),
        div(NaN, 2.5), div(2.5, Infinity), div('9', 1.5), div(2 ** 53, 0.5), div(-0, 1.5));
-function add(a, b) { var s = a + b; return Object.is(s, -0) ? '-0' : String(s); }
+function add(a, b) { return show(a + b); }
 r.push(add(1, 0.5), add(0.5, 1), add(-0, -0.0), add(-0.5, 0.5), add(2147483647, 1), add(2147483647, 0.5),
        add('a', 1.5), add(1.5, 'b'), add(1.5, null), add(undefined, 1.5), add(1e308, 1e308), add(0.1, 0.2));
-function acc(values) { var t = 0; for (var k = 0; k < values.length; k++) t += values[k]; return Object.is(t, -0) ? '-0' : String(t); }
+function acc(values) { var t = 0; for (var k = 0; k < values.length; k++) t += values[k]; return show(t); }
 r.push(acc([1, 2.5, 3]), acc([0.5, -0.5]), acc([-0.0]), acc([1.5, 'x', 2]), acc([2147483647, 1, 0.5]), acc([NaN, 1]));
 var n = 0.5; n += 1; n += -0.25; r.push(n);
-function mul(a, b) { var m = a * b; return Object.is(m, -0) ? '-0' : String(m); }
-function sub(a, b) { var d = a - b; return Object.is(d, -0) ? '-0' : String(d); }
+function mul(a, b) { return show(a * b); }
+function sub(a, b) { return show(a - b); }
 r.push(mul(1.5, 2), mul(2, 1.5), mul(0, -1.5), mul(-1.5, 0), mul(2147483647, 2.5), mul(3, NaN), mul('3', 1.5),
        mul(null, 2.5), mul(1e308, 10), sub(3, 0.5), sub(0.5, 3), sub(0, 0.0), sub(-0.0, 0), sub(1.5, '1'),
        sub(undefined, 1.5), sub(-2147483648, 0.5));
