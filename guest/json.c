@@ -61,7 +61,6 @@ typedef struct key_rec {
 
 #define KEYS_MAX 16  /* keys recognised per object */
 #define REC_DEPTH 16 /* depths at which keys are recorded */
-#define NREC_NONE 0xff
 
 typedef struct decoder {
     JSContext *ctx;
