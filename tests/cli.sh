@@ -396,6 +396,26 @@ EOF
     expect_stdout_eq '["11000101","00110101","01011010","01011010","01011010","00000101","00000101","00000101","00110101","11000101","01011010","00110101","11000101","00110101","01011001","11000101","00000101","01011001","3","3.5","0.3333333333333333","Infinity","-Infinity","-0","-0","NaN","0","6","18014398509481984","-0","1.5","1.5","-0","0","2147483648","2147483647.5","a1.5","1.5b","1.5","NaN","Infinity","0.30000000000000004","6.5","0","0","1.5x2","2147483648.5","NaN",1.25,"3","3","-0","-0","5368709117.5","NaN","4.5","0","Infinity","2.5","-2.5","0","-0","0.5","NaN","-2147483648.5"]'
 }
 
+case_number_strings() {
+    # numbers to strings (String and JSON.stringify) give node's text: hashes over 160,000
+    # doubles made by exact arithmetic (so that both engines hold the same bits), subnormals
+    # and the largest double included
+    cat >tostr.js <<'EOF'
+function hash(h, s) { for (var j = 0; j < s.length; j++) h = (Math.imul(h, 31) + s.charCodeAt(j)) | 0; return h; }
+var h = 0, all = [], edge = [5e-324, 1e-323, 2.2250738585072014e-308, 2.225073858507201e-308, 1.7976931348623157e308,
+                            0.1 + 0.2, 1e21, 1e-7, 4.35, 0.000001, 1e-6 / 3, 9007199254740993, -0, 123e-20, 1 / 3];
+for (var i = 1; i <= 20000; i++) {
+  var v = [1 / i, i * 0.1, -i / 7, i * 1e-300 / 3, (i + 0.5) * 1e290 / 7, i / 3e10, i / 1024, 1 / (i * 1e15)];
+  for (var k = 0; k < v.length; k++) { h = hash(h, String(v[k])); if (i % 50 == 0) all.push(v[k]); }
+}
+for (var k = 0; k < edge.length; k++) h = hash(h, String(edge[k]));
+[h, hash(0, JSON.stringify(all.concat(edge))), String(1 / 3), String(5e-324), JSON.stringify([0.1 + 0.2, 1e-7, 2.2250738585072014e-308])]
+EOF
+    run_pb run tostr.js
+    expect_rc 0
+    expect_stdout_eq '[1159045062,1647417765,"0.3333333333333333","5e-324","[0.30000000000000004,1e-7,2.2250738585072014e-308]"]'
+}
+
 case_global_reads() {
     # reading a global takes a shortcut while no lexical global exists: both ways give node's
     # results (a let in its dead zone, var, const, getters, deleted built-ins)
