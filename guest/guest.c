@@ -18,14 +18,19 @@
  */
 #include <malloc.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "quickjs.h"
 #include "json.h"
 
-/* From guest/quickjs-wasi.patch, bound weakly (see json.c): plain data to JSON text. */
+/* From guest/quickjs-wasi.patch, bound weakly (see json.c): plain data to JSON text, and
+ * which limit, if any, the engine itself raised with an exception value. */
 int JS_JSONStringifyFast(JSContext *ctx, JSValueConst val, char **pbuf, size_t *plen) __attribute__((weak));
+int JS_LimitOfException(JSContext *ctx, JSValueConst exc) __attribute__((weak));
+void JS_ResetLimits(JSContext *ctx) __attribute__((weak));
+enum { JS_LIMIT_NONE = 0, JS_LIMIT_MEMORY = 1, JS_LIMIT_STACK = 2 };
 
 #if defined(__wasm__)
 #define EXPORT(name) __attribute__((export_name(name), used))
@@ -74,6 +79,7 @@ static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next
 static char *out_fast;                    /* result text of the fast encoder (malloc) */
 static const char *text_native;           /* result.out, for a native build's wider pointers */
 static volatile int32_t interrupt_word;
+static int interrupted; /* the interrupt handler stopped the script during this export */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 EXPORT("pb_alloc") void *pb_alloc(size_t n) { return malloc(n); }
@@ -186,6 +192,8 @@ void pb_js_free(JSMallocState *s, void *p)
 
 void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
 {
+    if (n > SIZE_MAX - 16) /* rounded up below: size_t is 32 bits here */
+        return NULL;
     if (!p)
         return n ? pb_js_malloc(s, n) : NULL;
     if (!n) {
@@ -228,11 +236,18 @@ static int interrupt_handler(JSRuntime *r, void *opaque)
 {
     (void)r;
     (void)opaque;
-    return interrupt_word != 0;
+    if (!interrupt_word)
+        return 0;
+    interrupted = 1;
+    return 1;
 }
 
+/* Before each export: no outcome yet, no limit seen. */
 static void clear_result(void)
 {
+    interrupted = 0;
+    if (JS_ResetLimits)
+        JS_ResetLimits(ctx);
     if (out_text)
         JS_FreeCString(ctx, out_text);
     if (stack_text)
@@ -258,44 +273,51 @@ static int fail_static(int kind, const char *msg)
     return kind;
 }
 
-static int is_internal_error(JSValueConst e, const char *message)
+/* The text of a thrown value for the error message. A value's own conversion runs script
+ * code (toString, valueOf, a getter) that may throw, loop into the stack limit or run out of
+ * memory: then a text that needs no code of the script stands in. Returns NULL when not even
+ * that could be made. */
+static const char *describe(JSValueConst e, size_t *n)
 {
-    if (!JS_IsError(ctx, e))
-        return 0;
-    JSValue name = JS_GetPropertyStr(ctx, e, "name");
-    JSValue msg = JS_GetPropertyStr(ctx, e, "message");
-    const char *n = JS_ToCString(ctx, name), *m = JS_ToCString(ctx, msg);
-    int same = n && m && !strcmp(n, "InternalError") && !strcmp(m, message);
-    JS_FreeCString(ctx, n);
-    JS_FreeCString(ctx, m);
-    JS_FreeValue(ctx, name);
-    JS_FreeValue(ctx, msg);
-    return same;
+    const char *s = NULL;
+    if (JS_IsSymbol(e)) {
+        static char buf[128];
+        JSAtom a = JS_ValueToAtom(ctx, e);
+        const char *d = a == JS_ATOM_NULL ? NULL : JS_AtomToCString(ctx, a);
+        JS_FreeAtom(ctx, a);
+        int len = snprintf(buf, sizeof buf, "Symbol(%s)", d ? d : "");
+        JS_FreeCString(ctx, d);
+        *n = len < 0 ? 0 : (size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1;
+        return buf;
+    }
+    s = JS_ToCStringLen(ctx, n, e);
+    if (s) {
+        out_text = s;
+        return s;
+    }
+    JS_FreeValue(ctx, JS_GetException(ctx));
+    s = JS_IsError(ctx, e) ? "[object Error]" : "[object Object]";
+    *n = strlen(s);
+    return s;
 }
 
-/* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX;
- * engine-raised limits are recognised by their error. */
+/* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX; a limit
+ * is told by what happened (the interrupt handler fired, or the exception is the one the
+ * engine raised for a limit), never by the exception's text, which a script can imitate. */
 static int fail_exception(int default_kind)
 {
     JSValue e = JS_GetException(ctx);
-    int kind = default_kind;
-    if (JS_IsNull(e))
+    int limit = JS_LimitOfException ? JS_LimitOfException(ctx, e) : JS_LIMIT_NONE;
+    int kind = limit == JS_LIMIT_MEMORY ? PB_OUT_OF_MEMORY : limit == JS_LIMIT_STACK ? PB_STACK_OVERFLOW
+               : default_kind;
+    if (JS_IsNull(e) && limit == JS_LIMIT_MEMORY) /* not even the error could be made */
         return fail_static(PB_OUT_OF_MEMORY, "out of memory");
-    if (is_internal_error(e, "interrupted"))
-        kind = PB_INTERRUPTED;
-    else if (is_internal_error(e, "out of memory"))
-        kind = PB_OUT_OF_MEMORY;
-    else if (is_internal_error(e, "stack overflow"))
-        kind = PB_STACK_OVERFLOW;
-    result.kind = kind;
     size_t n = 0;
-    out_text = JS_ToCStringLen(ctx, &n, e);
-    if (!out_text) {
-        JS_FreeValue(ctx, JS_GetException(ctx));
-        JS_FreeValue(ctx, e);
-        return fail_static(kind == PB_EXCEPTION ? PB_OUT_OF_MEMORY : kind, "out of memory");
-    }
-    set_text(out_text, n);
+    const char *text = describe(e, &n);
+    if (interrupted) /* also when the description ran into the limit */
+        kind = PB_INTERRUPTED;
+    result.kind = kind;
+    set_text(text, n);
     if (JS_IsError(ctx, e)) {
         JSValue st = JS_GetPropertyStr(ctx, e, "stack");
         if (JS_IsString(st)) {
@@ -308,9 +330,11 @@ static int fail_exception(int default_kind)
         }
         JS_FreeValue(ctx, st);
     }
-    JS_FreeValue(ctx, JS_GetException(ctx)); /* an allocation failure above may have left one */
+    JS_FreeValue(ctx, JS_GetException(ctx)); /* what reading the stack may have thrown */
     JS_FreeValue(ctx, e);
-    return kind;
+    if (interrupted)
+        result.kind = PB_INTERRUPTED;
+    return result.kind;
 }
 
 /* ---- console ---------------------------------------------------------------------------- */
@@ -322,7 +346,11 @@ struct text {
 
 static int text_append(struct text *t, const char *s, size_t n)
 {
-    if (t->len + n > t->cap) {
+    if (n > t->cap - t->len) {
+        if (n > SIZE_MAX / 2 - 64 - t->len) { /* size_t is 32 bits here */
+            JS_ThrowOutOfMemory(ctx);
+            return -1;
+        }
         size_t c = (t->len + n) * 2 + 64;
         char *p = realloc(t->p, c);
         if (!p) {
@@ -410,6 +438,12 @@ static int install_globals(void)
     JSValue math = JS_GetPropertyStr(ctx, global, "Math");
     int r = JS_SetPropertyStr(ctx, math, "random", JS_NewCFunction(ctx, js_random, "random", 0));
     JS_FreeValue(ctx, math);
+    if (r < 0)
+        goto out;
+    /* QuickJS's microsecond clock for its own benchmarks: scripts get Date's milliseconds */
+    JSAtom clock = JS_NewAtom(ctx, "__date_clock");
+    r = JS_DeleteProperty(ctx, global, clock, 0);
+    JS_FreeAtom(ctx, clock);
     if (r < 0)
         goto out;
     rc = 0;

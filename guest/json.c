@@ -217,14 +217,23 @@ static inline void skip_ws(decoder *d)
 
 /* ---- strings ----------------------------------------------------------------------------- */
 
+/* A capacity of at least need elements of elem bytes, doubling from cap (or exactly need
+ * when doubling would not fit: size_t is 32 bits in the sandbox); 0 when need does not fit. */
+static size_t grown(size_t cap, size_t need, size_t elem)
+{
+    if (need > SIZE_MAX / elem)
+        return 0;
+    while (cap < need)
+        cap = cap <= SIZE_MAX / elem / 2 ? cap * 2 : need;
+    return cap;
+}
+
 static int scratch_reserve(decoder *d, size_t n)
 {
     if (n <= d->scratch_cap)
         return 0;
-    size_t cap = d->scratch_cap ? d->scratch_cap : 256;
-    while (cap < n)
-        cap *= 2;
-    uint8_t *s = realloc(d->scratch, cap);
+    size_t cap = grown(d->scratch_cap ? d->scratch_cap : 256, n, 1);
+    uint8_t *s = cap ? realloc(d->scratch, cap) : NULL;
     if (!s)
         return -1;
     d->scratch = s;
@@ -645,8 +654,8 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
         case '{':
         case '[': {
             if (depth == cap) {
-                size_t nc = cap ? cap * 2 : 32;
-                frame *ns = realloc(stack, nc * sizeof *ns);
+                size_t nc = grown(cap ? cap : 16, depth + 1, sizeof *stack);
+                frame *ns = nc ? realloc(stack, nc * sizeof *ns) : NULL;
                 if (!ns) {
                     rc = -2;
                     goto fail;

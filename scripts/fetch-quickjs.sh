@@ -4,7 +4,8 @@
 # Without SOURCE_TREE, QuickJS 2021-03-27 is taken from the npm tarball qjsc@0.3.0, verified
 # against its pinned sha256, unpacked and patched once into CACHE_DIR. With SOURCE_TREE (the
 # QUICKJS_SRC variable of the Makefile, the quickjs_src option of Meson), that tree is copied
-# into CACHE_DIR and patched there; the original is never modified.
+# into CACHE_DIR and patched there; the original is never modified. Each version of the patch
+# gets its own tree, so that checkouts with different patches can share one cache.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-$here/.cache}
@@ -20,19 +21,21 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 stamp_of() { cat "$patch_file" "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
+# Every hunk applies exactly where it was written (no fuzz), or nothing is used: a hunk that
+# lands in the wrong function would build and misbehave.
 apply_patch() { # $1 = tree
-    if patch -d "$1" -p1 -N --dry-run -s < "$patch_file" >/dev/null 2>&1; then
-        patch -d "$1" -p1 -N -s < "$patch_file" >&2
-    else
-        echo "fetch-quickjs: warning: guest/quickjs-wasi.patch does not apply to $1; using it unpatched" >&2
+    if ! patch -d "$1" -p1 -N --fuzz=0 --dry-run -s < "$patch_file" >&2; then
+        echo "fetch-quickjs: guest/quickjs-wasi.patch does not apply strictly to $1" >&2
+        exit 1
     fi
+    patch -d "$1" -p1 -N --fuzz=0 -s < "$patch_file" >&2
 }
 
 if [ -n "$src" ]; then
     [ -f "$src/quickjs.c" ] || { echo "fetch-quickjs: $src has no quickjs.c" >&2; exit 1; }
     src=$(cd "$src" && pwd)
-    out=$cache/quickjs-local-$(printf '%s' "$src" | sha256sum | cut -c1-12)
     stamp=$(stamp_of "$src/quickjs.c" "$src/VERSION")
+    out=$cache/quickjs-local-$(printf '%s' "$src" | sha256sum | cut -c1-12)-$stamp
     if [ "$(cat "$out/.plugbox-stamp" 2>/dev/null)" != "$stamp" ]; then
         rm -rf "$out" && mkdir -p "$out"
         cp -R "$src/." "$out/"
@@ -43,8 +46,9 @@ if [ -n "$src" ]; then
     exit 0
 fi
 
-out=$cache/quickjs-2021-03-27
+# one tree per version of the patch: builds of different checkouts may share the cache
 stamp=$(stamp_of)
+out=$cache/quickjs-2021-03-27-$stamp
 if [ "$(cat "$out/.plugbox-stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "$out"
     exit 0
