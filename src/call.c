@@ -1,5 +1,6 @@
 /* call.c - the frame every entry into guest code goes through. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,20 +34,27 @@ int pb__call_run(pb_call *c)
     wasm_rt_memory_t *m = &c->in->w.w2c_memory;
     volatile int rc = PLUGBOX_OK;
     clear_interrupt_word(m, c->interrupt_addr);
-    pb_rt_enter(g, m);
+    if (pb_rt_enter(g, m) != 0) {
+        c->trap = 0;
+        c->g.host_error = errno ? errno : ENOMEM;
+        return PLUGBOX_HOST;
+    }
     pb_rt_set_soft_word(g, c->interrupt_addr);
     int trap = PB_RT_TRY(g);
     if (trap == 0) {
         if (c->time_limit_ms &&
             pb_rt_watch_arm(g, pb_rt_now_ns() + c->time_limit_ms * 1000000ull) != 0) {
+            g->host_error = EAGAIN;
             rc = PLUGBOX_HOST;
         } else {
             publish(c, g);
             /* a cancel that came before the guard was published found nothing to stop */
-            if (c->cancel && PB_RT_LOAD(*c->cancel) && pb_rt_watch_interrupt(g) != 0)
+            if (c->cancel && PB_RT_LOAD(*c->cancel) && pb_rt_watch_interrupt(g) != 0) {
+                g->host_error = EAGAIN;
                 rc = PLUGBOX_HOST;
-            else
+            } else {
                 rc = c->body(c, g);
+            }
         }
     } else {
         rc = pb__status_of_trap(trap, g);
@@ -55,6 +63,24 @@ int pb__call_run(pb_call *c)
     publish(c, NULL);
     pb_rt_watch_disarm(g);
     pb_rt_leave(g);
+    return rc;
+}
+
+int pb__call_status(const pb_call *c, int rc, uint32_t result_addr, pb_outcome *o, int *have)
+{
+    *have = 0;
+    if (rc == PLUGBOX_OK && c->trap == 0) {
+        if (pb__outcome_read(c->in, result_addr, o) != 0) {
+            rc = PLUGBOX_TRAP;
+        } else {
+            *have = 1;
+            rc = pb__status_of_kind(o->kind, &c->g);
+        }
+    }
+    /* the host refused memory the guest asked for: whatever the guest made of it, the call
+     * failed for want of a host resource (a stop that came meanwhile is still a stop) */
+    if (rc != PLUGBOX_OK && c->g.host_error && rc != PLUGBOX_TIMEOUT && rc != PLUGBOX_INTERRUPTED)
+        rc = PLUGBOX_HOST;
     return rc;
 }
 
@@ -78,6 +104,9 @@ int pb__call_error(pb_error *err, int rc, const pb_call *c, const pb_outcome *o,
     case PLUGBOX_TRAP:
         return pb__error_setf(err, rc, "sandbox trap: %s",
                               c->trap ? wasm_rt_strerror((wasm_rt_trap_t)c->trap) : "malformed outcome");
+    case PLUGBOX_HOST:
+        return pb__error_setf(err, rc, "host resource exhausted: %s",
+                              c->g.host_error ? strerror(c->g.host_error) : "out of host memory");
     case PLUGBOX_EXCEPTION:
     case PLUGBOX_SYNTAX:
     case PLUGBOX_INPUT:

@@ -1,19 +1,32 @@
 /* engine.c - the engine (the initialised module) and programs (a compiled script and its
-#define _GNU_SOURCE
  * snapshot). */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_once_rc;
+static pthread_mutex_t g_setup_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_setup_ok; /* atomic */
 
-static void process_setup(void)
+/* Once per process, and again after a failure: the runtime's handlers and the module's
+ * function types. Returns 0, or -1 with errno set. */
+static int process_setup(void)
 {
-    g_once_rc = pb_rt_setup();
-    if (g_once_rc == 0)
+    if (__atomic_load_n(&g_setup_ok, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&g_setup_lock);
+    int ok = g_setup_ok;
+    if (!ok && pb_rt_setup() == 0) {
         Z_engine_init_module();
+        ok = !pb_rt_types_failed();
+        if (!ok)
+            errno = ENOMEM;
+        __atomic_store_n(&g_setup_ok, ok, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g_setup_lock);
+    return ok ? 0 : -1;
 }
 
 /* ---- engine -------------------------------------------------------------------------------- */
@@ -36,15 +49,17 @@ static int init_body(pb_call *c, pb_rt_guard *g)
 
 int plugbox_engine_new(plugbox_engine **out)
 {
+    if (!out)
+        return PLUGBOX_ARGUMENT;
     *out = NULL;
-    pthread_once(&g_once, process_setup);
-    if (g_once_rc != 0)
+    if (process_setup() != 0)
         return PLUGBOX_HOST;
-    plugbox_engine *e = calloc(1, sizeof *e);
-    pb_instance *in = pb__instance_new();
-    if (!e || !in) {
+    plugbox_engine *e = pb_rt_calloc(1, sizeof *e);
+    pb_instance *in = e ? pb__instance_new() : NULL;
+    if (!in) {
+        int err = errno;
         free(e);
-        pb__instance_free(in);
+        errno = err;
         return PLUGBOX_HOST;
     }
     struct init_out io = {0, 0};
@@ -52,9 +67,11 @@ int plugbox_engine_new(plugbox_engine **out)
     int rc = pb__call_run(&c);
     if (rc == PLUGBOX_OK)
         rc = pb__image_take(&e->base, in, NULL);
+    int err = rc == PLUGBOX_OK ? 0 : c.g.host_error ? c.g.host_error : ENOMEM;
     pb__instance_free(in);
     if (rc != PLUGBOX_OK) {
         free(e);
+        errno = err;
         return PLUGBOX_HOST;
     }
     e->result_addr = io.result_addr;
@@ -128,7 +145,7 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
 
 static plugbox_program *program_alloc(plugbox_engine *engine)
 {
-    plugbox_program *p = calloc(1, sizeof *p);
+    plugbox_program *p = pb_rt_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->engine = engine;
@@ -140,6 +157,8 @@ static plugbox_program *program_alloc(plugbox_engine *engine)
 int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
                         plugbox_program **out)
 {
+    if (!out)
+        return PLUGBOX_ARGUMENT;
     *out = NULL;
     if (!engine || !source)
         return PLUGBOX_ARGUMENT;
@@ -149,15 +168,18 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     plugbox_program *p = program_alloc(engine);
     pb_instance *in = p ? pb__instance_new() : NULL;
     if (!in) {
+        int err = errno;
         pb__program_release(p);
+        errno = err;
         return PLUGBOX_HOST;
     }
     *out = p;
     p->function_style = opts->function != NULL;
     int rc = pb__image_load(in, &engine->base, 1);
     if (rc != PLUGBOX_OK) {
+        int err = errno;
         pb__instance_free(in);
-        return pb__error_setf(&p->error, rc, "%s", plugbox_strerror(rc));
+        return pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(err));
     }
     pb_rt_set_max_pages(&in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
     in->host.console = opts->console;
@@ -167,20 +189,14 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
                              opts->memory_limit};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
-    rc = pb__call_run(&c);
     pb_outcome o = {0};
-    int have_outcome = rc == PLUGBOX_OK;
-    if (have_outcome && pb__outcome_read(in, engine->result_addr, &o) != 0)
-        rc = PLUGBOX_TRAP, have_outcome = 0;
-    if (have_outcome && o.kind != 0)
-        rc = pb__status_of_kind(o.kind, &c.g);
+    int have_outcome;
+    rc = pb__call_status(&c, pb__call_run(&c), engine->result_addr, &o, &have_outcome);
     if (rc != PLUGBOX_OK)
         rc = pb__call_error(&p->error, rc, &c, have_outcome ? &o : NULL, opts->memory_limit);
-    if (rc == PLUGBOX_OK)
-        rc = pb__image_take(&p->image, in, &engine->base);
+    if (rc == PLUGBOX_OK && (rc = pb__image_take(&p->image, in, &engine->base)) != PLUGBOX_OK)
+        pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
     pb__instance_free(in);
-    if (rc != PLUGBOX_OK && p->error.kind == PLUGBOX_OK)
-        pb__error_setf(&p->error, rc, "%s", plugbox_strerror(rc));
     return rc;
 }
 

@@ -1,18 +1,32 @@
 /* instance.c - instances of the engine module, snapshots, and reading what the guest wrote. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
+static void instantiate(void *arg)
+{
+    pb_instance *in = arg;
+    Z_engine_instantiate(&in->w, &in->plugbox, &in->wasi);
+}
+
 pb_instance *pb__instance_new(void)
 {
-    pb_instance *in = calloc(1, sizeof *in);
+    pb_instance *in = pb_rt_calloc(1, sizeof *in);
     if (!in)
         return NULL;
     in->wasi.host = &in->host;
     in->plugbox.host = &in->host;
-    Z_engine_instantiate(&in->w, &in->plugbox, &in->wasi);
+    if (pb_rt_instantiate(instantiate, in) != 0) {
+        int err = errno;
+        Z_engine_free(&in->w); /* what was made before the failure */
+        free(in);
+        errno = err;
+        return NULL;
+    }
     in->host.mem = &in->w.w2c_memory;
     return in;
 }
@@ -44,8 +58,8 @@ int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
 {
     wasm_rt_memory_t *m = &in->w.w2c_memory;
     size_t pages = (size_t)m->size >> PB_PAGE_SHIFT;
-    img->bytes = calloc(m->size ? m->size : 1, 1);
-    img->zero = calloc(pages ? pages : 1, 1);
+    img->bytes = pb_rt_calloc(m->size ? m->size : 1, 1);
+    img->zero = pb_rt_calloc(pages ? pages : 1, 1);
     if (!img->bytes || !img->zero) {
         pb__image_free(img);
         return PLUGBOX_HOST;
@@ -76,20 +90,22 @@ void pb__image_free(pb_image *img)
 }
 
 /* Makes the instance equal to the image: memory (only dirty pages unless full) and globals.
- * A fresh instance is smaller than the image: it grows first and is copied in full. */
+ * A fresh instance is smaller than the image: it grows first and is copied in full. Returns
+ * PLUGBOX_HOST (errno set) when the host refused: the instance must then be loaded again,
+ * in full, before it runs. */
 int pb__image_load(pb_instance *in, const pb_image *img, int full)
 {
     wasm_rt_memory_t *m = &in->w.w2c_memory;
     if (m->size < img->size) {
-        uint32_t max = m->max_pages;
-        pb_rt_set_max_pages(m, img->size / 65536);
-        uint32_t r = wasm_rt_grow_memory(m, img->size / 65536 - m->pages);
-        pb_rt_set_max_pages(m, max);
-        if (r == UINT32_MAX)
+        uint32_t delta = img->size / 65536 - m->pages;
+        if (pb_rt_mprotect(m->data + m->size, (size_t)delta * 65536, PROT_READ | PROT_WRITE) != 0)
             return PLUGBOX_HOST;
+        m->pages += delta;
+        m->size = img->size;
         full = 1;
     }
-    pb_rt_restore(m, img->bytes, img->zero, img->size, full);
+    if (pb_rt_restore(m, img->bytes, img->zero, img->size, full) != 0)
+        return PLUGBOX_HOST;
     Z_engine_instance_t keep = in->w;
     in->w = img->state;
     in->w.Z_wasi_snapshot_preview1_instance = keep.Z_wasi_snapshot_preview1_instance;

@@ -12,6 +12,7 @@
 
 #define PB_DEFAULT_MEMORY_LIMIT (256ull << 20)
 #define PB_MAX_MEMORY_LIMIT (65535ull << 16)
+#define PB_MAX_TIME_LIMIT_MS (1ull << 40) /* about 35 years */
 #define PB_MAX_ERROR_TEXT (64u << 10) /* longer messages and stacks are cut */
 #define PB_MAX_STACK_FRAMES 32
 #define PB_GUEST_TEXT_PAD 8 /* zero bytes after text put in the guest (guest/json.h) */
@@ -101,6 +102,10 @@ struct pb_call {
     int trap;                       /* the trap code, 0 if the body returned */
 };
 int pb__call_run(pb_call *c);
+/* The status of a call pb__call_run ran (rc: what it returned). When the guest returned, its
+ * outcome is read from result_addr into *o and *have is 1. A host resource that failed during
+ * the call makes it PLUGBOX_HOST. */
+int pb__call_status(const pb_call *c, int rc, uint32_t result_addr, pb_outcome *o, int *have);
 int pb__call_error(pb_error *err, int rc, const pb_call *c, const pb_outcome *o, uint64_t memory_limit);
 
 /* instance.c */

@@ -12,7 +12,7 @@ const plugbox_options pb__default_options = {
 
 plugbox_options *plugbox_options_new(void)
 {
-    plugbox_options *o = calloc(1, sizeof *o);
+    plugbox_options *o = pb_rt_calloc(1, sizeof *o);
     if (o)
         o->memory_limit = PB_DEFAULT_MEMORY_LIMIT;
     return o;
@@ -39,14 +39,15 @@ int plugbox_options_set_time_limit(plugbox_options *o, uint64_t ms)
 {
     if (!o)
         return PLUGBOX_ARGUMENT;
-    o->time_limit_ms = ms;
+    /* kept where a deadline in nanoseconds cannot overflow: longer is no limit in practice */
+    o->time_limit_ms = ms > PB_MAX_TIME_LIMIT_MS ? PB_MAX_TIME_LIMIT_MS : ms;
     return PLUGBOX_OK;
 }
 
 static int set_string(char **slot, const char *s)
 {
     char *d = NULL;
-    if (s && !(d = strdup(s)))
+    if (s && !(d = pb_rt_strdup(s)))
         return PLUGBOX_HOST;
     free(*slot);
     *slot = d;

@@ -8,6 +8,8 @@
  * stopped through their sandbox (see pb__call_run for the race with a call just starting).
  * A submitter that finds the ring full waits until half of it is free. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@ enum { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE };
 
 typedef struct slot {
     int state;
+    int too_big;            /* the input was larger than the memory limit: not copied */
     char *input;            /* owned copy; NULL: no input */
     size_t len, cap;        /* input bytes, and the buffer's size */
     plugbox_result result;  /* owned strings once done */
@@ -34,6 +37,7 @@ typedef struct worker {
 
 struct plugbox_pool {
     plugbox_program *program;
+    uint64_t memory_limit;
     worker *workers;
     unsigned nworkers;
     slot *ring;
@@ -71,7 +75,7 @@ static void keep_input(plugbox_pool *p, char *buf, size_t cap)
 
 static char *dup_text(const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
+    char *d = pb_rt_malloc(n + 1);
     if (d) {
         memcpy(d, s, n);
         d[n] = 0;
@@ -109,13 +113,13 @@ static void take_result(plugbox_result *r, int status, plugbox_sandbox *box, con
     }
 }
 
-static void set_interrupted(plugbox_result *r)
+/* A result the pool makes itself, for an input that did not run. */
+static void set_status(plugbox_result *r, int status, const char *why)
 {
-    static const char why[] = "cancelled before it ran";
-    r->status = PLUGBOX_INTERRUPTED;
+    r->status = status;
     r->json = NULL;
     r->len = 0;
-    r->message = dup_text(why, sizeof why - 1);
+    r->message = dup_text(why, strlen(why));
     if (!r->message)
         r->message = "";
     r->stack = "";
@@ -166,7 +170,12 @@ static void *work(void *arg)
         uint64_t seq = p->taken++;
         slot *s = &p->ring[seq % p->window];
         if (seq < p->cancel_below) {
-            set_interrupted(&s->result);
+            set_status(&s->result, PLUGBOX_INTERRUPTED, "cancelled before it ran");
+        } else if (s->too_big) {
+            char why[128];
+            snprintf(why, sizeof why, "out of memory (limit %llu bytes): the input takes %zu bytes",
+                     (unsigned long long)p->memory_limit, s->len);
+            set_status(&s->result, PLUGBOX_MEMORY, why);
         } else {
             s->state = SLOT_RUNNING;
             w->running = seq;
@@ -198,13 +207,14 @@ int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigne
     }
     if (!window)
         window = 64 * (size_t)threads;
-    plugbox_pool *p = calloc(1, sizeof *p);
+    plugbox_pool *p = pb_rt_calloc(1, sizeof *p);
     if (!p)
         return PLUGBOX_HOST;
-    p->workers = calloc(threads, sizeof *p->workers);
-    p->ring = calloc(window, sizeof *p->ring);
-    p->spares = calloc(window, sizeof *p->spares);
+    p->workers = pb_rt_calloc(threads, sizeof *p->workers);
+    p->ring = pb_rt_calloc(window, sizeof *p->ring);
+    p->spares = pb_rt_calloc(window, sizeof *p->spares);
     p->window = window;
+    p->memory_limit = pb__opts(opts)->memory_limit;
     p->fn = fn;
     p->user = user;
     p->program = prog;
@@ -219,16 +229,20 @@ int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigne
         w->pool = p;
         w->running = UINT64_MAX;
         rc = plugbox_sandbox_new(prog, opts, &w->box);
-        if (rc == PLUGBOX_OK && pthread_create(&w->thread, NULL, work, w) != 0) {
+        int err = rc == PLUGBOX_OK ? pb_rt_thread_create(&w->thread, NULL, work, w) : 0;
+        if (err) {
             plugbox_sandbox_free(w->box);
             w->box = NULL;
+            errno = err;
             rc = PLUGBOX_HOST;
         }
         if (rc == PLUGBOX_OK)
             p->nworkers++;
     }
     if (rc != PLUGBOX_OK) {
+        int err = errno;
         plugbox_pool_free(p);
+        errno = err;
         return rc;
     }
     *out = p;
@@ -271,7 +285,8 @@ static int submit(plugbox_pool *p, const char *json, size_t len, plugbox_result 
 {
     char *copy = NULL;
     size_t cap = 0;
-    if (json) {
+    int too_big = json && len > p->memory_limit; /* no copy: it cannot run */
+    if (json && !too_big) {
         pthread_mutex_lock(&p->lock);
         if (p->nspares) {
             struct spare *sp = &p->spares[--p->nspares];
@@ -283,7 +298,7 @@ static int submit(plugbox_pool *p, const char *json, size_t len, plugbox_result 
         if (cap < len + 1) {
             free(copy);
             cap = len + 1;
-            if (!(copy = malloc(cap)))
+            if (!(copy = pb_rt_malloc(cap)))
                 return PLUGBOX_HOST;
         }
         memcpy(copy, json, len);
@@ -297,6 +312,7 @@ static int submit(plugbox_pool *p, const char *json, size_t len, plugbox_result 
     }
     slot *s = &p->ring[p->submitted % p->window];
     s->state = SLOT_QUEUED;
+    s->too_big = too_big;
     s->input = copy;
     s->len = json ? len : 0;
     s->cap = cap;
@@ -331,9 +347,11 @@ int plugbox_pool_run(plugbox_pool *p, const char *const *inputs, const size_t *l
 {
     if (!p || (n && (!inputs || !results)))
         return PLUGBOX_ARGUMENT;
+    /* every result is one the caller may clear, those of inputs that could not be queued too */
+    for (size_t i = 0; i < n; i++)
+        results[i] = (plugbox_result){PLUGBOX_HOST, NULL, 0, "", ""};
     int rc = PLUGBOX_OK;
     for (size_t i = 0; i < n && rc == PLUGBOX_OK; i++) {
-        memset(&results[i], 0, sizeof results[i]);
         const char *in = inputs[i];
         rc = submit(p, in, in ? (lens ? lens[i] : strlen(in)) : 0, &results[i]);
     }

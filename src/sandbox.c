@@ -1,5 +1,6 @@
 /* sandbox.c - live instances of a program and the call path. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -25,19 +26,23 @@ struct plugbox_sandbox {
 
 int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out)
 {
+    if (!out)
+        return PLUGBOX_ARGUMENT;
     *out = NULL;
     if (!prog || prog->error.kind != PLUGBOX_OK || !prog->image.bytes)
         return PLUGBOX_ARGUMENT;
     opts = pb__opts(opts);
     if (opts->memory_limit < prog->image.size)
         return PLUGBOX_MEMORY;
-    plugbox_sandbox *sb = calloc(1, sizeof *sb);
+    plugbox_sandbox *sb = pb_rt_calloc(1, sizeof *sb);
     if (!sb)
         return PLUGBOX_HOST;
     sb->in = pb__instance_new();
     if (!sb->in || pb__image_load(sb->in, &prog->image, 1) != PLUGBOX_OK) {
+        int err = errno;
         pb__instance_free(sb->in);
         free(sb);
+        errno = err;
         return PLUGBOX_HOST;
     }
     pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
@@ -131,14 +136,32 @@ static void input_error(plugbox_sandbox *sb, const char *json, size_t len, size_
         pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid JSON at byte %zu", offset);
 }
 
+/* What the last call left goes, so that this one starts from the snapshot. */
+static int reset(plugbox_sandbox *sb)
+{
+    if (sb->reset == RESET_NONE)
+        return PLUGBOX_OK;
+    if (pb__image_load(sb->in, &sb->program->image, sb->reset == RESET_FULL) != PLUGBOX_OK) {
+        sb->reset = RESET_FULL; /* tried again by the next call */
+        return pb__error_setf(&sb->error, PLUGBOX_HOST, "host resource exhausted: restoring the sandbox: %s",
+                              strerror(errno));
+    }
+    sb->reset = RESET_NONE;
+    return PLUGBOX_OK;
+}
+
 static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len, int *cancel)
 {
     plugbox_program *p = sb->program;
     plugbox_engine *e = p->engine;
-    if (sb->reset != RESET_NONE) {
-        pb__image_load(sb->in, &p->image, sb->reset == RESET_FULL);
-        sb->reset = RESET_NONE;
-    }
+    if (a->len > sb->memory_limit || a->bytes_len > sb->memory_limit - a->len)
+        return pb__error_setf(&sb->error, PLUGBOX_MEMORY,
+                              "out of memory (limit %llu bytes): the input takes %llu bytes",
+                              (unsigned long long)sb->memory_limit,
+                              (unsigned long long)a->len + (unsigned long long)a->bytes_len);
+    int rc = reset(sb);
+    if (rc != PLUGBOX_OK)
+        return rc;
     a->seed = next_seed(&sb->rng);
     /* a fresh call's memory is thrown away: let it allocate without freeing, up to an eighth
      * of its limit (16 MiB at most), so that garbage cannot crowd out live data */
@@ -147,16 +170,9 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
     a->result_addr = e->result_addr;
     pb_call c = {.in = sb->in, .time_limit_ms = sb->time_limit_ms, .interrupt_addr = e->interrupt_addr,
                  .active_lock = &sb->lock, .active = &sb->active, .cancel = cancel, .body = run_body, .arg = a};
-    int rc = pb__call_run(&c);
-
     pb_outcome o = {0};
-    int have_outcome = rc == PLUGBOX_OK && c.trap == 0;
-    if (have_outcome && pb__outcome_read(sb->in, e->result_addr, &o) != 0) {
-        rc = PLUGBOX_TRAP;
-        have_outcome = 0;
-    }
-    if (have_outcome)
-        rc = pb__status_of_kind(o.kind, &c.g);
+    int have_outcome;
+    rc = pb__call_status(&c, pb__call_run(&c), e->result_addr, &o, &have_outcome);
     if (rc == PLUGBOX_OK && o.out) {
         const char *text;
         if (pb__guest_text(sb->in, o.out, o.out_len, &text) != 0 || text[o.out_len] != 0) {
@@ -184,6 +200,8 @@ static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_
 int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
                      int *cancel)
 {
+    if (!sb || !out || !out_len)
+        return PLUGBOX_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     pb__error_clear(&sb->error);
@@ -199,19 +217,14 @@ int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, cons
 int plugbox_sandbox_call_bytes(plugbox_sandbox *sb, const char *json, size_t len, void *bytes, size_t bytes_len,
                                unsigned flags, const char **out, size_t *out_len)
 {
+    if (!sb || !out || !out_len)
+        return PLUGBOX_ARGUMENT;
     *out = NULL;
     *out_len = 0;
-    if (!sb)
-        return PLUGBOX_ARGUMENT;
     pb__error_clear(&sb->error);
     if ((flags & ~(unsigned)PLUGBOX_BYTES_WRITE) || (!bytes && bytes_len)) {
         pb__error_setf(&sb->error, PLUGBOX_ARGUMENT, "bad bytes or flags");
         return PLUGBOX_ARGUMENT;
-    }
-    if (bytes_len > sb->memory_limit) {
-        pb__error_setf(&sb->error, PLUGBOX_MEMORY, "out of memory (limit %llu bytes): %zu bytes given",
-                       (unsigned long long)sb->memory_limit, bytes_len);
-        return PLUGBOX_MEMORY;
     }
     static char empty[1];
     struct run_args a = {.json = json, .len = json ? len : 0, .bytes = bytes ? bytes : empty,
@@ -231,10 +244,8 @@ int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
 int plugbox__sandbox_pristine(plugbox_sandbox *sb)
 {
     const pb_image *img = &sb->program->image;
-    if (sb->reset != RESET_NONE) {
-        pb__image_load(sb->in, img, sb->reset == RESET_FULL);
-        sb->reset = RESET_NONE;
-    }
+    if (reset(sb) != PLUGBOX_OK)
+        return 0;
     wasm_rt_memory_t *m = &sb->in->w.w2c_memory;
     if (m->size != img->size || memcmp(m->data, img->bytes, img->size) != 0)
         return 0;

@@ -12,5 +12,9 @@ int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len);
 /* Applies the reset the next call would do, then returns 1 when the sandbox's memory and
  * globals equal its program's snapshot byte for byte, and its dirty map is clear. */
 int plugbox__sandbox_pristine(plugbox_sandbox *sb);
+/* From now on the nth host resource the library takes (an allocation, a mapping, a thread;
+ * 0: the next one) fails, and every later one succeeds; n < 0 disarms. Returns how many were
+ * taken since the previous call. (src/rt/rt.h) */
+long pb_rt_fail_after(long n);
 
 #endif

@@ -1,4 +1,5 @@
-/* rt.c - plugbox's runtime for wasm2c output: traps, memories, snapshot restore. See rt.h. */
+/* rt.c - plugbox's runtime for wasm2c output: traps, checks, memories, snapshot restore. See
+ * rt.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -8,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_check.h"
 
 #define WASM_PAGE 65536u
 #define OS_PAGE (1u << PB_PAGE_SHIFT)
@@ -18,23 +21,102 @@
 #define MAX_PAGES 65535u /* 65536 pages would not fit wasm_rt_memory_t's u32 size */
 #define POOL_SIZE 16     /* reservations kept for reuse */
 #define ZERO_BY_MADVISE (1u << 20)
+#define ALT_STACK (64u << 10)
+/* a stack that reports more than this (an unlimited rlimit) is taken to have this much
+ * below the point where the thread first runs guest code */
+#define STACK_MAX ((size_t)1 << 30)
+#define STACK_ASSUMED ((size_t)8 << 20)
 
-/* initial-exec: read from signal handlers, where a lazily allocated TLS block would not do */
+/* initial-exec: read from signal handlers and generated code, where a lazily allocated TLS
+ * block would not do */
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
+TLS uintptr_t pb_rt_check_word; /* rt_check.h: 0 outside guards */
 static TLS pb_rt_guard *t_guard;
-static TLS uintptr_t t_stack_lo;   /* lowest usable address of this thread's stack */
-static TLS void *t_altstack;
+static TLS uintptr_t t_stack_lo; /* lowest usable address of this thread's stack */
+static TLS void *t_altstack;     /* set once the thread is ready to run guest code */
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction g_old_segv, g_old_bus;
-static int g_setup_done;
+static int g_handlers_done, g_key_done, g_atfork_done;
 static pthread_key_t g_thread_key;
 
-static void die(const char *what)
+/* ---- host resources -------------------------------------------------------------------------- */
+
+static long g_fail_countdown = -1; /* atomic; < 0: no failure planned */
+static long g_taken;               /* atomic; resources taken since the last pb_rt_fail_after */
+
+static int fail_now(void)
 {
-    fprintf(stderr, "plugbox runtime: %s: %s\n", what, strerror(errno));
-    abort();
+    __atomic_fetch_add(&g_taken, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED) < 0)
+        return 0;
+    return __atomic_fetch_sub(&g_fail_countdown, 1, __ATOMIC_RELAXED) == 0;
+}
+
+long pb_rt_fail_after(long n)
+{
+    __atomic_store_n(&g_fail_countdown, n < 0 ? -1 : n, __ATOMIC_RELAXED);
+    return __atomic_exchange_n(&g_taken, 0, __ATOMIC_RELAXED);
+}
+
+void *pb_rt_malloc(size_t n)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+void *pb_rt_calloc(size_t n, size_t size)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return calloc(n, size);
+}
+
+void *pb_rt_realloc(void *p, size_t n)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+char *pb_rt_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = pb_rt_malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+void *pb_rt_mmap(size_t len, int prot, int flags)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return mmap(NULL, len, prot, flags, -1, 0);
+}
+
+int pb_rt_mprotect(void *addr, size_t len, int prot)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return mprotect(addr, len, prot);
+}
+
+int pb_rt_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    if (fail_now())
+        return EAGAIN;
+    return pthread_create(t, attr, fn, arg);
 }
 
 /* ---- faults -------------------------------------------------------------------------------- */
@@ -62,8 +144,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         const uint8_t *a = si->si_addr;
         if (a >= g->mem_lo && a < g->mem_hi)
             siglongjmp(g->jb, WASM_RT_TRAP_OOB);
+        /* the checks keep guest code above its floor; this is for a frame larger than the
+         * room the floor leaves */
         uintptr_t ua = (uintptr_t)a;
-        if (t_stack_lo && ua < t_stack_lo + 65536 && ua + (1u << 20) >= t_stack_lo)
+        if (t_stack_lo && ua < t_stack_lo + PB_RT_HOST_STACK && ua + (1u << 20) >= t_stack_lo)
             siglongjmp(g->jb, WASM_RT_TRAP_EXHAUSTION);
     }
     chain(sig, si, uc, sig == SIGSEGV ? &g_old_segv : &g_old_bus);
@@ -78,40 +162,91 @@ static void thread_cleanup(void *p)
     free(p);
 }
 
-/* Once per thread: know where the stack ends and have an alternate signal stack, without
- * which a fault from stack exhaustion could not be handled. A stack the host installed is
- * left in place. */
-static void thread_setup(void)
+static uintptr_t stack_pointer(void)
+{
+    uintptr_t sp;
+    PB_RT_SP(sp);
+    return sp;
+}
+
+/* Once per thread that runs guest code: where its stack ends, an alternate signal stack
+ * (without which a fault of guest code could not be handled; one the host installed is kept)
+ * and SIGSEGV and SIGBUS unblocked (while blocked, a fault kills the process whatever its
+ * handler). Returns 0, or -1 with nothing changed. */
+static int thread_setup(void)
 {
     pthread_attr_t at;
-    void *lo;
-    size_t n;
+    void *lo = NULL;
+    size_t n = 0;
+    uintptr_t sp = stack_pointer();
     if (pthread_getattr_np(pthread_self(), &at) == 0) {
-        if (pthread_attr_getstack(&at, &lo, &n) == 0)
-            t_stack_lo = (uintptr_t)lo;
+        if (pthread_attr_getstack(&at, &lo, &n) != 0)
+            lo = NULL;
         pthread_attr_destroy(&at);
     }
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
-        size_t sz = 64 * 1024;
-        void *p = malloc(sz);
-        if (!p)
-            die("alternate signal stack");
-        stack_t ss = {.ss_sp = p, .ss_size = sz, .ss_flags = 0};
-        if (sigaltstack(&ss, NULL) != 0)
-            die("sigaltstack");
-        t_altstack = p;
-        pthread_setspecific(g_thread_key, p);
-    } else {
-        t_altstack = (void *)1; /* the host's own: nothing to free */
+    if (!lo || n > STACK_MAX || (uintptr_t)lo >= sp) {
+        /* unknown or unbounded: assume the rlimit's size below here, at most STACK_ASSUMED */
+        struct rlimit rl;
+        size_t have = STACK_ASSUMED;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < have)
+            have = rl.rlim_cur;
+        lo = (void *)(sp > have ? sp - have : 0);
     }
+    void *alt = (void *)1; /* the host's own: nothing to free */
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) != 0)
+        return -1;
+    if (cur.ss_flags & SS_DISABLE) {
+        if (!(alt = pb_rt_malloc(ALT_STACK)))
+            return -1;
+        stack_t ss = {.ss_sp = alt, .ss_size = ALT_STACK, .ss_flags = 0};
+        if (pthread_setspecific(g_thread_key, alt) != 0 || sigaltstack(&ss, NULL) != 0) {
+            pthread_setspecific(g_thread_key, NULL);
+            free(alt);
+            return -1;
+        }
+    }
+    sigset_t faults;
+    sigemptyset(&faults);
+    sigaddset(&faults, SIGSEGV);
+    sigaddset(&faults, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+    t_stack_lo = (uintptr_t)lo;
+    t_altstack = alt;
+    return 0;
 }
+
+/* ---- fork: the child has no watchdog thread and its locks may be held by threads it lacks */
+
+static void atfork_prepare(void)
+{
+    pb_rt__watch_atfork_prepare();
+    pthread_mutex_lock(&g_lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&g_lock);
+    pb_rt__watch_atfork_parent();
+}
+
+static void atfork_child(void)
+{
+    pthread_mutex_unlock(&g_lock);
+    pb_rt__watch_atfork_child(t_guard);
+}
+
+/* ---- set-up -------------------------------------------------------------------------------- */
 
 int pb_rt_setup(void)
 {
     pthread_mutex_lock(&g_lock);
     int rc = 0;
-    if (!g_setup_done) {
+    if (!g_key_done)
+        g_key_done = pthread_key_create(&g_thread_key, thread_cleanup) == 0;
+    if (!g_atfork_done)
+        g_atfork_done = pthread_atfork(atfork_prepare, atfork_parent, atfork_child) == 0;
+    if (!g_handlers_done && g_key_done && g_atfork_done) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         /* SA_NODEFER: the handler leaves by siglongjmp, which (with sigsetjmp(.., 0)) does not
@@ -119,37 +254,51 @@ int pb_rt_setup(void)
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
         sigemptyset(&sa.sa_mask);
         sa.sa_sigaction = on_fault;
-        if (pthread_key_create(&g_thread_key, thread_cleanup) != 0 ||
-            sigaction(SIGSEGV, &sa, &g_old_segv) != 0 || sigaction(SIGBUS, &sa, &g_old_bus) != 0)
-            rc = -1;
-        else
-            g_setup_done = 1;
+        if (sigaction(SIGSEGV, &sa, &g_old_segv) == 0) {
+            if (sigaction(SIGBUS, &sa, &g_old_bus) == 0)
+                g_handlers_done = 1;
+            else
+                sigaction(SIGSEGV, &g_old_segv, NULL);
+        }
     }
+    if (!g_handlers_done)
+        rc = -1;
     pthread_mutex_unlock(&g_lock);
     return rc;
 }
 
 /* ---- guards -------------------------------------------------------------------------------- */
 
-void pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
+/* The check word for guest code running under g (or nothing: 0, never failing). */
+static uintptr_t check_word_of(const pb_rt_guard *g)
 {
-    if (!t_altstack)
-        thread_setup();
+    if (!g)
+        return 0;
+    return PB_RT_LOAD(g->hard) ? UINTPTR_MAX : g->floor;
+}
+
+int pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
+{
+    if (!t_altstack && thread_setup() != 0)
+        return -1;
     g->mem_lo = mem->data - PB_DIRTY_MAP_BYTES;
     g->mem_hi = mem->data + PB_WASM_SPAN;
     g->in_host = 1;
     PB_RT_STORE(g->stop, PB_RT_STOP_NONE);
     PB_RT_STORE(g->hard, 0);
     PB_RT_STORE(g->armed, 0);
-    PB_RT_STORE(g->kick_pending, 0);
     g->grow_refused = 0;
+    g->host_error = 0;
+    g->floor = t_stack_lo + PB_RT_HOST_STACK;
+    g->check_word = &pb_rt_check_word;
     g->mem = mem;
     g->soft_ok = 0;
-    g->thread = pthread_self();
     g->wprev = NULL;
     g->wnext = NULL;
     g->prev = t_guard;
     t_guard = g;
+    PB_RT_STORE(pb_rt_check_word, g->floor);
+    return 0;
 }
 
 void pb_rt_set_soft_word(pb_rt_guard *g, uint32_t soft_word)
@@ -161,6 +310,7 @@ void pb_rt_set_soft_word(pb_rt_guard *g, uint32_t soft_word)
 void pb_rt_leave(pb_rt_guard *g)
 {
     t_guard = g->prev;
+    PB_RT_STORE(pb_rt_check_word, check_word_of(t_guard));
 }
 
 static _Noreturn void stop_now(pb_rt_guard *g)
@@ -173,7 +323,7 @@ void pb_rt_guest_begin(pb_rt_guard *g)
 {
     g->in_host = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (PB_RT_LOAD(g->hard)) /* the signal came while host code ran */
+    if (PB_RT_LOAD(g->hard)) /* the stop came while host code ran */
         stop_now(g);
 }
 
@@ -195,18 +345,27 @@ void pb_rt_import_end(void)
         stop_now(g);
 }
 
-/* Called by the watchdog's signal: leave the guest now, if it is the guest that runs; from
- * host code the next checkpoint does it. Returns 0 when the signal was not meant for us. */
-int pb_rt__on_kick(void)
+/* The watchdog's hard stop (under its lock, while g is armed, so g is entered). */
+void pb_rt__hard_stop(pb_rt_guard *g)
+{
+    PB_RT_STORE(g->hard, 1);
+    __atomic_store_n(g->check_word, UINTPTR_MAX, __ATOMIC_RELAXED);
+}
+
+/* A check of generated code failed (rt_check.h): the guard was stopped, or the stack is at
+ * its floor. Otherwise the word was raised to stop a guard this one nests in (a call made
+ * from host code inside another call on this thread): that one stops once control is back
+ * in it, and this one goes on. */
+void pb_rt_check_failed(void)
 {
     pb_rt_guard *g = t_guard;
-    for (pb_rt_guard *h = g; h; h = h->prev)
-        PB_RT_STORE(h->kick_pending, 0);
-    if (!g || !PB_RT_LOAD(g->hard))
-        return 0;
-    if (!g->in_host)
+    if (!g) /* internal invariant: generated code runs only inside a guard */
+        abort();
+    if (PB_RT_LOAD(g->hard))
         stop_now(g);
-    return 1;
+    if (stack_pointer() < g->floor)
+        wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+    PB_RT_STORE(pb_rt_check_word, g->floor);
 }
 
 /* ---- wasm-rt.h: traps, types ----------------------------------------------------------------- */
@@ -214,7 +373,7 @@ int pb_rt__on_kick(void)
 void wasm_rt_trap(wasm_rt_trap_t code)
 {
     pb_rt_guard *g = t_guard;
-    if (!g) {
+    if (!g) { /* internal invariant: generated code runs only inside a guard */
         fprintf(stderr, "plugbox runtime: trap outside a guarded call: %s\n", wasm_rt_strerror(code));
         abort();
     }
@@ -238,19 +397,25 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap)
     return "unknown trap";
 }
 
+/* Function types, compared by their signature; registered once per process by
+ * Z_engine_init_module, which cannot report an error: a failure is remembered and
+ * pb_rt_types_failed() tells it (the next registration pass starts afresh). */
 typedef struct {
     uint32_t params, results;
     wasm_rt_type_t types[];
 } func_type;
 static func_type **g_types;
 static uint32_t g_ntypes;
+static int g_types_failed;
 
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
 {
     uint32_t n = params + results;
-    func_type *t = malloc(sizeof *t + n * sizeof t->types[0]);
-    if (!t)
-        die("function types");
+    func_type *t = pb_rt_malloc(sizeof *t + n * sizeof t->types[0]);
+    if (!t) {
+        g_types_failed = 1;
+        return 0;
+    }
     t->params = params;
     t->results = results;
     va_list ap;
@@ -267,9 +432,13 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
             return i + 1;
         }
     }
-    func_type **nt = realloc(g_types, (g_ntypes + 1) * sizeof *nt);
-    if (!nt)
-        die("function types");
+    func_type **nt = pb_rt_realloc(g_types, (g_ntypes + 1) * sizeof *nt);
+    if (!nt) {
+        pthread_mutex_unlock(&g_lock);
+        free(t);
+        g_types_failed = 1;
+        return 0;
+    }
     g_types = nt;
     g_types[g_ntypes++] = t;
     uint32_t id = g_ntypes;
@@ -277,13 +446,15 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
     return id;
 }
 
-void wasm_rt_init(void)
+int pb_rt_types_failed(void)
 {
-    if (pb_rt_setup() != 0)
-        die("installing fault handlers");
+    int f = g_types_failed;
+    g_types_failed = 0;
+    return f;
 }
 
-bool wasm_rt_is_initialized(void) { return g_setup_done; }
+void wasm_rt_init(void) {}
+bool wasm_rt_is_initialized(void) { return true; }
 void wasm_rt_free(void) {}
 
 /* Exceptions are not used by the guest (built without -fwasm-exceptions). */
@@ -296,6 +467,33 @@ uint32_t wasm_rt_exception_tag(void) { return 0; }
 uint32_t wasm_rt_exception_size(void) { return 0; }
 void *wasm_rt_exception(void) { return NULL; }
 
+/* ---- instantiation --------------------------------------------------------------------------- */
+
+static TLS sigjmp_buf *t_instantiating;
+
+/* wasm2c's allocation functions return nothing: a failure leaves through here. */
+static _Noreturn void instantiation_failed(int err)
+{
+    if (!t_instantiating) /* internal invariant: memories and tables are made only there */
+        abort();
+    errno = err;
+    siglongjmp(*t_instantiating, err ? err : ENOMEM);
+}
+
+int pb_rt_instantiate(void (*init)(void *), void *arg)
+{
+    sigjmp_buf jb;
+    volatile int err = sigsetjmp(jb, 0);
+    if (err == 0) {
+        t_instantiating = &jb;
+        init(arg);
+    }
+    t_instantiating = NULL;
+    if (err)
+        errno = err;
+    return err ? -1 : 0;
+}
+
 /* ---- linear memories ------------------------------------------------------------------------- */
 
 static uint8_t *g_pool[POOL_SIZE];
@@ -304,32 +502,40 @@ static int g_npool;
 void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max)
 {
     uint8_t *base = NULL;
+    m->data = NULL;
+    m->size = m->pages = 0;
     pthread_mutex_lock(&g_lock);
     if (g_npool)
         base = g_pool[--g_npool];
     pthread_mutex_unlock(&g_lock);
     if (!base) {
-        base = mmap(NULL, RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        base = pb_rt_mmap(RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
         if (base == MAP_FAILED)
-            die("reserving sandbox memory");
-        if (mprotect(base, PB_DIRTY_MAP_BYTES, PROT_READ | PROT_WRITE) != 0)
-            die("dirty map");
+            instantiation_failed(errno);
+        if (pb_rt_mprotect(base, PB_DIRTY_MAP_BYTES, PROT_READ | PROT_WRITE) != 0) {
+            int err = errno;
+            munmap(base, RESERVATION);
+            instantiation_failed(err);
+        }
     }
     if (max > MAX_PAGES)
         max = MAX_PAGES;
-    if (initial > max)
-        die("initial memory above its maximum");
     /* data stays put until the memory is freed: generated code keeps it in a local (rt_access.h) */
-    m->data = base + PB_DIRTY_MAP_BYTES;
-    if (initial && mprotect(m->data, (size_t)initial * WASM_PAGE, PROT_READ | PROT_WRITE) != 0)
-        die("committing sandbox memory");
+    uint8_t *data = base + PB_DIRTY_MAP_BYTES;
+    if (initial > max || (initial && pb_rt_mprotect(data, (size_t)initial * WASM_PAGE, PROT_READ | PROT_WRITE) != 0)) {
+        int err = initial > max ? EINVAL : errno;
+        munmap(base, RESERVATION);
+        instantiation_failed(err);
+    }
+    m->data = data;
     m->pages = initial;
     m->max_pages = max;
     m->size = initial * WASM_PAGE;
 }
 
-/* Host code the guest calls: a stop signal waits until the new size is recorded, so that a
- * stop can never leave pages accessible above the memory's size. */
+/* Host code the guest calls: a stop waits until the new size is recorded, so that a stop can
+ * never leave pages accessible above the memory's size. A refusal of the host (not of the
+ * limit) is noted in the guard: the call then fails as the host's failure. */
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
 {
     uint32_t old = m->pages;
@@ -340,9 +546,9 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
         return UINT32_MAX;
     }
     pb_rt_import_begin();
-    if (delta && mprotect(m->data + m->size, (size_t)delta * WASM_PAGE, PROT_READ | PROT_WRITE) != 0) {
+    if (delta && pb_rt_mprotect(m->data + m->size, (size_t)delta * WASM_PAGE, PROT_READ | PROT_WRITE) != 0) {
         if (t_guard)
-            t_guard->grow_refused = 1;
+            t_guard->host_error = errno ? errno : ENOMEM;
         pb_rt_import_end();
         return UINT32_MAX;
     }
@@ -435,9 +641,16 @@ struct restore_ctx {
     int drop; /* long runs of zero pages may be dropped (madvise) rather than written */
 };
 
+/* Zeros n bytes at p: dropped when long enough (they read back as zeros), written otherwise
+ * or when dropping fails. */
+static void clear(uint8_t *p, size_t n, int drop)
+{
+    if (!drop || n < ZERO_BY_MADVISE || madvise(p, n, MADV_DONTNEED) != 0)
+        memset(p, 0, n);
+}
+
 /* Pages [first, first + count) back to the image: its zero pages by zeroing, which does not
- * read the image (or, in long runs when allowed, by dropping them: they read back as zeros),
- * the others by copying. */
+ * read the image, the others by copying. */
 static void copy_back(void *arg, size_t first, size_t count)
 {
     struct restore_ctx *c = arg;
@@ -448,10 +661,8 @@ static void copy_back(void *arg, size_t first, size_t count)
         size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
         if (!c->zero[i])
             memcpy(c->data + off, c->image + off, n);
-        else if (!c->drop || n < ZERO_BY_MADVISE)
-            memset(c->data + off, 0, n);
-        else if (madvise(c->data + off, n, MADV_DONTNEED) != 0)
-            die("clearing sandbox memory");
+        else
+            clear(c->data + off, n, c->drop);
         i = j;
     }
 }
@@ -462,12 +673,14 @@ static void zero_run(void *arg, size_t first, size_t count)
     memset(c->data + (first << PB_PAGE_SHIFT), 0, count << PB_PAGE_SHIFT);
 }
 
-void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full)
+int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full)
 {
     uint8_t *map = pb_rt_dirty_map(m);
     struct restore_ctx c = {m->data, image, zero, full};
     size_t snap_pages = (size_t)size >> PB_PAGE_SHIFT;
     size_t cur_pages = (size_t)m->size >> PB_PAGE_SHIFT;
+    if (m->size < size) /* internal invariant: pb__image_load grows a smaller memory first */
+        abort();
     if (full) {
         copy_back(&c, 0, snap_pages);
         memset(map, 0, snap_pages);
@@ -478,19 +691,17 @@ void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zer
         /* Memory the call grew: zero it (grown memory must read as zeros) and take it away. */
         size_t grown = m->size - size;
         if (full || grown > ZERO_BY_MADVISE) {
-            if (madvise(m->data + size, grown, MADV_DONTNEED) != 0)
-                die("releasing sandbox memory");
+            clear(m->data + size, grown, 1);
             memset(map + snap_pages, 0, cur_pages - snap_pages);
         } else {
             for_dirty_runs(map, snap_pages, cur_pages, zero_run, &c);
         }
-        if (mprotect(m->data + size, grown, PROT_NONE) != 0)
-            die("shrinking sandbox memory");
+        if (pb_rt_mprotect(m->data + size, grown, PROT_NONE) != 0)
+            return -1; /* still zeroed and accessible: the caller restores again before use */
         m->size = size;
         m->pages = size / WASM_PAGE;
-    } else if (m->size < size) {
-        die("restoring a snapshot larger than its memory");
     }
+    return 0;
 }
 
 /* ---- tables ----------------------------------------------------------------------------------- */
@@ -498,9 +709,10 @@ void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zer
 #define DEFINE_TABLE(type)                                                                          \
     void wasm_rt_allocate_##type##_table(wasm_rt_##type##_table_t *t, uint32_t n, uint32_t max)      \
     {                                                                                               \
-        t->data = calloc(n ? n : 1, sizeof *t->data);                                               \
+        t->size = 0;                                                                                \
+        t->data = pb_rt_calloc(n ? n : 1, sizeof *t->data);                                         \
         if (!t->data)                                                                               \
-            die("allocating a table");                                                              \
+            instantiation_failed(ENOMEM);                                                           \
         t->size = n;                                                                                \
         t->max_size = max;                                                                          \
     }                                                                                               \
@@ -517,7 +729,7 @@ void pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zer
         uint64_t n = (uint64_t)old + delta;                                                         \
         if (n > t->max_size)                                                                        \
             return UINT32_MAX;                                                                      \
-        void *p = realloc(t->data, (size_t)(n ? n : 1) * sizeof *t->data);                          \
+        void *p = pb_rt_realloc(t->data, (size_t)(n ? n : 1) * sizeof *t->data);                    \
         if (!p)                                                                                     \
             return UINT32_MAX;                                                                      \
         t->data = p;                                                                                \

@@ -2,7 +2,8 @@
  *
  * Arming a call is a list insertion under a mutex; the thread is woken only when the new
  * deadline is earlier than the one it already sleeps towards, so a steady stream of calls
- * with the same limit costs no system call per call. */
+ * with the same limit costs no system call per call. The thread starts on first use, and
+ * again in a child process after fork (which copies no thread but the forking one). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -12,35 +13,17 @@
 
 #include "rt.h"
 
-#ifndef PLUGBOX_STOP_SIGNAL_OFFSET
-#define PLUGBOX_STOP_SIGNAL_OFFSET 5 /* the stop signal is SIGRTMIN + this */
-#endif
-
 static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t w_cond;
 static pb_rt_guard *w_list;
 static uint64_t w_wake_ns = UINT64_MAX; /* when the thread wakes next */
 static int w_started;
-static int w_signal;
-static struct sigaction w_old;
 
 uint64_t pb_rt_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void on_stop_signal(int sig, siginfo_t *si, void *uc)
-{
-    if (pb_rt__on_kick())
-        return;
-    if (w_old.sa_flags & SA_SIGINFO) {
-        if (w_old.sa_sigaction)
-            w_old.sa_sigaction(sig, si, uc);
-    } else if (w_old.sa_handler != SIG_DFL && w_old.sa_handler != SIG_IGN) {
-        w_old.sa_handler(sig);
-    }
 }
 
 static void soft_stop(pb_rt_guard *g)
@@ -65,17 +48,9 @@ static void *watchdog(void *arg)
                 soft_stop(g);
                 g->kick_ns = now + PB_RT_GRACE_NS;
             }
-            if (stop && now >= g->kick_ns) {
-                /* again, should the last one have come while host code ran; but never while
-                 * one is still on its way */
-                if (!PB_RT_LOAD(g->kick_pending)) {
-                    PB_RT_STORE(g->hard, 1);
-                    PB_RT_STORE(g->kick_pending, 1);
-                    pthread_kill(g->thread, w_signal);
-                }
-                g->kick_ns = now + PB_RT_GRACE_NS;
-            }
-            uint64_t t = stop ? g->kick_ns : g->deadline_ns;
+            if (stop && !PB_RT_LOAD(g->hard) && now >= g->kick_ns)
+                pb_rt__hard_stop(g); /* the guest leaves at its next check */
+            uint64_t t = !stop ? g->deadline_ns : PB_RT_LOAD(g->hard) ? UINT64_MAX : g->kick_ns;
             if (t < next)
                 next = t;
         }
@@ -96,21 +71,15 @@ static int start(void)
     if (w_started)
         return 0;
     pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w_cond, &ca);
+    int rc = pthread_cond_init(&w_cond, &ca);
     pthread_condattr_destroy(&ca);
-
-    w_signal = SIGRTMIN + PLUGBOX_STOP_SIGNAL_OFFSET;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_sigaction = on_stop_signal;
-    if (sigaction(w_signal, &sa, &w_old) != 0)
+    if (rc != 0)
         return -1;
 
-    /* the watchdog must never run guest code's stop signal itself */
+    /* the watchdog takes no signal of the host's */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -119,11 +88,13 @@ static int start(void)
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&at, 64 * 1024);
-    int rc = pthread_create(&t, &at, watchdog, NULL);
+    rc = pb_rt_thread_create(&t, &at, watchdog, NULL);
     pthread_attr_destroy(&at);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    if (rc != 0) {
+        pthread_cond_destroy(&w_cond);
         return -1;
+    }
     w_started = 1;
     return 0;
 }
@@ -152,7 +123,6 @@ static int watch(pb_rt_guard *g, uint64_t deadline_ns, int reason)
     if (!PB_RT_LOAD(g->stop)) {
         g->deadline_ns = deadline_ns;
         g->reason = reason;
-        PB_RT_STORE(g->stop, PB_RT_STOP_NONE);
     }
     if (deadline_ns < w_wake_ns)
         pthread_cond_signal(&w_cond);
@@ -184,4 +154,28 @@ void pb_rt_watch_disarm(pb_rt_guard *g)
         PB_RT_STORE(g->armed, 0);
     }
     pthread_mutex_unlock(&w_lock);
+}
+
+/* fork: the list is held still across it. The child keeps the guards of the forking thread
+ * (own: its innermost, linked by prev: a fork from host code inside a call) and starts a
+ * watchdog of its own at the next call that needs one. */
+void pb_rt__watch_atfork_prepare(void)
+{
+    pthread_mutex_lock(&w_lock);
+}
+
+void pb_rt__watch_atfork_parent(void)
+{
+    pthread_mutex_unlock(&w_lock);
+}
+
+void pb_rt__watch_atfork_child(pb_rt_guard *own)
+{
+    pthread_mutex_init(&w_lock, NULL);
+    w_list = NULL;
+    w_started = 0;
+    w_wake_ns = UINT64_MAX;
+    for (pb_rt_guard *g = own; g; g = g->prev)
+        if (g->wprev)
+            insert(g);
 }
