@@ -811,9 +811,14 @@ case_native_loop_bomb() {
 }
 
 case_json_bomb() {
-    # JSON.stringify of deeply nested arrays is quadratic inside the engine
-    run_pb run --time-limit 300 -e 'let a=[]; for (let i=0;i<1e5;i++) a=[a]; JSON.stringify(a).length'
-    expect_limit 'time limit exceeded' 3000
+    # JSON.stringify's recursion is bounded by the engine's stack check, and its cycle check
+    # is not a search of the values it is inside (which made it quadratic in the depth)
+    run_pb run --time-limit 60000 -e 'let a=[]; for (let i=0;i<1e5;i++) a=[a]; JSON.stringify(a).length'
+    expect_rc 3
+    expect_stderr_has 'stack overflow'
+    run_pb run --time-limit 60000 -e 'let a=[]; for (let i=0;i<1e5;i++) a=[a]; try { JSON.stringify(a) } catch (e) { String(e) }'
+    expect_rc 0
+    expect_stdout_eq '"InternalError: stack overflow"'
 }
 
 # ---------------------------------------------------------------------------
@@ -1203,6 +1208,124 @@ case_map_help() {
     expect_rc 2
     run_pb map --threads 0 -e 1
     expect_rc 2
+}
+
+# ---------------------------------------------------------------------------
+# the host's safety: what a script did to the process before (crash, abort, hang,
+# host memory or CPU without bound, a wrong answer), each must now end as an error
+
+case_host_stack_stringify_console() {
+    # JSON.stringify's recursion ran the thread's stack out; the console import then
+    # faulted in host code, and the process died
+    local code="var x=[]; for(var i=0;i<2e5;i++) x=[x]; JSON.stringify(x, function(k,v){ console.log('p'); return v }).length"
+    run_pb run -e "$code"
+    expect_no_crash
+    expect_limit 'stack overflow' 60000
+    printf '1\n2\n' >"$T/in"
+    PB_STDIN=$T/in run_pb map --threads 1 -e "$code"
+    expect_no_crash
+    expect_rc 0
+    [ "$(grep -c '"kind":"stack"' "$T/out")" = 2 ] || fail "expected two stack overflow lines"
+}
+
+case_host_stack_small_rlimit() {
+    # a 256 KiB main-thread stack: recursion with a host import on top
+    last_cmd="(ulimit -s 256; plugbox run -e 'function f(n,a,b){ console.log(\"\"); return f(n+1)+1 } f(0)')"
+    (ulimit -s 256 && exec timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run -e 'function f(n,a,b){ console.log(""); return f(n+1)+1 } f(0)') \
+        >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    expect_no_crash
+    expect_rc 3
+    expect_stderr_has 'stack overflow'
+}
+
+case_host_address_space() {
+    # each sandbox reserves 8 GiB of address space: without it, an error, not an abort
+    last_cmd="(ulimit -v 4000000; plugbox run -e 1)"
+    (ulimit -v 4000000 && exec "$PLUGBOX" run -e 1) >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    expect_no_crash
+    expect_rc 4
+    expect_stderr_has 'address space'
+    last_cmd="(ulimit -v 20000000; plugbox map --threads 4 -e data)"
+    (ulimit -v 20000000 && echo 1 | exec "$PLUGBOX" map --threads 4 -e data) >"$T/out" 2>"$T/err"
+    rc=$?
+    expect_no_crash
+    expect_rc 4
+    expect_stderr_has 'address space'
+}
+
+case_host_result_size() {
+    # the result's encoder reserved 6 bytes a character in a 32-bit size that wrapped:
+    # it looped, or wrote past its buffer
+    PB_STDOUT=$T/big run_pb run --memory-limit 1G --time-limit 120000 -e '"a".repeat(360000000)'
+    expect_rc 0
+    [ "$(wc -c <"$T/big")" = 360000003 ] || fail "expected the 360 MB string and its quotes"
+    rm -f "$T/big"
+    run_pb run --memory-limit 2G --time-limit 120000 -e '"\x01".repeat(715827883)'
+    expect_limit 'out of memory' 120000
+}
+
+case_host_tojson() {
+    # the fast encoder skipped an array's own toJSON and a non-enumerable one
+    run_pb run -e 'var a=[1,2]; a.toJSON=function(){return "X"}; a'
+    expect_stdout_eq '"X"'
+    run_pb run -e 'var o={user:"x", secret:"s3"}; Object.defineProperty(o, "toJSON", {value: function(){return "redacted"}}); o'
+    expect_stdout_eq '"redacted"'
+    run_pb run -e 'var f=function(){}; f.toJSON=function(){return 1}; [f, {g: f}]'
+    expect_stdout_eq '[1,{"g":1}]'
+    run_pb run -e 'var o={v:1}; Object.defineProperty(o, "h", {get(){return 2}, enumerable:false}); o'
+    expect_stdout_eq '{"v":1}'
+}
+
+case_host_thrown_values() {
+    # what a script throws is an exception whatever it is; a limit is what the engine met
+    local s
+    for s in 'throw null' 'throw Symbol()' 'throw Object.create(null)' 'Promise.reject(null)' \
+             'throw {toString(){ return this.toString() }}' 'throw new InternalError("interrupted")' \
+             'throw new InternalError("out of memory")'; do
+        run_pb run -e "$s"
+        expect_no_crash
+        expect_rc 1
+        expect_stderr_has 'Uncaught '
+        expect_stderr_lacks 'time limit'
+    done
+    run_pb run -e 'throw null'
+    expect_stderr_has 'Uncaught null'
+}
+
+case_host_engine_limits() {
+    # a BigInt past what the engine multiplies aborted the engine; a regular expression's
+    # backtracking stack past the limit was an exception
+    run_pb run -e 'var x=10n; for(;;) x=x*x'
+    expect_limit 'out of memory' 60000
+    run_pb run -e '/(a|b)*c/.exec("ab".repeat(2**22))'
+    expect_limit 'out of memory' 60000
+}
+
+case_host_deep_echo() {
+    # a line nested 200,000 deep echoed by map: encoding was quadratic in the depth (minutes),
+    # now linear (milliseconds); the limit leaves it two orders of magnitude of room
+    { repeat '[' 200000; repeat ']' 200000; echo; repeat '{' 100000 | sed 's/{/{"a":/g'; printf 1; repeat '}' 100000
+      echo; } >"$T/in"
+    PB_STDIN=$T/in run_pb map --threads 1 --time-limit 20000 -e data
+    expect_rc 0
+    cmp -s "$T/in" "$T/out" || fail "the deep lines should come back as they went in"
+}
+
+case_host_map_set() {
+    # hash tables masked with size-1 got sizes that were not powers of two: quadratic
+    run_pb run --time-limit 20000 -e 'var m=new Map(); for(var i=0;i<300000;i++) m.set(i,i); var s=new Set(); for(var i=0;i<300000;i++) s.add("k"+i); [m.size, s.size, m.get(299999)]'
+    expect_rc 0
+    expect_stdout_eq '[300000,300000,299999]'
+}
+
+case_host_clocks() {
+    # the only clock a script sees is Date's milliseconds
+    run_pb run -e 'typeof __date_clock'
+    expect_stdout_eq '"undefined"'
+    run_pb run -e 'var d = Date.now(); d === Math.floor(d) && d > 1.6e12'
+    expect_stdout_eq 'true'
 }
 
 # ---------------------------------------------------------------------------
