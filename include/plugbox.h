@@ -37,16 +37,38 @@
  *
  * Errors
  *   Functions that can fail return an int status: PLUGBOX_OK (0) or a negative PLUGBOX_E*
- *   code. The code is the error's kind. The message (and, for JavaScript errors, the stack)
- *   of the last failed call on a program or sandbox stays readable on that handle until the
+ *   code. The code is the error's kind, and it comes from what happened, never from a
+ *   message a script could imitate. The message (and, for JavaScript errors, the stack) of
+ *   the last failed call on a program or sandbox stays readable on that handle until the
  *   next call on it. plugbox_strerror() and plugbox_err_name() describe any code.
+ *   PLUGBOX_HOST is a host resource that failed (memory, address space, a thread): the call
+ *   fails, nothing is leaked, other sandboxes are unharmed, and the next attempt may work;
+ *   where no handle carries the message (the _new functions), errno tells the cause (ENOMEM:
+ *   memory or address space; EAGAIN: a thread).
  *
- * Signals
- *   The library installs handlers for SIGSEGV and SIGBUS that claim only faults of guest code
- *   inside a sandbox's memory (every other fault goes to the handler installed before, or
- *   kills the process as usual), and, once a time limit or interrupt is used, a handler for
- *   SIGRTMIN+5 (build knob PLUGBOX_STOP_SIGNAL_OFFSET) that it sends to its own threads only.
- *   Each thread that runs a call gets an alternate signal stack if it has none.
+ * What the host can rely on
+ *   No script can crash, abort or hang the process, or make it take memory outside the
+ *   sandbox's limit. The library itself aborts only on a broken internal invariant.
+ *   Address space: each sandbox reserves 8 GiB (mapped without access, not memory: any 32-bit
+ *   address a guest forms lands in it); so do an engine and a program while they are made.
+ *   Under an address-space limit (RLIMIT_AS, ulimit -v) the _new functions fail with
+ *   PLUGBOX_HOST and errno ENOMEM once it is used up.
+ *   Stack: a call runs on the calling thread's stack. The engine checks the stack it uses,
+ *   at every function and loop, and keeps 32 KiB of the thread's stack free for host code the
+ *   script calls (the console callback); a script that recurses too deep gets a catchable
+ *   "stack overflow" error, and one that goes on ends the call with PLUGBOX_STACK. Calls work
+ *   on thread stacks of 96 KiB and more; on smaller ones they fail with PLUGBOX_STACK.
+ *   Signals: limits and interrupts use no signal, so they hold whatever the thread's signal
+ *   mask. The library installs handlers for SIGSEGV and SIGBUS that claim only faults of
+ *   guest code inside a sandbox's memory (every other fault goes to the handler installed
+ *   before, or kills the process as usual). Each thread that runs a call gets, on its first
+ *   call, an alternate signal stack if it has none, and SIGSEGV and SIGBUS unblocked (a fault
+ *   while they are blocked would kill the process whatever its handler): a thread must not
+ *   block them again while it runs calls.
+ *   Threads: the library starts one watchdog thread, on the first call with a time limit or
+ *   an interrupt; the pool starts its workers.
+ *   fork: a child process can keep using the engines, programs and sandboxes it inherited,
+ *   with their limits (the watchdog starts again in the child when a limit needs it).
  */
 #ifndef PLUGBOX_H
 #define PLUGBOX_H
@@ -116,7 +138,9 @@ void plugbox_options_free(plugbox_options *opts);
 int plugbox_options_set_memory_limit(plugbox_options *opts, uint64_t bytes);
 /* Wall-clock limit of one call (and of a program's top level), in milliseconds; 0: none.
  * A call over it ends with PLUGBOX_TIMEOUT, whatever the script runs, native engine code
- * included. */
+ * included, within about 10 ms. Host code the script calls (the console callback) is not
+ * stopped: a call whose deadline passed during it ends as soon as it returns. Values above
+ * 2^40 (about 35 years) count as 2^40. */
 int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t ms);
 /* Function style: the program runs the script's top level once, into its snapshot, and each
  * call invokes the global function `name` with the input as its argument. NULL: eval style,
@@ -140,7 +164,7 @@ typedef struct plugbox_engine plugbox_engine;
 /* Creates an engine: instantiates the compiled QuickJS module, initialises the JavaScript
  * runtime once and keeps that state as the base every program starts from (~a millisecond).
  * Returns PLUGBOX_OK and sets *out, or PLUGBOX_HOST (no memory, no address space, or the
- * process's fault handlers could not be installed) with *out set to NULL.
+ * process's fault handlers could not be installed; errno tells which) with *out set to NULL.
  * Thread-safe; the engine is shared by any number of threads. */
 int plugbox_engine_new(plugbox_engine **out);
 /* Frees the engine once every program made from it is freed. NULL is fine. */
@@ -155,7 +179,8 @@ typedef struct plugbox_program plugbox_program;
  * the options' limits and checks that the function exists.
  * Returns PLUGBOX_OK; or an error kind (PLUGBOX_SYNTAX, PLUGBOX_EXCEPTION, PLUGBOX_TIMEOUT,
  * PLUGBOX_MEMORY, ...), and then *out is still a program, in a failed state, that carries the
- * message (plugbox_program_error_message) and must be freed; or PLUGBOX_HOST with *out NULL.
+ * message (plugbox_program_error_message) and must be freed; or PLUGBOX_HOST with *out NULL
+ * (errno set).
  * Thread-safe with respect to the engine. */
 int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
                         plugbox_program **out);
@@ -180,21 +205,23 @@ typedef struct plugbox_sandbox plugbox_sandbox;
 /* Creates a sandbox of a program that compiled (takes a reference on it), with the limits,
  * state mode and console of opts (NULL: defaults). Returns PLUGBOX_OK; PLUGBOX_ARGUMENT for a
  * failed program; PLUGBOX_MEMORY when the memory limit is below the program's footprint;
- * PLUGBOX_HOST when out of host memory. *out is NULL on failure. Thread-safe with respect to
- * the program. */
+ * PLUGBOX_HOST when out of host memory or address space (errno set). *out is NULL on failure.
+ * Thread-safe with respect to the program. */
 int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out);
 /* Frees the sandbox. Not while a call runs on it. NULL is fine. */
 void plugbox_sandbox_free(plugbox_sandbox *box);
 
 /* One call. json/len: the input, a JSON text (UTF-8), or json NULL for no input (`data` is
- * undefined). The input is checked first: invalid JSON or invalid UTF-8 fails with
+ * undefined). An input longer than the memory limit fails with PLUGBOX_MEMORY before it is
+ * read. The input is checked first: invalid JSON or invalid UTF-8 fails with
  * PLUGBOX_INPUT and a message with line and column. On PLUGBOX_OK, *out and *out_len are the
  * result as JSON text (NUL-terminated; *out NULL and *out_len 0 when the result is undefined,
  * a function or a symbol), owned by the sandbox and valid until its next call or free.
  * Errors: PLUGBOX_EXCEPTION (uncaught; message "Error: boom" and stack), PLUGBOX_TIMEOUT,
  * PLUGBOX_MEMORY, PLUGBOX_STACK, PLUGBOX_INTERRUPTED, PLUGBOX_TRAP (the sandbox caught a fault
  * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST. After any error
- * the sandbox stays usable. */
+ * the sandbox stays usable; PLUGBOX_HOST when it could not be restored to its snapshot, which
+ * the next call tries again. */
 int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);
 
 /* Flags of plugbox_sandbox_call_bytes. */
@@ -250,13 +277,16 @@ typedef void (*plugbox_result_fn)(void *user, uint64_t index, const plugbox_resu
  * fn (may be NULL when only plugbox_pool_run is used). At most `window` inputs are in flight
  * (0: 64 per thread): plugbox_pool_submit blocks beyond that, so memory stays bounded on
  * endless input. Takes a reference on prog. Returns PLUGBOX_OK, PLUGBOX_ARGUMENT (a failed
- * program), PLUGBOX_MEMORY (limit below the program's footprint) or PLUGBOX_HOST. */
+ * program), PLUGBOX_MEMORY (limit below the program's footprint) or PLUGBOX_HOST (errno set:
+ * ENOMEM for memory or address space, each worker's sandbox reserving 8 GiB; EAGAIN when a
+ * thread could not be started). */
 int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigned threads, size_t window,
                      plugbox_result_fn fn, void *user, plugbox_pool **out);
 /* Waits for what was submitted, stops the threads, frees. NULL is fine. */
 void plugbox_pool_free(plugbox_pool *pool);
 
-/* Queues one input (copied; json NULL: no input) and returns. When the window is full it
+/* Queues one input (copied; json NULL: no input; one longer than the memory limit is not
+ * copied, and its result is PLUGBOX_MEMORY) and returns. When the window is full it
  * blocks until half of it is free. The pool keeps the buffers of delivered inputs (up to
  * 16 MiB) for later copies until it is freed. Returns PLUGBOX_OK or PLUGBOX_HOST. Thread-safe. */
 int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
@@ -264,7 +294,9 @@ int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
 void plugbox_pool_wait(plugbox_pool *pool);
 /* Runs n inputs and fills results[i] for inputs[i] (lens[i] bytes; lens NULL: NUL-terminated),
  * waiting for all of them. Results go to the array, not to the pool's callback. Returns
- * PLUGBOX_OK (each result has its own status) or PLUGBOX_HOST. One batch at a time. */
+ * PLUGBOX_OK (each result has its own status) or PLUGBOX_HOST (an input could not be queued:
+ * it and those after it have the status PLUGBOX_HOST). Every result is to be released with
+ * plugbox_result_clear, whatever the return. One batch at a time. */
 int plugbox_pool_run(plugbox_pool *pool, const char *const *inputs, const size_t *lens, size_t n,
                      plugbox_result *results);
 /* Frees what a result from plugbox_pool_run holds; NULL is fine. */
