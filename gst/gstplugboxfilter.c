@@ -147,16 +147,17 @@ static void set_meta_json(GstBuffer *buf, const gchar *json)
 
 /* ---- one engine per process ---------------------------------------------------------------- */
 
-static plugbox_engine *shared_engine(void)
+/* The process's engine, made on first use. NULL with *rc set when it cannot be made (no
+ * memory or address space): the next start tries again. */
+static plugbox_engine *shared_engine(int *rc)
 {
+    static GMutex lock;
     static plugbox_engine *engine = NULL;
-    if (g_once_init_enter(&engine)) {
-        plugbox_engine *e = NULL;
-        if (plugbox_engine_new(&e) != PLUGBOX_OK)
-            g_error("plugboxfilter: cannot start the plugbox engine");
-        g_once_init_leave(&engine, e);
-    }
-    return engine;
+    g_mutex_lock(&lock);
+    *rc = engine ? PLUGBOX_OK : plugbox_engine_new(&engine);
+    plugbox_engine *e = engine;
+    g_mutex_unlock(&lock);
+    return e;
 }
 
 static void on_console(void *user, plugbox_console_level level, const char *text, size_t len)
@@ -170,7 +171,7 @@ static void on_console(void *user, plugbox_console_level level, const char *text
 
 /* Compiles the current script (or location) into a sandbox. Runs on the caller's thread, not
  * the streaming thread. Returns NULL with *err set when there is no script or it fails. */
-static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, GError **err)
+static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, plugbox_engine *engine, GError **err)
 {
     GST_OBJECT_LOCK(self);
     gchar *script = g_strdup(self->script), *location = g_strdup(self->location);
@@ -200,7 +201,7 @@ static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, GError **err)
     plugbox_options_set_time_limit(opts, time_limit);
     plugbox_options_set_stateful(opts, stateful);
     plugbox_options_set_console(opts, on_console, self);
-    int rc = plugbox_program_new(shared_engine(), source, strlen(source), opts, &prog);
+    int rc = plugbox_program_new(engine, source, strlen(source), opts, &prog);
     if (rc != PLUGBOX_OK) {
         g_set_error(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "%s: %s\n%s", name,
                     prog ? plugbox_program_error_message(prog) : plugbox_strerror(rc),
@@ -227,8 +228,10 @@ static void reload(GstPlugboxFilter *self)
     GST_OBJECT_UNLOCK(self);
     if (!running)
         return; /* start() builds it */
+    int rc;
+    plugbox_engine *engine = shared_engine(&rc); /* there is one: start() made it */
     GError *err = NULL;
-    plugbox_sandbox *box = build_sandbox(self, &err);
+    plugbox_sandbox *box = engine ? build_sandbox(self, engine, &err) : NULL;
     if (!box) {
         GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("the new script does not compile; the old one keeps running"),
                             ("%s", err ? err->message : "?"));
@@ -789,8 +792,14 @@ static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent 
 static gboolean gst_plugbox_filter_start(GstBaseTransform *trans)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
+    int rc;
+    plugbox_engine *engine = shared_engine(&rc);
+    if (!engine) {
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("cannot start the plugbox engine: %s", plugbox_strerror(rc)), (NULL));
+        return FALSE;
+    }
     GError *err = NULL;
-    plugbox_sandbox *box = build_sandbox(self, &err);
+    plugbox_sandbox *box = build_sandbox(self, engine, &err);
     if (!box) {
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("cannot start the script"), ("%s", err ? err->message : "?"));
         g_clear_error(&err);
