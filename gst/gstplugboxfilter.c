@@ -12,6 +12,7 @@
  *
  * The script runs in a plugbox sandbox with its memory and time limits; an exception or a
  * limit posts a warning and the buffer is passed, dropped or the stream fails ("on-error").
+ * Stopping or flushing the element interrupts a running call.
  * Setting "script" or "location" while playing compiles the new program on the setting
  * thread and swaps it in between two buffers: no buffer is lost or seen twice, and a script
  * that does not compile leaves the old one running (with a warning).
@@ -34,7 +35,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_plugbox_filter_debug);
 
 #define DEFAULT_FUNCTION "process"
 #define DEFAULT_MEMORY_LIMIT (64u << 20)
-#define DEFAULT_TIME_LIMIT 0
+#define DEFAULT_TIME_LIMIT 1000 /* a pipeline is real time */
 #define DEFAULT_ON_ERROR GST_PLUGBOX_ON_ERROR_PASS
 #define DEFAULT_STATEFUL TRUE
 #define DEFAULT_DATA_ACCESS GST_PLUGBOX_DATA_ACCESS_NONE
@@ -70,6 +71,13 @@ struct _GstPlugboxFilter {
      * (swapped in between two buffers, under the object lock) */
     plugbox_sandbox *box, *next_box;
     gchar *caps_json;
+
+    /* stopping (from PAUSED->READY to READY->PAUSED) and flushing (from FLUSH_START to
+     * FLUSH_STOP) refuse new calls; in_call is the sandbox the streaming thread is calling, NULL
+     * when none, and call_done is signalled when that call returns. Under the object lock. */
+    gboolean stopping, flushing;
+    plugbox_sandbox *in_call;
+    GCond call_done;
 
     /* the streaming thread's: the input of the current call, its regions of interest, and
      * scratch strings for reading the result */
@@ -705,6 +713,62 @@ static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char 
     return !more;
 }
 
+/* ---- interrupting a call ------------------------------------------------------------------ */
+
+/* The streaming thread enters a call on box: FALSE when the element is stopping or flushing. */
+static gboolean begin_call(GstPlugboxFilter *self, plugbox_sandbox *box)
+{
+    GST_OBJECT_LOCK(self);
+    gboolean go = !self->stopping && !self->flushing;
+    if (go)
+        self->in_call = box;
+    GST_OBJECT_UNLOCK(self);
+    return go;
+}
+
+/* The call returned: TRUE when it was ended because the element is stopping or flushing. */
+static gboolean end_call(GstPlugboxFilter *self)
+{
+    GST_OBJECT_LOCK(self);
+    self->in_call = NULL;
+    g_cond_broadcast(&self->call_done);
+    gboolean halted = self->stopping || self->flushing;
+    GST_OBJECT_UNLOCK(self);
+    return halted;
+}
+
+/* Ends the running call, if any, and waits until the streaming thread is out of it; called
+ * with the object lock held, after setting stopping or flushing so that no new call begins.
+ * An interrupt does nothing before the call has entered the sandbox, so it is sent again on
+ * each tick until the call returns (the tick is only a retry, not a deadline). */
+static void interrupt_call(GstPlugboxFilter *self)
+{
+    while (self->in_call) {
+        if (plugbox_sandbox_interrupt(self->in_call) != PLUGBOX_OK)
+            GST_WARNING_OBJECT(self, "cannot interrupt the call");
+        g_cond_wait_until(&self->call_done, GST_OBJECT_GET_LOCK(self), g_get_monotonic_time() + 10 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static GstStateChangeReturn gst_plugbox_filter_change_state(GstElement *element, GstStateChange transition)
+{
+    GstPlugboxFilter *self = GST_PLUGBOX_FILTER(element);
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+        GST_OBJECT_LOCK(self);
+        self->stopping = self->flushing = FALSE;
+        GST_OBJECT_UNLOCK(self);
+    } else if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+        /* before the pads deactivate, which waits for the streaming thread */
+        GST_OBJECT_LOCK(self);
+        self->stopping = TRUE;
+        interrupt_call(self);
+        GST_OBJECT_UNLOCK(self);
+    }
+    return GST_ELEMENT_CLASS(gst_plugbox_filter_parent_class)->change_state(element, transition);
+}
+
+/* ---- the streaming thread ------------------------------------------------------------------ */
+
 static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
@@ -726,23 +790,28 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     describe_buffer(self, buf);
     const char *out;
     size_t out_len;
-    gint64 t0 = g_get_monotonic_time();
-    int rc;
-    if (access == GST_PLUGBOX_DATA_ACCESS_NONE) {
-        rc = plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
-    } else {
-        /* the buffer is writable in place (its memory is copied first when shared) */
-        gboolean write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
-        GstMapInfo map;
-        if (!gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
-            GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
-            return GST_FLOW_ERROR;
-        }
-        rc = plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
-                                        write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len);
-        gst_buffer_unmap(buf, &map);
+    /* the buffer is writable in place (its memory is copied first when shared) */
+    gboolean bytes = access != GST_PLUGBOX_DATA_ACCESS_NONE, write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
+    GstMapInfo map;
+    if (bytes && !gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
+        return GST_FLOW_ERROR;
     }
+    if (!begin_call(self, box)) {
+        if (bytes)
+            gst_buffer_unmap(buf, &map);
+        return GST_FLOW_FLUSHING;
+    }
+    gint64 t0 = g_get_monotonic_time();
+    int rc = bytes ? plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
+                                                write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len)
+                   : plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
     gdouble us = (gdouble)(g_get_monotonic_time() - t0);
+    gboolean halted = end_call(self);
+    if (bytes)
+        gst_buffer_unmap(buf, &map);
+    if (rc == PLUGBOX_INTERRUPTED && halted)
+        return GST_FLOW_FLUSHING; /* stopped or flushed: not the script's error */
 
     gboolean pass = TRUE;
     const char *msg = NULL, *stack = "";
@@ -777,7 +846,16 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
 static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
+        GST_OBJECT_LOCK(self);
+        self->flushing = TRUE;
+        interrupt_call(self);
+        GST_OBJECT_UNLOCK(self);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+        GST_OBJECT_LOCK(self);
+        self->flushing = FALSE;
+        GST_OBJECT_UNLOCK(self);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
         GstCaps *caps;
         gst_event_parse_caps(event, &caps);
         gchar *json = caps_to_json(caps);
@@ -839,6 +917,7 @@ static void gst_plugbox_filter_finalize(GObject *object)
     g_string_free(self->text, TRUE);
     g_string_free(self->name, TRUE);
     g_array_unref(self->rois);
+    g_cond_clear(&self->call_done);
     G_OBJECT_CLASS(gst_plugbox_filter_parent_class)->finalize(object);
 }
 
@@ -870,7 +949,8 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
                             "(read when the script is compiled)", 1u << 20, G_MAXUINT32, DEFAULT_MEMORY_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_TIME_LIMIT,
         g_param_spec_uint("time-limit", "Time limit", "Most wall-clock time one buffer's call may take, in "
-                          "milliseconds; 0 for none (read when the script is compiled)", 0, G_MAXUINT,
+                          "milliseconds (a pipeline is real time); 0 for none, when only stopping or flushing "
+                          "the element ends a call (read when the script is compiled)", 0, G_MAXUINT,
                           DEFAULT_TIME_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_ON_ERROR,
         g_param_spec_enum("on-error", "On error", "What happens to a buffer whose call throws or hits a limit "
@@ -900,6 +980,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
     gst_element_class_add_static_pad_template(element_class, &sink_template);
     gst_element_class_add_static_pad_template(element_class, &src_template);
 
+    element_class->change_state = GST_DEBUG_FUNCPTR(gst_plugbox_filter_change_state);
     trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_plugbox_filter_transform_ip);
     trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_plugbox_filter_sink_event);
     trans_class->start = GST_DEBUG_FUNCPTR(gst_plugbox_filter_start);
@@ -925,6 +1006,7 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->text = g_string_new(NULL);
     self->name = g_string_new(NULL);
     self->rois = g_array_new(FALSE, FALSE, sizeof(InputRoi));
+    g_cond_init(&self->call_done);
     gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
 

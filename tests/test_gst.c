@@ -1,6 +1,7 @@
 /* test_gst.c - the plugboxfilter element through gst_harness. One case per process:
  * test_gst CASE (with GST_PLUGIN_PATH pointing at the build). */
 #include <math.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <gst/check/gstcheck.h>
@@ -54,6 +55,126 @@ static guint push_frames(GstHarness *h, guint n, gchar **last_meta)
         out++;
     }
     return out;
+}
+
+/* ---- waiting for events ------------------------------------------------------------------ */
+
+/* Far beyond what anything asked of the element takes on any machine: only a hang gets there. */
+#define HANG_US (60 * G_USEC_PER_SEC)
+
+/* A function run on its own thread, so that a call that never returns fails the test
+ * instead of blocking it. */
+typedef struct {
+    GThreadFunc fn;
+    gpointer arg, result;
+    gboolean done;
+    GMutex lock;
+    GCond cond;
+    GThread *thread;
+} Job;
+
+static gpointer job_main(gpointer data)
+{
+    Job *j = data;
+    gpointer result = j->fn(j->arg);
+    g_mutex_lock(&j->lock);
+    j->result = result;
+    j->done = TRUE;
+    g_cond_broadcast(&j->cond);
+    g_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+static Job *job_start(GThreadFunc fn, gpointer arg)
+{
+    Job *j = g_new0(Job, 1);
+    j->fn = fn;
+    j->arg = arg;
+    g_mutex_init(&j->lock);
+    g_cond_init(&j->cond);
+    j->thread = g_thread_new("job", job_main, j);
+    return j;
+}
+
+/* The job's result once it returned. One that hangs ends the test as failed (its thread
+ * cannot be taken back). */
+static gpointer job_finish(Job *j, const gchar *what)
+{
+    gint64 deadline = g_get_monotonic_time() + HANG_US;
+    g_mutex_lock(&j->lock);
+    while (!j->done && g_cond_wait_until(&j->cond, &j->lock, deadline))
+        ;
+    gboolean done = j->done;
+    g_mutex_unlock(&j->lock);
+    if (!done) {
+        fprintf(stderr, "check failed: %s never returned\n", what);
+        fflush(stderr);
+        _exit(1);
+    }
+    g_thread_join(j->thread);
+    gpointer result = j->result;
+    g_mutex_clear(&j->lock);
+    g_cond_clear(&j->cond);
+    g_free(j);
+    return result;
+}
+
+/* Scripts' console output, which the element logs at INFO: lines "script: in the call". */
+static struct {
+    GMutex lock;
+    GCond cond;
+    guint seen;
+} in_call;
+
+static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file, const gchar *function, gint line,
+                   GObject *object, GstDebugMessage *message, gpointer user)
+{
+    (void)level, (void)file, (void)function, (void)line, (void)object, (void)user;
+    if (strcmp(gst_debug_category_get_name(cat), "plugboxfilter") || !strstr(gst_debug_message_get(message), "script: in the call"))
+        return;
+    g_mutex_lock(&in_call.lock);
+    in_call.seen++;
+    g_cond_broadcast(&in_call.cond);
+    g_mutex_unlock(&in_call.lock);
+}
+
+static void watch_console(void)
+{
+    gst_debug_set_active(TRUE);
+    gst_debug_set_threshold_for_name("plugboxfilter", GST_LEVEL_INFO);
+    gst_debug_remove_log_function(gst_debug_log_default);
+    gst_debug_add_log_function(on_log, NULL, NULL);
+}
+
+/* Waits until scripts logged "in the call" n times in all: a call is running. */
+static void wait_in_call(guint n)
+{
+    gint64 deadline = g_get_monotonic_time() + HANG_US;
+    g_mutex_lock(&in_call.lock);
+    while (in_call.seen < n && g_cond_wait_until(&in_call.cond, &in_call.lock, deadline))
+        ;
+    gboolean seen = in_call.seen >= n;
+    g_mutex_unlock(&in_call.lock);
+    if (!seen) {
+        fprintf(stderr, "check failed: the script never logged \"in the call\"\n");
+        fflush(stderr);
+        _exit(1);
+    }
+}
+
+static gpointer push_first(gpointer h)
+{
+    return GINT_TO_POINTER(gst_harness_push(h, frame(0)));
+}
+
+static gpointer stop_element(gpointer element)
+{
+    return GINT_TO_POINTER(gst_element_set_state(element, GST_STATE_NULL));
+}
+
+static gpointer flush_start(gpointer h)
+{
+    return GINT_TO_POINTER(gst_harness_push_event(h, gst_event_new_flush_start()));
 }
 
 static void t_pass_drop(void)
@@ -174,6 +295,115 @@ static void t_time_limit(void)
     CHECK(errors == 1);
     CHECK(max_us >= 40000);
     g_free(meta);
+    gst_harness_teardown(h);
+}
+
+static guint64 errors_of(GstHarness *h)
+{
+    guint64 errors = 0;
+    GstElement *f = filter_of(h);
+    g_object_get(f, "errors", &errors, NULL);
+    gst_object_unref(f);
+    return errors;
+}
+
+/* A pipeline is real time: without time-limit a call may take a second at most. */
+static void t_default_time_limit(void)
+{
+    GstElement *f = gst_element_factory_make("plugboxfilter", NULL);
+    guint limit = 0;
+    g_object_get(f, "time-limit", &limit, NULL);
+    CHECK_EQ_INT(limit, 1000);
+    gst_object_unref(f);
+
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { for (;;) {} }\"");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    Job *push = job_start(push_first, h);
+    CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "a looping call under the default time limit")), GST_FLOW_OK);
+    GstMessage *w = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    CHECK(w != NULL);
+    if (w) {
+        GError *err = NULL;
+        gst_message_parse_warning(w, &err, NULL);
+        CHECK_HAS(err ? err->message : NULL, "time limit exceeded");
+        g_clear_error(&err);
+        gst_message_unref(w);
+    }
+    CHECK_EQ_INT(errors_of(h), 1);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+}
+
+#define LOOP_ON_FIRST "plugboxfilter time-limit=0 script=\"function process(b) { if (b.offset === 0) { " \
+                      "console.log('in the call'); for (;;) {} } return { meta: b.offset }; }\""
+
+/* Stopping the element ends a call that never would: set_state(NULL) returns, the buffer is
+ * refused as flushing (not a script error), and the element starts again afterwards. */
+static void t_stop_interrupts(void)
+{
+    watch_console();
+    GstHarness *h = harness(LOOP_ON_FIRST);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    Job *push = job_start(push_first, h);
+    wait_in_call(1);
+    Job *stop = job_start(stop_element, h->element);
+    CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(stop, "set_state(NULL) during a call")), GST_STATE_CHANGE_SUCCESS);
+    CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "the push of the interrupted buffer")), GST_FLOW_FLUSHING);
+    CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR) == NULL);
+    CHECK_EQ_INT(errors_of(h), 0);
+
+    /* started again: the element takes buffers (the stream's events are sent anew) */
+    CHECK_EQ_INT(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+    gst_harness_push_event(h, gst_event_new_stream_start("again"));
+    gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=4,height=2,framerate=10/1");
+    CHECK_EQ_INT(gst_harness_push(h, frame(1)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_try_pull(h);
+    CHECK(out && !g_strcmp0(meta_json(out), "1"));
+    if (out)
+        gst_buffer_unref(out);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+}
+
+/* Stopping at any moment of a buffer's way in, the call not started yet included. */
+static void t_stop_race(void)
+{
+    for (guint i = 0; i < 20; i++) {
+        GstHarness *h = harness("plugboxfilter time-limit=0 script=\"function process(b) { for (;;) {} }\"");
+        Job *push = job_start(push_first, h);
+        if (i % 2)
+            g_thread_yield();
+        Job *stop = job_start(stop_element, h->element);
+        CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(stop, "set_state(NULL) racing a buffer")), GST_STATE_CHANGE_SUCCESS);
+        CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "the push racing the stop")), GST_FLOW_FLUSHING);
+        gst_harness_teardown(h);
+    }
+}
+
+/* A flush (a seek) ends the running call too; after FLUSH_STOP buffers are called again. */
+static void t_flush_interrupts(void)
+{
+    watch_console();
+    GstHarness *h = harness(LOOP_ON_FIRST);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    Job *push = job_start(push_first, h);
+    wait_in_call(1);
+    Job *flush = job_start(flush_start, h);
+    CHECK(GPOINTER_TO_INT(job_finish(flush, "FLUSH_START during a call")));
+    CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "the push of the interrupted buffer")), GST_FLOW_FLUSHING);
+    CHECK(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+    gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=4,height=2,framerate=10/1");
+    CHECK_EQ_INT(gst_harness_push(h, frame(2)), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_try_pull(h);
+    CHECK(out && !g_strcmp0(meta_json(out), "2"));
+    if (out)
+        gst_buffer_unref(out);
+    CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR) == NULL);
+    CHECK_EQ_INT(errors_of(h), 0);
+    gst_object_unref(bus);
     gst_harness_teardown(h);
 }
 
@@ -591,7 +821,9 @@ static const test_case cases[] = {
     {"stateful", t_stateful},           {"caps_change", t_caps_change},
     {"hot_swap", t_hot_swap},           {"rois_order", t_rois_order},
     {"rois_replace", t_rois_replace},   {"json", t_json},
-    {"bytes", t_bytes},
+    {"bytes", t_bytes},                 {"default_time_limit", t_default_time_limit},
+    {"stop_interrupts", t_stop_interrupts}, {"stop_race", t_stop_race},
+    {"flush_interrupts", t_flush_interrupts},
 };
 
 int main(int argc, char **argv)
