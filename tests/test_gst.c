@@ -584,6 +584,15 @@ static gchar *roi_ids(GstBuffer *b)
     return g_string_free(s, FALSE);
 }
 
+/* "0,1,...,n-1" */
+static gchar *roi_ids_upto(guint n)
+{
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < n; i++)
+        g_string_append_printf(s, "%s%u", i ? "," : "", i);
+    return g_string_free(s, FALSE);
+}
+
 static GstVideoRegionOfInterestMeta *roi_by_id(GstBuffer *b, gint id)
 {
     gpointer state = NULL;
@@ -669,6 +678,162 @@ static void t_rois_replace(void)
         g_free(ids);
         gst_buffer_unref(out);
     }
+    gst_harness_teardown(h);
+}
+
+/* ---- results that must change nothing ------------------------------------------------------ */
+
+/* GLib and GStreamer criticals and warnings, counted (and printed) instead of aborting */
+static gint criticals;
+
+static void count_critical(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user)
+{
+    (void)level, (void)user;
+    g_atomic_int_inc(&criticals);
+    fprintf(stderr, "%s-CRITICAL or WARNING: %s\n", domain ? domain : "", message);
+}
+
+static void count_criticals(void)
+{
+    static const gchar *domains[] = {"GStreamer", "GStreamer-Video", "GLib", "GLib-GObject"};
+    g_log_set_always_fatal(G_LOG_FATAL_MASK);
+    for (gsize i = 0; i < G_N_ELEMENTS(domains); i++)
+        g_log_set_handler(domains[i], G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING, count_critical, NULL);
+    g_log_set_handler(NULL, G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING, count_critical, NULL);
+}
+
+/* What is on the bus: the last warning's message (NULL when none) and the element messages */
+static gchar *drain_bus(GstBus *bus, guint *element_messages)
+{
+    gchar *warning = NULL;
+    GstMessage *m;
+    *element_messages = 0;
+    while ((m = gst_bus_pop(bus))) {
+        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING) {
+            GError *err = NULL;
+            gst_message_parse_warning(m, &err, NULL);
+            g_free(warning);
+            warning = g_strdup(err ? err->message : "");
+            g_clear_error(&err);
+        } else if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT) {
+            (*element_messages)++;
+        }
+        gst_message_unref(m);
+    }
+    return warning;
+}
+
+/* Pushes frame(i) carrying one region (id 1) and checks whether the script's result was
+ * applied: all of it (its meta and message, and its regions: ids) or none of it (the region
+ * and no meta, no message, a warning containing `error`). */
+static void expect_result(GstHarness *h, GstBus *bus, guint i, const gchar *ids, const gchar *error)
+{
+    GstBuffer *b = frame(i);
+    gst_buffer_add_video_region_of_interest_meta(b, "thing", 1, 2, 3, 4)->id = 1;
+    CHECK_EQ_INT(gst_harness_push(h, b), GST_FLOW_OK);
+    GstBuffer *out = gst_harness_pull(h);
+    guint messages;
+    gchar *got = roi_ids(out), *warning = drain_bus(bus, &messages);
+    if (error) {
+        CHECK_STR(got, "1");
+        CHECK(meta_json(out) == NULL);
+        CHECK_EQ_INT(messages, 0);
+        CHECK_HAS(warning, error);
+    } else {
+        CHECK_STR(got, ids);
+        CHECK(meta_json(out) != NULL);
+        CHECK_EQ_INT(messages, 1);
+        CHECK_STR(warning ? warning : "(none)", "(none)");
+    }
+    g_free(got);
+    g_free(warning);
+    gst_buffer_unref(out);
+}
+
+/* Structure and field names GStreamer would refuse are the script's error, said precisely;
+ * nothing of such a result is applied, and GStreamer never complains. */
+static void t_bad_names(void)
+{
+    count_criticals();
+    GstHarness *h = harness("plugboxfilter script=\"var bad = ["
+                            "[{ id: 5, params: { '': { a: 1 } } }], "
+                            "[{ id: 5 }, { id: 6, params: { '1x': {} } }], "
+                            "[{ id: 5, params: { p: { 'a b': 1 } } }], "
+                            "[{ id: 5, params: { p: { '': 1 } } }], "
+                            "[{ id: 5, params: { p: { ['caf' + String.fromCharCode(0xe9)]: 1 } } }], "
+                            "[{ id: 5, params: { q: {}, 'a;b': {} } }], "
+                            "[{ id: 5, params: { 'a/b-c_d.e:f+g': { 'x.y:1+-/_': 1, '1st': 'ok' } } }, { id: 6 }]]; "
+                            "function process(b) { return { rois: bad[b.offset], meta: 'applied', message: 'posted' }; }\"");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    expect_result(h, bus, 0, NULL, "rois[0].params: \"\" is not a valid structure name");
+    expect_result(h, bus, 1, NULL, "rois[1].params: \"1x\" is not a valid structure name");
+    expect_result(h, bus, 2, NULL, "rois[0].params.p: \"a b\" is not a valid field name");
+    expect_result(h, bus, 3, NULL, "rois[0].params.p: \"\" is not a valid field name");
+    expect_result(h, bus, 4, NULL, "rois[0].params.p: \"caf\xc3\xa9\" is not a valid field name");
+    expect_result(h, bus, 5, NULL, "rois[0].params: \"a;b\" is not a valid structure name");
+    expect_result(h, bus, 6, "5,6", NULL); /* every character GStreamer allows */
+    CHECK_EQ_INT(errors_of(h), 6);
+    CHECK_EQ_INT(g_atomic_int_get(&criticals), 0);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+}
+
+/* Every new name a script makes is interned by GLib for good: new names have a budget per
+ * process (256, of 256 bytes at most), names that exist already are free. */
+static void t_name_budget(void)
+{
+    count_criticals();
+    gchar *known = g_strnfill(65536, 'k');
+    g_quark_from_string(known);
+    g_quark_from_string("detection");
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { var n = b.offset, r = []; "
+                            "if (n <= 3) for (var i = 0; i < 100; i++) r.push({ id: i, type: 'budget' + n % 3 + '_' + i }); "
+                            "if (n === 4) r.push({ id: 1, type: 'u'.repeat(65536) }); "
+                            "if (n === 5) r.push({ id: 1, type: 'k'.repeat(65536) }); "
+                            "if (n === 6) r.push({ id: 1, params: { detection: { newfield: 1 } } }); "
+                            "return { rois: r, meta: n, message: n }; }\"");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    gchar *hundred = roi_ids_upto(100);
+    expect_result(h, bus, 0, hundred, NULL);                                        /* 100 new names */
+    expect_result(h, bus, 1, hundred, NULL);                                        /* 200 */
+    expect_result(h, bus, 2, NULL, "rois[56].type: \"budget2_56\" would be a new name"); /* 256 */
+    CHECK(g_quark_try_string("budget2_55") != 0);
+    CHECK(g_quark_try_string("budget2_56") == 0 && g_quark_try_string("budget2_99") == 0);
+    expect_result(h, bus, 3, hundred, NULL); /* names that exist: free */
+    expect_result(h, bus, 4, NULL, "rois[0].type: \"uuuu");
+    gchar *long_name = g_strnfill(65536, 'u');
+    CHECK(g_quark_try_string(long_name) == 0);
+    expect_result(h, bus, 5, "1", NULL);
+    expect_result(h, bus, 6, NULL, "rois[0].params.detection: \"newfield\" would be a new name");
+    CHECK_EQ_INT(g_atomic_int_get(&criticals), 0);
+    g_free(long_name);
+    g_free(hundred);
+    g_free(known);
+    gst_object_unref(bus);
+    gst_harness_teardown(h);
+}
+
+/* A result makes at most 16384 regions, parameter structures and fields in all. */
+static void t_rois_cap(void)
+{
+    count_criticals();
+    GstHarness *h = harness("plugboxfilter time-limit=0 script=\"function process(b) { var n = b.offset, r = []; "
+                            "if (n === 0) for (var i = 0; i < 100000; i++) r.push({ id: i }); "
+                            "if (n >= 1) for (var i = 0; i < 4096; i++) "
+                            "r.push({ id: i, params: { detection: { label: 'x', confidence: 0.5 } } }); "
+                            "if (n === 2) r.push({ id: 4096 }); "
+                            "return { rois: r, meta: n, message: n }; }\"");
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    expect_result(h, bus, 0, NULL, "rois: more than 16384 regions, parameter structures and fields");
+    gchar *all = roi_ids_upto(4096);
+    expect_result(h, bus, 1, all, NULL); /* 4096 x (region, structure, 2 fields): the cap */
+    expect_result(h, bus, 2, NULL, "rois: more than 16384 regions, parameter structures and fields");
+    CHECK_EQ_INT(g_atomic_int_get(&criticals), 0);
+    g_free(all);
+    gst_object_unref(bus);
     gst_harness_teardown(h);
 }
 
@@ -823,7 +988,8 @@ static const test_case cases[] = {
     {"rois_replace", t_rois_replace},   {"json", t_json},
     {"bytes", t_bytes},                 {"default_time_limit", t_default_time_limit},
     {"stop_interrupts", t_stop_interrupts}, {"stop_race", t_stop_race},
-    {"flush_interrupts", t_flush_interrupts},
+    {"flush_interrupts", t_flush_interrupts}, {"bad_names", t_bad_names},
+    {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
 };
 
 int main(int argc, char **argv)
