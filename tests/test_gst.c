@@ -24,6 +24,22 @@ static GstHarness *harness(const gchar *launch)
     return h;
 }
 
+/* A bus of the test's own for the harness's element; drop_bus before the teardown, else the
+ * messages left on it (they hold the element, which holds the bus) are never freed. */
+static GstBus *bus_of(GstHarness *h)
+{
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    return bus;
+}
+
+static void drop_bus(GstHarness *h, GstBus *bus)
+{
+    gst_element_set_bus(h->element, NULL);
+    gst_bus_set_flushing(bus, TRUE);
+    gst_object_unref(bus);
+}
+
 /* the (first) plugboxfilter inside the harness's bin; unref when done */
 static GstElement *filter_of(GstHarness *h)
 {
@@ -142,7 +158,6 @@ static void watch_console(void)
 {
     gst_debug_set_active(TRUE);
     gst_debug_set_threshold_for_name("plugboxfilter", GST_LEVEL_INFO);
-    gst_debug_remove_log_function(gst_debug_log_default);
     gst_debug_add_log_function(on_log, NULL, NULL);
 }
 
@@ -218,8 +233,7 @@ static void t_bus_message(void)
 {
     GstHarness *h = harness("plugboxfilter script=\"var n = 0; function process(b) { if (++n === 2) return { message: "
                             "{ entered: 'zone', frame: b.offset } }; }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     CHECK(push_frames(h, 3, NULL) == 3);
     GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
     CHECK(m != NULL);
@@ -229,7 +243,7 @@ static void t_bus_message(void)
         CHECK(!g_strcmp0(gst_structure_get_string(st, "json"), "{\"entered\":\"zone\",\"frame\":1}"));
         gst_message_unref(m);
     }
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -240,8 +254,7 @@ static void t_on_error(void)
     /* pass: the failing buffer goes on, a warning is posted */
     launch = g_strdup_printf("plugboxfilter on-error=pass script=\"%s\"", script);
     GstHarness *h = harness(launch);
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     CHECK(push_frames(h, 3, NULL) == 3);
     GstMessage *w = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     CHECK(w != NULL);
@@ -260,7 +273,7 @@ static void t_on_error(void)
     g_object_get(f, "errors", &errors, NULL);
     CHECK(errors == 1);
     gst_object_unref(f);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
     g_free(launch);
     /* drop */
@@ -316,8 +329,7 @@ static void t_default_time_limit(void)
     gst_object_unref(f);
 
     GstHarness *h = harness("plugboxfilter script=\"function process(b) { for (;;) {} }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     Job *push = job_start(push_first, h);
     CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "a looping call under the default time limit")), GST_FLOW_OK);
     GstMessage *w = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
@@ -330,7 +342,7 @@ static void t_default_time_limit(void)
         gst_message_unref(w);
     }
     CHECK_EQ_INT(errors_of(h), 1);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -343,8 +355,7 @@ static void t_stop_interrupts(void)
 {
     watch_console();
     GstHarness *h = harness(LOOP_ON_FIRST);
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     Job *push = job_start(push_first, h);
     wait_in_call(1);
     Job *stop = job_start(stop_element, h->element);
@@ -362,7 +373,7 @@ static void t_stop_interrupts(void)
     CHECK(out && !g_strcmp0(meta_json(out), "1"));
     if (out)
         gst_buffer_unref(out);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -386,8 +397,7 @@ static void t_flush_interrupts(void)
 {
     watch_console();
     GstHarness *h = harness(LOOP_ON_FIRST);
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     Job *push = job_start(push_first, h);
     wait_in_call(1);
     Job *flush = job_start(flush_start, h);
@@ -402,7 +412,7 @@ static void t_flush_interrupts(void)
         gst_buffer_unref(out);
     CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR) == NULL);
     CHECK_EQ_INT(errors_of(h), 0);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -459,8 +469,7 @@ static gpointer swap_scripts(gpointer arg)
 static void t_hot_swap(void)
 {
     GstHarness *h = harness("plugboxfilter script=\"function process(b) { return { meta: 1 }; }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     GstElement *f = filter_of(h);
     struct swapper s = {f, 0, 0};
     GThread *t = g_thread_new("swap", swap_scripts, &s);
@@ -494,7 +503,7 @@ static void t_hot_swap(void)
         gst_message_unref(w);
     g_free(meta);
     gst_object_unref(f);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -542,8 +551,7 @@ static void t_zone_rule(void)
 {
     gchar *launch = g_strdup_printf("plugboxfilter location=%s/zone.js", g_getenv("EXAMPLES"));
     GstHarness *h = harness(launch);
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     for (guint i = 0; i < 2; i++) {
         GstBuffer *b = frame(i);
         add_detection(b, 1, "person", 0.9, 280, 200); /* inside, confident: kept */
@@ -567,7 +575,7 @@ static void t_zone_rule(void)
         gst_message_unref(m);
     }
     CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT) == NULL);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
     g_free(launch);
 }
@@ -763,8 +771,7 @@ static void t_bad_names(void)
                             "[{ id: 5, params: { q: {}, 'a;b': {} } }], "
                             "[{ id: 5, params: { 'a/b-c_d.e:f+g': { 'x.y:1+-/_': 1, '1st': 'ok' } } }, { id: 6 }]]; "
                             "function process(b) { return { rois: bad[b.offset], meta: 'applied', message: 'posted' }; }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     expect_result(h, bus, 0, NULL, "rois[0].params: \"\" is not a valid structure name");
     expect_result(h, bus, 1, NULL, "rois[1].params: \"1x\" is not a valid structure name");
     expect_result(h, bus, 2, NULL, "rois[0].params.p: \"a b\" is not a valid field name");
@@ -774,7 +781,7 @@ static void t_bad_names(void)
     expect_result(h, bus, 6, "5,6", NULL); /* every character GStreamer allows */
     CHECK_EQ_INT(errors_of(h), 6);
     CHECK_EQ_INT(g_atomic_int_get(&criticals), 0);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -792,8 +799,7 @@ static void t_name_budget(void)
                             "if (n === 5) r.push({ id: 1, type: 'k'.repeat(65536) }); "
                             "if (n === 6) r.push({ id: 1, params: { detection: { newfield: 1 } } }); "
                             "return { rois: r, meta: n, message: n }; }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     gchar *hundred = roi_ids_upto(100);
     expect_result(h, bus, 0, hundred, NULL);                                        /* 100 new names */
     expect_result(h, bus, 1, hundred, NULL);                                        /* 200 */
@@ -810,7 +816,7 @@ static void t_name_budget(void)
     g_free(long_name);
     g_free(hundred);
     g_free(known);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
@@ -824,15 +830,14 @@ static void t_rois_cap(void)
                             "r.push({ id: i, params: { detection: { label: 'x', confidence: 0.5 } } }); "
                             "if (n === 2) r.push({ id: 4096 }); "
                             "return { rois: r, meta: n, message: n }; }\"");
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(h->element, bus);
+    GstBus *bus = bus_of(h);
     expect_result(h, bus, 0, NULL, "rois: more than 16384 regions, parameter structures and fields");
     gchar *all = roi_ids_upto(4096);
     expect_result(h, bus, 1, all, NULL); /* 4096 x (region, structure, 2 fields): the cap */
     expect_result(h, bus, 2, NULL, "rois: more than 16384 regions, parameter structures and fields");
     CHECK_EQ_INT(g_atomic_int_get(&criticals), 0);
     g_free(all);
-    gst_object_unref(bus);
+    drop_bus(h, bus);
     gst_harness_teardown(h);
 }
 
