@@ -12,6 +12,7 @@
  *
  * The script runs in a plugbox sandbox with its memory and time limits; an exception or a
  * limit posts a warning and the buffer is passed, dropped or the stream fails ("on-error").
+ * Stopping or flushing the element interrupts a running call.
  * Setting "script" or "location" while playing compiles the new program on the setting
  * thread and swaps it in between two buffers: no buffer is lost or seen twice, and a script
  * that does not compile leaves the old one running (with a warning).
@@ -19,6 +20,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#include <stdarg.h>
 #include <string.h>
 
 #include <gst/base/gstbasetransform.h>
@@ -34,7 +36,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_plugbox_filter_debug);
 
 #define DEFAULT_FUNCTION "process"
 #define DEFAULT_MEMORY_LIMIT (64u << 20)
-#define DEFAULT_TIME_LIMIT 0
+#define DEFAULT_TIME_LIMIT 1000 /* a pipeline is real time */
 #define DEFAULT_ON_ERROR GST_PLUGBOX_ON_ERROR_PASS
 #define DEFAULT_STATEFUL TRUE
 #define DEFAULT_DATA_ACCESS GST_PLUGBOX_DATA_ACCESS_NONE
@@ -70,6 +72,13 @@ struct _GstPlugboxFilter {
      * (swapped in between two buffers, under the object lock) */
     plugbox_sandbox *box, *next_box;
     gchar *caps_json;
+
+    /* stopping (from PAUSED->READY to READY->PAUSED) and flushing (from FLUSH_START to
+     * FLUSH_STOP) refuse new calls; in_call is the sandbox the streaming thread is calling, NULL
+     * when none, and call_done is signalled when that call returns. Under the object lock. */
+    gboolean stopping, flushing;
+    plugbox_sandbox *in_call;
+    GCond call_done;
 
     /* the streaming thread's: the input of the current call, its regions of interest, and
      * scratch strings for reading the result */
@@ -147,16 +156,17 @@ static void set_meta_json(GstBuffer *buf, const gchar *json)
 
 /* ---- one engine per process ---------------------------------------------------------------- */
 
-static plugbox_engine *shared_engine(void)
+/* The process's engine, made on first use. NULL with *rc set when it cannot be made (no
+ * memory or address space): the next start tries again. */
+static plugbox_engine *shared_engine(int *rc)
 {
+    static GMutex lock;
     static plugbox_engine *engine = NULL;
-    if (g_once_init_enter(&engine)) {
-        plugbox_engine *e = NULL;
-        if (plugbox_engine_new(&e) != PLUGBOX_OK)
-            g_error("plugboxfilter: cannot start the plugbox engine");
-        g_once_init_leave(&engine, e);
-    }
-    return engine;
+    g_mutex_lock(&lock);
+    *rc = engine ? PLUGBOX_OK : plugbox_engine_new(&engine);
+    plugbox_engine *e = engine;
+    g_mutex_unlock(&lock);
+    return e;
 }
 
 static void on_console(void *user, plugbox_console_level level, const char *text, size_t len)
@@ -170,7 +180,7 @@ static void on_console(void *user, plugbox_console_level level, const char *text
 
 /* Compiles the current script (or location) into a sandbox. Runs on the caller's thread, not
  * the streaming thread. Returns NULL with *err set when there is no script or it fails. */
-static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, GError **err)
+static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, plugbox_engine *engine, GError **err)
 {
     GST_OBJECT_LOCK(self);
     gchar *script = g_strdup(self->script), *location = g_strdup(self->location);
@@ -200,7 +210,7 @@ static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, GError **err)
     plugbox_options_set_time_limit(opts, time_limit);
     plugbox_options_set_stateful(opts, stateful);
     plugbox_options_set_console(opts, on_console, self);
-    int rc = plugbox_program_new(shared_engine(), source, strlen(source), opts, &prog);
+    int rc = plugbox_program_new(engine, source, strlen(source), opts, &prog);
     if (rc != PLUGBOX_OK) {
         g_set_error(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "%s: %s\n%s", name,
                     prog ? plugbox_program_error_message(prog) : plugbox_strerror(rc),
@@ -227,8 +237,10 @@ static void reload(GstPlugboxFilter *self)
     GST_OBJECT_UNLOCK(self);
     if (!running)
         return; /* start() builds it */
+    int rc;
+    plugbox_engine *engine = shared_engine(&rc); /* there is one: start() made it */
     GError *err = NULL;
-    plugbox_sandbox *box = build_sandbox(self, &err);
+    plugbox_sandbox *box = engine ? build_sandbox(self, engine, &err) : NULL;
     if (!box) {
         GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("the new script does not compile; the old one keeps running"),
                             ("%s", err ? err->message : "?"));
@@ -471,6 +483,163 @@ static void describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
 
 /* ---- what the script returns --------------------------------------------------------------- */
 
+/* A result is read whole into a plan and checked before any of it is applied: a result that is
+ * wrong anywhere leaves the buffer as it was.
+ *
+ * Every ROI type, parameter structure name and field name a result gives becomes a GQuark, which
+ * GLib keeps until the process ends. A name that is one already costs nothing; a new one counts
+ * against a budget shared by every plugboxfilter of the process (it is interned as it is read,
+ * so a result refused further on may still have spent some). */
+#define MAX_NEW_NAMES 256   /* new names scripts may make the process keep */
+#define MAX_NAME_BYTES 256  /* the longest new name */
+#define MAX_ROI_ITEMS 16384 /* regions, parameter structures and fields one result may make */
+#define NOT_JSON "the result is not valid JSON"
+
+typedef enum {
+    ROIS_AS_THEY_ARE,
+    ROIS_KEEP_SOME, /* the input's regions marked kept stay, the others go */
+    ROIS_NEW,       /* the input's regions go, new_rois come */
+} RoisChange;
+
+typedef struct {
+    GQuark type;
+    gint id, parent_id;
+    guint x, y, w, h;
+    GPtrArray *params; /* GstStructure; NULL when none */
+} NewRoi;
+
+typedef struct {
+    gboolean drop;
+    RoisChange rois;
+    GArray *new_rois; /* NewRoi */
+    guint items;      /* regions, parameter structures and fields in new_rois */
+    gchar *meta, *message;
+    gchar *error; /* what is wrong with the result; NULL when nothing is */
+} Plan;
+
+static void clear_new_roi(gpointer data)
+{
+    NewRoi *roi = data;
+    if (roi->params)
+        g_ptr_array_unref(roi->params);
+}
+
+static void plan_clear(Plan *p)
+{
+    if (p->new_rois)
+        g_array_unref(p->new_rois);
+    g_free(p->meta);
+    g_free(p->message);
+    g_free(p->error);
+}
+
+/* Records what is wrong (the first thing only); returns FALSE. */
+static gboolean plan_fail(Plan *p, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
+static gboolean plan_fail(Plan *p, const gchar *format, ...)
+{
+    if (!p->error) {
+        va_list ap;
+        va_start(ap, format);
+        p->error = g_strdup_vprintf(format, ap);
+        va_end(ap);
+    }
+    return FALSE;
+}
+
+/* One more region, parameter structure or field, within MAX_ROI_ITEMS. */
+static gboolean plan_item(Plan *p)
+{
+    return ++p->items <= MAX_ROI_ITEMS ||
+           plan_fail(p, "rois: more than %d regions, parameter structures and fields", MAX_ROI_ITEMS);
+}
+
+/* ---- names ---- */
+
+typedef enum { NAME_TYPE, NAME_STRUCTURE, NAME_FIELD } NameKind;
+
+static gboolean is_name_char(gchar c)
+{
+    return g_ascii_isalnum(c) || (c && strchr("/-_.:+", c));
+}
+
+/* What is wrong with a name, or NULL. A structure name is what gst_structure_new_empty takes:
+ * a letter, then letters, digits and any of /-_.:+. A field name has the same characters, at
+ * least one: gst_structure_set takes any name, but a structure's text form (caps, gst-launch)
+ * carries only these. A region's type may be anything (the JSON reader never gives a NUL). */
+static const gchar *name_problem(const GString *name, NameKind kind)
+{
+    if (kind == NAME_TYPE)
+        return NULL;
+    gboolean ok = name->len > 0 && (kind == NAME_FIELD || g_ascii_isalpha(name->str[0]));
+    for (gsize i = 0; ok && i < name->len; i++)
+        ok = is_name_char(name->str[i]);
+    if (ok)
+        return NULL;
+    return kind == NAME_STRUCTURE ? "is not a valid structure name (a letter, then letters, digits and any of /-_.:+)"
+                                  : "is not a valid field name (letters, digits and any of /-_.:+)";
+}
+
+/* The quark of a valid name: the existing one, or a new one within the budget; 0 with
+ * *problem set when the name would go past it. */
+static GQuark name_quark(const gchar *name, gsize len, const gchar **problem)
+{
+    static GMutex lock;
+    static guint made; /* new names made for scripts, under lock */
+    GQuark q = g_quark_try_string(name);
+    if (q)
+        return q;
+    if (len > MAX_NAME_BYTES) {
+        *problem = "would be a new name longer than " G_STRINGIFY(MAX_NAME_BYTES) " bytes";
+        return 0;
+    }
+    g_mutex_lock(&lock);
+    q = g_quark_try_string(name); /* another thread may have made it meanwhile */
+    if (!q && made < MAX_NEW_NAMES) {
+        made++;
+        q = g_quark_from_string(name);
+    }
+    g_mutex_unlock(&lock);
+    if (!q)
+        *problem = "would be a new name past the " G_STRINGIFY(MAX_NEW_NAMES) " that scripts may make in a process "
+                   "(GLib keeps every name until the process ends)";
+    return q;
+}
+
+/* name as a JSON string for a message, cut at about 40 bytes */
+static gchar *quote_name(const GString *name)
+{
+    gsize n = name->len;
+    if (n > 40) {
+        n = 40;
+        while (n > 0 && ((guchar)name->str[n] & 0xc0) == 0x80) /* not inside a character */
+            n--;
+    }
+    GString *s = g_string_new(NULL);
+    gchar *cut = g_strndup(name->str, n);
+    gst_plugbox_json_put_string(s, cut);
+    g_free(cut);
+    if (n < name->len)
+        g_string_append_printf(s, "... (%" G_GSIZE_FORMAT " bytes)", name->len);
+    return g_string_free(s, FALSE);
+}
+
+/* The quark for a name of region i (its type, a parameter structure's name, or a field name of
+ * the structure `structure`); 0 when the name is not valid or past the budget. */
+static GQuark plan_name(Plan *p, guint i, NameKind kind, const GString *name, const gchar *structure)
+{
+    static const gchar *member[] = {"type", "params", "params."};
+    const gchar *problem = name_problem(name, kind);
+    GQuark q = problem ? 0 : name_quark(name->str, name->len, &problem);
+    if (!q) {
+        gchar *quoted = quote_name(name);
+        plan_fail(p, "rois[%u].%s%s: %s %s", i, member[kind], kind == NAME_FIELD ? structure : "", quoted, problem);
+        g_free(quoted);
+    }
+    return q;
+}
+
+/* ---- regions of interest ---- */
+
 static guint clamp_uint(gdouble v)
 {
     return v > 0 ? (v < (gdouble)G_MAXUINT ? (guint)v : G_MAXUINT) : 0;
@@ -481,59 +650,90 @@ static gint clamp_int(gdouble v)
     return v > G_MININT ? (v < G_MAXINT ? (gint)v : G_MAXINT) : G_MININT;
 }
 
-/* A parameter structure from a plain object: numbers, strings and booleans become fields
- * (integers int, or int64 past int's range; other numbers double); the rest is left out. */
-static GstStructure *read_params(GstPlugboxFilter *self, GstPlugboxJsonReader *r, const gchar *name)
+/* The field's value, of type t (a number, a string or a boolean): integers int, or int64 past
+ * int's range; other numbers double. */
+static gboolean set_field(GstPlugboxFilter *self, GstStructure *st, GQuark field, GstPlugboxJsonReader *r,
+                          GstPlugboxJsonType t)
 {
-    GstStructure *st = gst_structure_new_empty(name);
-    gboolean more = TRUE;
-    if (!gst_plugbox_json_enter_object(r))
-        goto bad;
-    while (gst_plugbox_json_member(r, self->key, &more) && more) {
-        gdouble v;
-        gboolean integral;
-        switch (gst_plugbox_json_peek(r)) {
-        case GST_PLUGBOX_JSON_NUMBER:
-            if (!gst_plugbox_json_number(r, &v, &integral))
-                goto bad;
-            if (integral && v >= G_MININT && v <= G_MAXINT)
-                gst_structure_set(st, self->key->str, G_TYPE_INT, (gint)v, NULL);
-            else if (integral && v >= -9007199254740992.0 && v <= 9007199254740992.0)
-                gst_structure_set(st, self->key->str, G_TYPE_INT64, (gint64)v, NULL);
-            else
-                gst_structure_set(st, self->key->str, G_TYPE_DOUBLE, v, NULL);
-            break;
-        case GST_PLUGBOX_JSON_STRING:
-            if (!gst_plugbox_json_string(r, self->text))
-                goto bad;
-            gst_structure_set(st, self->key->str, G_TYPE_STRING, self->text->str, NULL);
-            break;
-        case GST_PLUGBOX_JSON_TRUE:
-        case GST_PLUGBOX_JSON_FALSE:
-            gst_structure_set(st, self->key->str, G_TYPE_BOOLEAN, *r->p == 't', NULL);
-            if (!gst_plugbox_json_skip(r))
-                goto bad;
-            break;
-        default:
-            if (!gst_plugbox_json_skip(r))
-                goto bad;
-        }
+    gdouble v;
+    gboolean integral;
+    if (t == GST_PLUGBOX_JSON_STRING) {
+        if (!gst_plugbox_json_string(r, self->text))
+            return FALSE;
+        gst_structure_id_set(st, field, G_TYPE_STRING, self->text->str, NULL);
+    } else if (t == GST_PLUGBOX_JSON_NUMBER) {
+        if (!gst_plugbox_json_number(r, &v, &integral))
+            return FALSE;
+        if (integral && v >= G_MININT && v <= G_MAXINT)
+            gst_structure_id_set(st, field, G_TYPE_INT, (gint)v, NULL);
+        else if (integral && v >= -9007199254740992.0 && v <= 9007199254740992.0)
+            gst_structure_id_set(st, field, G_TYPE_INT64, (gint64)v, NULL);
+        else
+            gst_structure_id_set(st, field, G_TYPE_DOUBLE, v, NULL);
+    } else {
+        gst_structure_id_set(st, field, G_TYPE_BOOLEAN, t == GST_PLUGBOX_JSON_TRUE, NULL);
+        return gst_plugbox_json_skip(r);
     }
-    if (more)
-        goto bad;
-    return st;
-bad:
-    gst_structure_free(st);
-    return NULL;
+    return TRUE;
 }
 
-/* One region of interest from an object like those the script received, attached to buf.
- * Anything but an object is skipped. */
-static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonReader *r)
+/* A parameter structure's fields, from a plain object: numbers, strings and booleans; the rest
+ * is left out. */
+static gboolean plan_fields(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader *r, guint i, GstStructure *st)
+{
+    gboolean more = TRUE;
+    gst_plugbox_json_enter_object(r);
+    while (gst_plugbox_json_member(r, self->key, &more) && more) {
+        GstPlugboxJsonType t = gst_plugbox_json_peek(r);
+        if (t != GST_PLUGBOX_JSON_NUMBER && t != GST_PLUGBOX_JSON_STRING && t != GST_PLUGBOX_JSON_TRUE &&
+            t != GST_PLUGBOX_JSON_FALSE) {
+            if (!gst_plugbox_json_skip(r))
+                return plan_fail(p, NOT_JSON);
+            continue;
+        }
+        GQuark field = plan_name(p, i, NAME_FIELD, self->key, gst_structure_get_name(st));
+        if (!field || !plan_item(p))
+            return FALSE;
+        if (!set_field(self, st, field, r, t))
+            return plan_fail(p, NOT_JSON);
+    }
+    return !more || plan_fail(p, NOT_JSON);
+}
+
+/* A region's "params": each member that is an object is a parameter structure of that name. */
+static gboolean plan_params(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader *r, guint i, NewRoi *roi)
+{
+    gboolean more = TRUE;
+    gst_plugbox_json_enter_object(r);
+    while (gst_plugbox_json_member(r, self->name, &more) && more) {
+        if (gst_plugbox_json_peek(r) != GST_PLUGBOX_JSON_OBJECT) {
+            if (!gst_plugbox_json_skip(r))
+                return plan_fail(p, NOT_JSON);
+            continue;
+        }
+        GQuark name = plan_name(p, i, NAME_STRUCTURE, self->name, NULL);
+        if (!name || !plan_item(p))
+            return FALSE;
+        GstStructure *st = gst_structure_new_id_empty(name);
+        if (!roi->params)
+            roi->params = g_ptr_array_new_with_free_func((GDestroyNotify)gst_structure_free);
+        g_ptr_array_add(roi->params, st);
+        if (!plan_fields(self, p, r, i, st))
+            return FALSE;
+    }
+    return !more || plan_fail(p, NOT_JSON);
+}
+
+/* Region i, from an object like those the script received; anything else makes none. */
+static gboolean plan_roi(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader *r, guint i)
 {
     if (gst_plugbox_json_peek(r) != GST_PLUGBOX_JSON_OBJECT)
-        return gst_plugbox_json_skip(r);
-    GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(buf, "", 0, 0, 0, 0);
+        return gst_plugbox_json_skip(r) || plan_fail(p, NOT_JSON);
+    if (!plan_item(p))
+        return FALSE;
+    NewRoi blank = {.type = g_quark_from_static_string("")};
+    g_array_append_val(p->new_rois, blank);
+    NewRoi *roi = &g_array_index(p->new_rois, NewRoi, p->new_rois->len - 1);
     gboolean more = TRUE;
     gst_plugbox_json_enter_object(r);
     while (gst_plugbox_json_member(r, self->key, &more) && more) {
@@ -543,7 +743,7 @@ static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonRe
         gboolean integral;
         if (t == GST_PLUGBOX_JSON_NUMBER) {
             if (!gst_plugbox_json_number(r, &v, &integral))
-                return FALSE;
+                return plan_fail(p, NOT_JSON);
             if (!strcmp(k, "x"))
                 roi->x = clamp_uint(v);
             else if (!strcmp(k, "y"))
@@ -558,84 +758,70 @@ static gboolean add_roi(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonRe
                 roi->parent_id = clamp_int(v);
         } else if (t == GST_PLUGBOX_JSON_STRING && !strcmp(k, "type")) {
             if (!gst_plugbox_json_string(r, self->text))
+                return plan_fail(p, NOT_JSON);
+            if (!(roi->type = plan_name(p, i, NAME_TYPE, self->text, NULL)))
                 return FALSE;
-            roi->roi_type = g_quark_from_string(self->text->str);
         } else if (t == GST_PLUGBOX_JSON_OBJECT && !strcmp(k, "params")) {
-            GString *name = self->name;
-            gboolean more_params = TRUE;
-            gst_plugbox_json_enter_object(r);
-            while (gst_plugbox_json_member(r, name, &more_params) && more_params) {
-                if (gst_plugbox_json_peek(r) != GST_PLUGBOX_JSON_OBJECT) {
-                    if (!gst_plugbox_json_skip(r))
-                        break;
-                    continue;
-                }
-                GstStructure *st = read_params(self, r, name->str);
-                if (!st)
-                    break;
-                gst_video_region_of_interest_meta_add_param(roi, st);
-            }
-            if (more_params)
+            if (!plan_params(self, p, r, i, roi))
                 return FALSE;
         } else if (!gst_plugbox_json_skip(r)) {
-            return FALSE;
+            return plan_fail(p, NOT_JSON);
         }
     }
-    return !more;
+    return !more || plan_fail(p, NOT_JSON);
 }
 
-static gboolean is_roi(GstBuffer *buf, GstMeta **meta, gpointer user)
+/* Reads the array; *subset is TRUE when it holds regions the script received, in their order,
+ * unchanged (a filter), and those are marked kept. */
+static gboolean mark_kept(GstPlugboxFilter *self, GstPlugboxJsonReader *r, gboolean *subset)
 {
-    (void)buf;
-    (void)user;
-    if ((*meta)->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
-        *meta = NULL; /* removes it */
-    return TRUE;
-}
-
-/* The buffer's regions of interest become those of the array, in its order. When the array
- * is the regions the script received, some left out (a filter), the kept metas stay as they
- * were, parameters of any type included; otherwise all are made anew from the objects. */
-static gboolean replace_rois(GstPlugboxFilter *self, GstBuffer *buf, GstPlugboxJsonReader *r)
-{
-    GstPlugboxJsonReader again = *r;
     GArray *in = self->rois;
     const gchar *text = self->input->str;
     guint next = 0;
-    gboolean subset = TRUE, more = TRUE;
-    if (!gst_plugbox_json_enter_array(r))
-        return FALSE;
+    gboolean more = TRUE;
+    *subset = TRUE;
+    for (guint i = 0; i < in->len; i++)
+        g_array_index(in, InputRoi, i).kept = FALSE;
+    gst_plugbox_json_enter_array(r);
     while (gst_plugbox_json_element(r, &more) && more) {
         const gchar *start = r->p;
         if (!gst_plugbox_json_skip(r))
             return FALSE;
         gsize n = (gsize)(r->p - start);
         gboolean found = FALSE;
-        while (subset && !found && next < in->len) {
+        while (*subset && !found && next < in->len) {
             InputRoi *ir = &g_array_index(in, InputRoi, next++);
             found = ir->end - ir->start == n && !memcmp(text + ir->start, start, n);
             ir->kept = found;
         }
-        subset = subset && found;
+        *subset = *subset && found;
     }
-    if (more)
-        return FALSE;
-    if (subset) {
-        for (guint i = 0; i < in->len; i++) {
-            InputRoi *ir = &g_array_index(in, InputRoi, i);
-            if (!ir->kept)
-                gst_buffer_remove_meta(buf, (GstMeta *)ir->meta);
-        }
-    } else {
-        gst_buffer_foreach_meta(buf, is_roi, NULL);
-        more = TRUE;
-        gst_plugbox_json_enter_array(&again);
-        while (gst_plugbox_json_element(&again, &more) && more)
-            if (!add_roi(self, buf, &again))
-                return FALSE;
-    }
-    g_array_set_size(in, 0); /* the metas it points to may be gone */
     return !more;
+}
+
+/* The buffer's regions become those of the array, in its order: the input's own metas when
+ * the array is a filter of them (parameters of any type kept), else regions made anew. */
+static gboolean plan_rois(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader *r)
+{
+    GstPlugboxJsonReader again = *r;
+    gboolean subset, more = TRUE;
+    if (!mark_kept(self, r, &subset))
+        return plan_fail(p, NOT_JSON);
+    if (subset) {
+        p->rois = ROIS_KEEP_SOME;
+        return TRUE;
+    }
+    p->rois = ROIS_NEW;
+    if (!p->new_rois) {
+        p->new_rois = g_array_new(FALSE, FALSE, sizeof(NewRoi));
+        g_array_set_clear_func(p->new_rois, clear_new_roi);
+    }
+    g_array_set_size(p->new_rois, 0);
+    gst_plugbox_json_enter_array(&again);
+    for (guint i = 0; gst_plugbox_json_element(&again, &more) && more; i++)
+        if (!plan_roi(self, p, &again, i))
+            return FALSE;
+    return !more || plan_fail(p, NOT_JSON);
 }
 
 /* A copy of the next value's JSON text, or NULL when it is not valid. */
@@ -648,58 +834,170 @@ static gchar *value_text(GstPlugboxJsonReader *r)
     return g_strndup(start, (gsize)(r->p - start));
 }
 
-/* Applies the result; returns FALSE for a result that is not valid JSON (the buffer is then
- * left as it was: a bug of the engine, reported like a script error). *pass is FALSE to drop
- * the buffer. */
-static gboolean apply_result(GstPlugboxFilter *self, GstBuffer *buf, const char *json, size_t len, gboolean *pass)
+/* Reads the whole result into p: FALSE, with p->error, when anything in it is wrong. */
+static gboolean plan_result(GstPlugboxFilter *self, Plan *p, const char *json, size_t len)
 {
-    *pass = TRUE;
     if (!json || (len == 4 && !memcmp(json, "true", 4)))
         return TRUE;
     if (len == 5 && !memcmp(json, "false", 5)) {
-        *pass = FALSE;
+        p->drop = TRUE;
         return TRUE;
     }
-    GstPlugboxJsonReader r = {json, json + len};
-    if (gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_OBJECT) {
-        /* anything else passes */
-        return gst_plugbox_json_skip(&r) && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_NONE && r.p == r.end;
-    }
-    /* the whole text is checked first, so that a bad result changes nothing */
-    GstPlugboxJsonReader check = r;
+    GstPlugboxJsonReader r = {json, json + len}, check = r;
     if (!gst_plugbox_json_skip(&check) || gst_plugbox_json_peek(&check) != GST_PLUGBOX_JSON_NONE || check.p != check.end)
-        return FALSE;
+        return plan_fail(p, NOT_JSON);
+    if (gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_OBJECT)
+        return TRUE; /* anything else passes */
     gboolean more = TRUE;
     gst_plugbox_json_enter_object(&r);
     while (gst_plugbox_json_member(&r, self->key, &more) && more) {
         const gchar *k = self->key->str;
         GstPlugboxJsonType t = gst_plugbox_json_peek(&r);
         if (!strcmp(k, "drop")) {
-            *pass = t != GST_PLUGBOX_JSON_TRUE;
+            p->drop = t == GST_PLUGBOX_JSON_TRUE;
             gst_plugbox_json_skip(&r);
         } else if (!strcmp(k, "rois") && t == GST_PLUGBOX_JSON_ARRAY) {
-            if (!replace_rois(self, buf, &r))
+            if (!plan_rois(self, p, &r))
                 return FALSE;
-        } else if (!strcmp(k, "meta")) {
-            gchar *meta = value_text(&r);
-            if (!meta)
-                return FALSE;
-            set_meta_json(buf, meta);
-            g_free(meta);
-        } else if (!strcmp(k, "message")) {
-            gchar *message = value_text(&r);
-            if (!message)
-                return FALSE;
-            GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, message, NULL);
-            if (GST_BUFFER_PTS_IS_VALID(buf))
-                gst_structure_set(st, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), NULL);
-            gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
-            g_free(message);
+        } else if (!strcmp(k, "meta") || !strcmp(k, "message")) {
+            gchar **slot = !strcmp(k, "meta") ? &p->meta : &p->message;
+            g_free(*slot);
+            if (!(*slot = value_text(&r)))
+                return plan_fail(p, NOT_JSON);
         } else if (!gst_plugbox_json_skip(&r)) {
-            return FALSE;
+            return plan_fail(p, NOT_JSON);
         }
     }
-    return !more;
+    return !more || plan_fail(p, NOT_JSON);
+}
+
+/* ---- applying a plan ---- */
+
+static gboolean is_roi(GstBuffer *buf, GstMeta **meta, gpointer user)
+{
+    (void)buf;
+    (void)user;
+    if ((*meta)->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
+        *meta = NULL; /* removes it */
+    return TRUE;
+}
+
+static void keep_some_rois(GstPlugboxFilter *self, GstBuffer *buf)
+{
+    for (guint i = 0; i < self->rois->len; i++) {
+        InputRoi *ir = &g_array_index(self->rois, InputRoi, i);
+        if (!ir->kept)
+            gst_buffer_remove_meta(buf, (GstMeta *)ir->meta);
+    }
+}
+
+/* The buffer's regions become new ones; their parameter structures move to the metas. */
+static void make_new_rois(GstBuffer *buf, GArray *rois)
+{
+    gst_buffer_foreach_meta(buf, is_roi, NULL);
+    for (guint i = 0; i < rois->len; i++) {
+        NewRoi *roi = &g_array_index(rois, NewRoi, i);
+        GstVideoRegionOfInterestMeta *meta =
+            gst_buffer_add_video_region_of_interest_meta_id(buf, roi->type, roi->x, roi->y, roi->w, roi->h);
+        meta->id = roi->id;
+        meta->parent_id = roi->parent_id;
+        if (roi->params) {
+            for (guint j = 0; j < roi->params->len; j++)
+                gst_video_region_of_interest_meta_add_param(meta, g_ptr_array_index(roi->params, j));
+            g_ptr_array_set_free_func(roi->params, NULL); /* the metas own them now */
+        }
+    }
+}
+
+static void post_message(GstPlugboxFilter *self, GstBuffer *buf, const gchar *json)
+{
+    GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, json, NULL);
+    if (GST_BUFFER_PTS_IS_VALID(buf))
+        gst_structure_set(st, "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), NULL);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+}
+
+/* Applies a plan read without error; FALSE to drop the buffer. */
+static gboolean apply_plan(GstPlugboxFilter *self, GstBuffer *buf, Plan *p)
+{
+    if (p->rois == ROIS_KEEP_SOME)
+        keep_some_rois(self, buf);
+    else if (p->rois == ROIS_NEW)
+        make_new_rois(buf, p->new_rois);
+    if (p->rois != ROIS_AS_THEY_ARE)
+        g_array_set_size(self->rois, 0); /* the metas it points to may be gone */
+    if (p->meta)
+        set_meta_json(buf, p->meta);
+    if (p->message)
+        post_message(self, buf, p->message);
+    return !p->drop;
+}
+
+/* ---- interrupting a call ------------------------------------------------------------------ */
+
+/* The streaming thread enters a call on box: FALSE when the element is stopping or flushing. */
+static gboolean begin_call(GstPlugboxFilter *self, plugbox_sandbox *box)
+{
+    GST_OBJECT_LOCK(self);
+    gboolean go = !self->stopping && !self->flushing;
+    if (go)
+        self->in_call = box;
+    GST_OBJECT_UNLOCK(self);
+    return go;
+}
+
+/* The call returned: TRUE when it was ended because the element is stopping or flushing. */
+static gboolean end_call(GstPlugboxFilter *self)
+{
+    GST_OBJECT_LOCK(self);
+    self->in_call = NULL;
+    g_cond_broadcast(&self->call_done);
+    gboolean halted = self->stopping || self->flushing;
+    GST_OBJECT_UNLOCK(self);
+    return halted;
+}
+
+/* Ends the running call, if any, and waits until the streaming thread is out of it; called
+ * with the object lock held, after setting stopping or flushing so that no new call begins.
+ * An interrupt does nothing before the call has entered the sandbox, so it is sent again on
+ * each tick until the call returns (the tick is only a retry, not a deadline). */
+static void interrupt_call(GstPlugboxFilter *self)
+{
+    while (self->in_call) {
+        if (plugbox_sandbox_interrupt(self->in_call) != PLUGBOX_OK)
+            GST_WARNING_OBJECT(self, "cannot interrupt the call");
+        g_cond_wait_until(&self->call_done, GST_OBJECT_GET_LOCK(self), g_get_monotonic_time() + 10 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static GstStateChangeReturn gst_plugbox_filter_change_state(GstElement *element, GstStateChange transition)
+{
+    GstPlugboxFilter *self = GST_PLUGBOX_FILTER(element);
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+        GST_OBJECT_LOCK(self);
+        self->stopping = self->flushing = FALSE;
+        GST_OBJECT_UNLOCK(self);
+    } else if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+        /* before the pads deactivate, which waits for the streaming thread */
+        GST_OBJECT_LOCK(self);
+        self->stopping = TRUE;
+        interrupt_call(self);
+        GST_OBJECT_UNLOCK(self);
+    }
+    return GST_ELEMENT_CLASS(gst_plugbox_filter_parent_class)->change_state(element, transition);
+}
+
+/* ---- the streaming thread ------------------------------------------------------------------ */
+
+/* An exception, a limit or a bad result: a warning, or an error with on-error=fail. */
+static GstFlowReturn script_error(GstPlugboxFilter *self, GstPlugboxOnError on_error, const char *msg, const char *stack)
+{
+    if (on_error == GST_PLUGBOX_ON_ERROR_FAIL) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
+        return GST_FLOW_ERROR;
+    }
+    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
+    return on_error == GST_PLUGBOX_ON_ERROR_DROP ? GST_BASE_TRANSFORM_FLOW_DROPPED : GST_FLOW_OK;
 }
 
 static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
@@ -723,31 +1021,39 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     describe_buffer(self, buf);
     const char *out;
     size_t out_len;
-    gint64 t0 = g_get_monotonic_time();
-    int rc;
-    if (access == GST_PLUGBOX_DATA_ACCESS_NONE) {
-        rc = plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
-    } else {
-        /* the buffer is writable in place (its memory is copied first when shared) */
-        gboolean write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
-        GstMapInfo map;
-        if (!gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
-            GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
-            return GST_FLOW_ERROR;
-        }
-        rc = plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
-                                        write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len);
-        gst_buffer_unmap(buf, &map);
+    /* the buffer is writable in place (its memory is copied first when shared) */
+    gboolean bytes = access != GST_PLUGBOX_DATA_ACCESS_NONE, write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
+    GstMapInfo map;
+    if (bytes && !gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
+        return GST_FLOW_ERROR;
     }
+    if (!begin_call(self, box)) {
+        if (bytes)
+            gst_buffer_unmap(buf, &map);
+        return GST_FLOW_FLUSHING;
+    }
+    gint64 t0 = g_get_monotonic_time();
+    int rc = bytes ? plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
+                                                write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len)
+                   : plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
     gdouble us = (gdouble)(g_get_monotonic_time() - t0);
+    gboolean halted = end_call(self);
+    if (bytes)
+        gst_buffer_unmap(buf, &map);
+    if (rc == PLUGBOX_INTERRUPTED && halted)
+        return GST_FLOW_FLUSHING; /* stopped or flushed: not the script's error */
 
     gboolean pass = TRUE;
     const char *msg = NULL, *stack = "";
+    Plan plan = {0};
     if (rc != PLUGBOX_OK) {
         msg = plugbox_sandbox_error_message(box);
         stack = plugbox_sandbox_error_stack(box);
-    } else if (!apply_result(self, buf, out, out_len, &pass)) {
-        msg = "the result is not valid JSON";
+    } else if (plan_result(self, &plan, out, out_len)) {
+        pass = apply_plan(self, buf, &plan);
+    } else {
+        msg = plan.error ? plan.error : NOT_JSON; /* the buffer is left as it was */
     }
 
     GST_OBJECT_LOCK(self);
@@ -759,14 +1065,9 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
         self->errors++;
     GST_OBJECT_UNLOCK(self);
 
-    if (!msg)
-        return pass ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
-    if (on_error == GST_PLUGBOX_ON_ERROR_FAIL) {
-        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
-        return GST_FLOW_ERROR;
-    }
-    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
-    return on_error == GST_PLUGBOX_ON_ERROR_DROP ? GST_BASE_TRANSFORM_FLOW_DROPPED : GST_FLOW_OK;
+    GstFlowReturn ret = msg ? script_error(self, on_error, msg, stack) : pass ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
+    plan_clear(&plan);
+    return ret;
 }
 
 /* The caps are read from the caps event rather than through set_caps: a base transform that
@@ -774,7 +1075,16 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
 static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) {
+        GST_OBJECT_LOCK(self);
+        self->flushing = TRUE;
+        interrupt_call(self);
+        GST_OBJECT_UNLOCK(self);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+        GST_OBJECT_LOCK(self);
+        self->flushing = FALSE;
+        GST_OBJECT_UNLOCK(self);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
         GstCaps *caps;
         gst_event_parse_caps(event, &caps);
         gchar *json = caps_to_json(caps);
@@ -789,8 +1099,14 @@ static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent 
 static gboolean gst_plugbox_filter_start(GstBaseTransform *trans)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
+    int rc;
+    plugbox_engine *engine = shared_engine(&rc);
+    if (!engine) {
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("cannot start the plugbox engine: %s", plugbox_strerror(rc)), (NULL));
+        return FALSE;
+    }
     GError *err = NULL;
-    plugbox_sandbox *box = build_sandbox(self, &err);
+    plugbox_sandbox *box = build_sandbox(self, engine, &err);
     if (!box) {
         GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("cannot start the script"), ("%s", err ? err->message : "?"));
         g_clear_error(&err);
@@ -830,6 +1146,7 @@ static void gst_plugbox_filter_finalize(GObject *object)
     g_string_free(self->text, TRUE);
     g_string_free(self->name, TRUE);
     g_array_unref(self->rois);
+    g_cond_clear(&self->call_done);
     G_OBJECT_CLASS(gst_plugbox_filter_parent_class)->finalize(object);
 }
 
@@ -861,7 +1178,8 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
                             "(read when the script is compiled)", 1u << 20, G_MAXUINT32, DEFAULT_MEMORY_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_TIME_LIMIT,
         g_param_spec_uint("time-limit", "Time limit", "Most wall-clock time one buffer's call may take, in "
-                          "milliseconds; 0 for none (read when the script is compiled)", 0, G_MAXUINT,
+                          "milliseconds (a pipeline is real time); 0 for none, when only stopping or flushing "
+                          "the element ends a call (read when the script is compiled)", 0, G_MAXUINT,
                           DEFAULT_TIME_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_ON_ERROR,
         g_param_spec_enum("on-error", "On error", "What happens to a buffer whose call throws or hits a limit "
@@ -891,6 +1209,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
     gst_element_class_add_static_pad_template(element_class, &sink_template);
     gst_element_class_add_static_pad_template(element_class, &src_template);
 
+    element_class->change_state = GST_DEBUG_FUNCPTR(gst_plugbox_filter_change_state);
     trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_plugbox_filter_transform_ip);
     trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_plugbox_filter_sink_event);
     trans_class->start = GST_DEBUG_FUNCPTR(gst_plugbox_filter_start);
@@ -916,6 +1235,7 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->text = g_string_new(NULL);
     self->name = g_string_new(NULL);
     self->rois = g_array_new(FALSE, FALSE, sizeof(InputRoi));
+    g_cond_init(&self->call_done);
     gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }
 
