@@ -12,7 +12,8 @@
 #   PB_TIMEOUT seconds before a plugbox invocation is killed (default 30)
 #
 # Exit status: 0 pass, 1 fail, 77 skip, 99 harness error (bad usage of this script).
-# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date), grep, awk.
+# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date), grep, awk; node (installed
+# with npm by the build) checks that output is UTF-8 and JSON.
 
 set -u
 
@@ -183,6 +184,22 @@ need_examples() {
 
 # repeat CHAR N: print CHAR N times
 repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+
+# check_utf8 FILE [json]: every byte of FILE is strict UTF-8 (no surrogates, no overlong or cut
+# sequences) and, with json, every line is a JSON text
+check_utf8() {
+    command -v node >/dev/null || skip "node is not installed"
+    node -e '
+        let text;
+        try {
+            text = new TextDecoder("utf-8", { fatal: true }).decode(require("fs").readFileSync(process.argv[1]));
+        } catch (e) { console.error(e.message); process.exit(1); }
+        if (process.argv[2] === "json")
+            text.split("\n").slice(0, -1).forEach((l, i) => {
+                try { JSON.parse(l); } catch (e) { console.error("line " + (i + 1) + ": " + e.message); process.exit(1); }
+            });' "$1" ${2:-} 2>"$T/check" ||
+        fail "$1 is not valid UTF-8${2:+ JSON lines}: $(head -c 300 "$T/check")"
+}
 
 # ---------------------------------------------------------------------------
 # results
@@ -1192,6 +1209,45 @@ case_map_sigint() {
     [ -s "$T/out" ] || fail "some lines should have been written before the interrupt"
     [ "$(sort -u "$T/out")" = 2 ] || fail "every line written should be complete"
     [ "$(tail -c 1 "$T/out" | od -An -c | tr -d ' ')" = '\n' ] || fail "the output should end with a complete line"
+}
+
+# ---------------------------------------------------------------------------
+# map: every line valid UTF-8 JSON, whatever the error text
+
+UTF8_SCRIPT='if (data === 1) throw new Error("lone \ud800 and \udfff surrogates");
+if (data === 2) throw new Error("é".repeat(40000));
+if (data === 3) throw new Error("nul \0 inside");
+if (data === 4) throw new Error("controls \x01\x1f\x7f\n end");
+data'
+
+case_map_error_utf8() {
+    printf '1\n2\n3\n4\n5\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 -e "$UTF8_SCRIPT"
+    expect_rc 0
+    check_utf8 "$T/out" json
+    [ "$(wc -l <"$T/out")" = 5 ] || fail "expected 5 lines"
+    [ "$(sed -n 1p "$T/out")" = '{"error":{"kind":"exception","message":"Error: lone � and � surrogates"}}' ] ||
+        fail "line 1: each lone surrogate should be one U+FFFD"
+    sed -n 2p "$T/out" | grep -q '^{"error":{"kind":"exception","message":"Error: \(é\)*\.\.\. (cut)"}}$' ||
+        fail "line 2: the message should be cut after a whole character and marked"
+    [ "$(sed -n 2p "$T/out" | wc -c)" -lt 70000 ] || fail "line 2: the message should be cut near 64 KiB"
+    [ "$(sed -n 3p "$T/out")" = '{"error":{"kind":"exception","message":"Error: nul � inside"}}' ] ||
+        fail "line 3: a NUL should be U+FFFD, the message whole"
+    [ "$(sed -n 4p "$T/out")" = '{"error":{"kind":"exception","message":"Error: controls \u0001\u001f\u007f\u000a end"}}' ] ||
+        fail "line 4: control characters should be escaped"
+    [ "$(sed -n 5p "$T/out")" = 5 ] || fail "line 5"
+}
+
+case_run_error_utf8() {
+    local n
+    for n in 1 2 3; do
+        printf '%s' "$n" >d.json
+        run_pb run --data d.json -e "$UTF8_SCRIPT"
+        expect_rc 1
+        expect_stderr_has 'Uncaught Error: '
+        check_utf8 "$T/err"
+    done
+    expect_stderr_has 'nul � inside'
 }
 
 case_map_help() {
