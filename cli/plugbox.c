@@ -81,7 +81,8 @@ static const char run_usage[] =
     "Output: the result as JSON and a newline on stdout, nothing when it is undefined;\n"
     "console output goes to stderr.\n"
     "Exit status: 0 success, 1 uncaught exception or syntax error, 2 usage or input error,\n"
-    "3 time, memory or stack limit, 4 sandbox trap or internal error.\n";
+    "3 time, memory or stack limit (data or bytes larger than the memory limit are refused\n"
+    "before they are read whole), 4 sandbox trap or internal error.\n";
 
 static const char prog_name[] = "plugbox";
 static const char *usage_command = "run";
@@ -94,41 +95,72 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Reads a whole file ("-": standard input). Returns NULL with errno set on failure. */
-static char *read_file(const char *path, size_t *len)
+/* Reads a whole file ("-": standard input), at most limit bytes: a longer one is refused
+ * without reading past that (a regular file's size is known before reading it). Returns NULL
+ * with errno set on failure, EFBIG for a file over the limit. */
+static char *read_file(const char *path, uint64_t limit, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
         return NULL;
+    if (limit > SIZE_MAX / 2)
+        limit = SIZE_MAX / 2;
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
+    struct stat sb;
+    int err = 0;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if ((uint64_t)sb.st_size > limit)
+            err = EFBIG;
+        else
+            cap = (size_t)sb.st_size + 1; /* one more byte shows that it did not grow */
+    }
+    char *buf = err ? NULL : malloc(cap + 1);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
+        if (n > limit) {
+            err = EFBIG;
             break;
-        char *nb = realloc(buf, cap * 2 + 1);
+        }
+        if (n < cap) {
+            err = ferror(f) ? (errno ? errno : EIO) : 0;
+            break;
+        }
+        size_t grown = cap * 2 < limit + 1 ? cap * 2 : limit + 1;
+        char *nb = realloc(buf, grown + 1);
         if (!nb) {
-            free(buf);
-            buf = NULL;
-            errno = ENOMEM;
+            err = ENOMEM;
             break;
         }
         buf = nb;
-        cap *= 2;
+        cap = grown;
     }
-    int failed = buf && ferror(f);
-    int err = errno;
+    if (!buf && !err)
+        err = ENOMEM;
     if (f != stdin)
         fclose(f);
-    if (failed) {
+    if (err) {
         free(buf);
-        errno = err ? err : EIO;
+        errno = err;
         return NULL;
     }
-    if (buf)
-        buf[n] = 0;
+    buf[n] = 0;
     *len = n;
     return buf;
+}
+
+/* Reads the file the command was given as `what` ("script", "data", "bytes") into *buf.
+ * Returns -1, or the exit code once the error is printed. */
+static int read_input(const char *what, const char *path, uint64_t limit, char **buf, size_t *len)
+{
+    if ((*buf = read_file(path, limit, len)))
+        return -1;
+    if (errno == EFBIG) {
+        fprintf(stderr, "%s: out of memory: %s '%s' is larger than --memory-limit (%llu bytes)\n", prog_name, what,
+                path, (unsigned long long)limit);
+        return EXIT_LIMIT;
+    }
+    fprintf(stderr, "%s: cannot read %s '%s': %s\n", prog_name, what, path, strerror(errno));
+    return EXIT_USAGE;
 }
 
 /* "64M" -> 67108864. Returns -1 when s is not a size. */
@@ -386,10 +418,9 @@ static int setup(const struct run_opts *o, struct setup *st)
     size_t script_len = 0;
     const char *script_name = o->script_path ? o->script_path : "<eval>";
     memset(st, 0, sizeof *st);
-    if (o->script_path && !(st->script = read_file(o->script_path, &script_len))) {
-        fprintf(stderr, "%s: cannot read script '%s': %s\n", prog_name, o->script_path, strerror(errno));
-        return EXIT_USAGE;
-    }
+    int rc = o->script_path ? read_input("script", o->script_path, o->memory_limit, &st->script, &script_len) : -1;
+    if (rc >= 0)
+        return rc;
     st->opts = plugbox_options_new();
     if (!st->opts || plugbox_options_set_memory_limit(st->opts, o->memory_limit) ||
         plugbox_options_set_time_limit(st->opts, o->time_limit) || plugbox_options_set_function(st->opts, o->function) ||
@@ -398,7 +429,7 @@ static int setup(const struct run_opts *o, struct setup *st)
         fprintf(stderr, "%s: out of memory\n", prog_name);
         return EXIT_INTERNAL;
     }
-    int rc = plugbox_engine_new(&st->engine);
+    rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK) {
         fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
         return EXIT_INTERNAL;
@@ -430,24 +461,16 @@ static int cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
 
-    char *data = NULL;
-    size_t data_len = 0;
-    if (o.data_path && !(data = read_file(o.data_path, &data_len))) {
-        fprintf(stderr, "%s: cannot read data '%s': %s\n", prog_name, o.data_path, strerror(errno));
-        return EXIT_USAGE;
-    }
+    char *data = NULL, *bytes = NULL;
+    size_t data_len = 0, bytes_len = 0;
     const char *data_name = o.data_path ? (strcmp(o.data_path, "-") ? o.data_path : "<stdin>") : NULL;
-    char *bytes = NULL;
-    size_t bytes_len = 0;
-    if (o.bytes_path && !(bytes = read_file(o.bytes_path, &bytes_len))) {
-        fprintf(stderr, "%s: cannot read bytes '%s': %s\n", prog_name, o.bytes_path, strerror(errno));
-        free(data);
-        return EXIT_USAGE;
-    }
-
-    struct setup st;
+    struct setup st = {0};
     plugbox_sandbox *box = NULL;
-    int exit_code = setup(&o, &st);
+    int exit_code = o.data_path ? read_input("data", o.data_path, o.memory_limit, &data, &data_len) : -1;
+    if (exit_code < 0 && o.bytes_path)
+        exit_code = read_input("bytes", o.bytes_path, o.memory_limit, &bytes, &bytes_len);
+    if (exit_code < 0)
+        exit_code = setup(&o, &st);
     if (exit_code >= 0)
         goto out;
     rc = plugbox_sandbox_new(st.program, st.opts, &box);

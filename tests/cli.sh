@@ -12,8 +12,9 @@
 #   PB_TIMEOUT seconds before a plugbox invocation is killed (default 30)
 #
 # Exit status: 0 pass, 1 fail, 77 skip, 99 harness error (bad usage of this script).
-# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date), grep, awk; node (installed
-# with npm by the build) checks that output is UTF-8 and JSON.
+# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date, truncate), grep, awk; node
+# (installed with npm by the build) checks that output is UTF-8 and JSON; /usr/bin/time, where
+# it is, measures peak memory.
 
 set -u
 
@@ -1248,6 +1249,53 @@ case_run_error_utf8() {
         check_utf8 "$T/err"
     done
     expect_stderr_has 'nul � inside'
+}
+
+# ---------------------------------------------------------------------------
+# inputs larger than the sandbox can hold
+
+# peak_below KB ARGS...: run plugbox as run_pb does, without a timeout; its peak memory must
+# stay below KB KiB where /usr/bin/time is there to measure it
+peak_below() {
+    local kb=$1
+    shift
+    last_cmd="plugbox$(printf ' %q' "$@")"
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f %M -o "$T/rss" "$PLUGBOX" "$@" >"$T/out" 2>"$T/err"
+        rc=$?
+        [ "$(tail -1 "$T/rss")" -lt "$kb" ] || fail "peak memory $(tail -1 "$T/rss") KiB, expected below $kb KiB"
+    else
+        echo "SKIP of one check: no /usr/bin/time, peak memory not measured"
+        "$PLUGBOX" "$@" >"$T/out" 2>"$T/err"
+        rc=$?
+    fi
+}
+
+case_run_data_too_large() {
+    shopt -s lastpipe # peak_below sets rc from the end of a pipeline
+    truncate -s 400M big.json
+    peak_below 200000 run --memory-limit 16M --data big.json -e 1
+    expect_rc 3
+    expect_stderr_has "out of memory: data 'big.json' is larger than --memory-limit (16777216 bytes)"
+    expect_stdout_empty
+    peak_below 200000 run --memory-limit 16M --bytes big.json -e 1
+    expect_rc 3
+    expect_stderr_has "out of memory: bytes 'big.json' is larger than --memory-limit (16777216 bytes)"
+    # from a pipe: plugbox stops reading past the limit, so the writer meets a closed pipe
+    local o
+    for o in --data --bytes; do
+        head -c 400000000 /dev/zero | peak_below 200000 run --memory-limit 16M "$o" - -e 1
+        local head_rc=${PIPESTATUS[0]}
+        last_cmd="head -c 400000000 /dev/zero | $last_cmd"
+        expect_rc 3
+        expect_stderr_has "is larger than --memory-limit (16777216 bytes)"
+        [ "$head_rc" = 141 ] || fail "the writer should have met a closed pipe (SIGPIPE), it ended with $head_rc"
+    done
+    # at the limit exactly, the data is read (and then the sandbox has no room left for it)
+    printf '[1]' >small.json
+    run_pb run --memory-limit 3 --data small.json -e 'data'
+    expect_rc 3
+    expect_stderr_lacks 'larger than'
 }
 
 case_map_help() {
