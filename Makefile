@@ -1,16 +1,20 @@
-# plugbox - the two commands a newcomer needs: `make demo` and `make test`.
-# Both install what is missing (Debian packages, the pinned QuickJS source) and build first.
+# plugbox - the two commands a newcomer needs: `make demo` and `make test` (and `make quick`,
+# the fast tests of the edit loop). All install what is missing (Debian packages, the pinned
+# QuickJS source) and build first.
 #
 # Variables:
 #   QUICKJS_SRC=/path/to/quickjs   build the engine from another QuickJS source tree
 #   BUILD=dir                      build directory (default: build)
 #   WERROR=1                       warnings are errors (CI)
+#   TEST_ARGS=...                  more options for meson test (CI: --timeout-multiplier)
 
 BUILD ?= build
 QUICKJS_SRC ?=
 WERROR ?=
 MESON ?= meson
 NINJA ?= ninja
+
+TEST_ARGS ?=
 
 MESON_OPTS = -Dquickjs_src=$(QUICKJS_SRC) $(if $(WERROR),-Dwerror=true,-Dwerror=false)
 
@@ -19,7 +23,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test bench bench-gst fuzz clean
+.PHONY: all deps build demo test quick bench bench-gst fuzz clean
 
 all: build
 
@@ -51,7 +55,11 @@ demo: build
 	    fakesink | grep 'plugbox,'
 
 test: build
-	$(MESON) test -C $(BUILD) --print-errorlogs
+	$(MESON) test -C $(BUILD) --print-errorlogs $(TEST_ARGS)
+
+# The edit loop: unit, C API, pool and command-line tests; no sanitizers, fuzzing, tsan or gst.
+quick: build
+	$(MESON) test -C $(BUILD) --print-errorlogs --suite unit --suite api --suite cli $(TEST_ARGS)
 
 # The seed's table on this machine, every row in one run (docs/benchmarks.md holds one).
 bench: build

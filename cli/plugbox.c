@@ -1,10 +1,15 @@
 /* plugbox - run untrusted JavaScript in a WebAssembly sandbox from the command line.
  *
  * Exit codes: 0 success; 1 uncaught exception or syntax error; 2 usage or input error;
- * 3 a limit (time, memory, stack); 4 the sandbox trapped or the host failed. */
+ * 3 a limit (time, memory, stack); 4 the sandbox trapped or the host failed; 130 and 143
+ * stopped by SIGINT or SIGTERM. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,13 +56,19 @@ static const char map_usage[] =
     "  --call NAME            function style, as in run\n"
     "  --memory-limit N       per line, as in run (default 256M)\n"
     "  --time-limit MS        per line, as in run (default: none)\n"
+    "  --max-line N           longest input line in bytes, with optional K, M or G suffix (default:\n"
+    "                         the memory limit); a longer line is not read into memory: it is an\n"
+    "                         input error for that line, and the next line runs\n"
     "  --on-error MODE        emit (default): the line's output is {\"error\":{\"kind\":...,\"message\":...}};\n"
     "                         skip: no output for that line; fail: stop, exit with the error's code\n"
     "  --keep-state           one stateful sandbox per thread instead of fresh state per line\n"
     "  -h, --help             show this help\n"
     "\n"
-    "A progress line goes to stderr when it is a terminal. Ctrl-C stops cleanly: the output\n"
-    "written so far is complete and in order, and the exit status is 130.\n";
+    "A progress line goes to stderr when it is a terminal. Every output line is valid UTF-8 JSON.\n"
+    "Exit status: 0 success (errors of lines included, unless --on-error fail: then the status\n"
+    "run gives the first failing line), 2 usage error or unreadable input. SIGINT (Ctrl-C) and\n"
+    "SIGTERM stop the running lines at once: the output written is complete lines, in order,\n"
+    "and the exit status is 130 (SIGINT) or 143 (SIGTERM).\n";
 
 static const char run_usage[] =
     "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
@@ -81,7 +92,9 @@ static const char run_usage[] =
     "Output: the result as JSON and a newline on stdout, nothing when it is undefined;\n"
     "console output goes to stderr.\n"
     "Exit status: 0 success, 1 uncaught exception or syntax error, 2 usage or input error,\n"
-    "3 time, memory or stack limit, 4 sandbox trap or internal error.\n";
+    "3 time, memory or stack limit (data or bytes larger than the memory limit are refused\n"
+    "before they are read whole), 4 sandbox trap or internal error, 130 stopped by SIGINT\n"
+    "(Ctrl-C), 143 stopped by SIGTERM (the script is stopped at once; no result is printed).\n";
 
 static const char prog_name[] = "plugbox";
 static const char *usage_command = "run";
@@ -94,41 +107,72 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Reads a whole file ("-": standard input). Returns NULL with errno set on failure. */
-static char *read_file(const char *path, size_t *len)
+/* Reads a whole file ("-": standard input), at most limit bytes: a longer one is refused
+ * without reading past that (a regular file's size is known before reading it). Returns NULL
+ * with errno set on failure, EFBIG for a file over the limit. */
+static char *read_file(const char *path, uint64_t limit, size_t *len)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
         return NULL;
+    if (limit > SIZE_MAX / 2)
+        limit = SIZE_MAX / 2;
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
+    struct stat sb;
+    int err = 0;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if ((uint64_t)sb.st_size > limit)
+            err = EFBIG;
+        else
+            cap = (size_t)sb.st_size + 1; /* one more byte shows that it did not grow */
+    }
+    char *buf = err ? NULL : malloc(cap + 1);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
+        if (n > limit) {
+            err = EFBIG;
             break;
-        char *nb = realloc(buf, cap * 2 + 1);
+        }
+        if (n < cap) {
+            err = ferror(f) ? (errno ? errno : EIO) : 0;
+            break;
+        }
+        size_t grown = cap * 2 < limit + 1 ? cap * 2 : limit + 1;
+        char *nb = realloc(buf, grown + 1);
         if (!nb) {
-            free(buf);
-            buf = NULL;
-            errno = ENOMEM;
+            err = ENOMEM;
             break;
         }
         buf = nb;
-        cap *= 2;
+        cap = grown;
     }
-    int failed = buf && ferror(f);
-    int err = errno;
+    if (!buf && !err)
+        err = ENOMEM;
     if (f != stdin)
         fclose(f);
-    if (failed) {
+    if (err) {
         free(buf);
-        errno = err ? err : EIO;
+        errno = err;
         return NULL;
     }
-    if (buf)
-        buf[n] = 0;
+    buf[n] = 0;
     *len = n;
     return buf;
+}
+
+/* Reads the file the command was given as `what` ("script", "data", "bytes") into *buf.
+ * Returns -1, or the exit code once the error is printed. */
+static int read_input(const char *what, const char *path, uint64_t limit, char **buf, size_t *len)
+{
+    if ((*buf = read_file(path, limit, len)))
+        return -1;
+    if (errno == EFBIG) {
+        fprintf(stderr, "%s: out of memory: %s '%s' is larger than --memory-limit (%llu bytes)\n", prog_name, what,
+                path, (unsigned long long)limit);
+        return EXIT_LIMIT;
+    }
+    fprintf(stderr, "%s: cannot read %s '%s': %s\n", prog_name, what, path, strerror(errno));
+    return EXIT_USAGE;
 }
 
 /* "64M" -> 67108864. Returns -1 when s is not a size. */
@@ -279,6 +323,7 @@ struct run_opts {
     /* map */
     int map, keep_state;
     unsigned threads;
+    uint64_t max_line; /* 0: the memory limit */
     const char *on_error;
 };
 
@@ -300,7 +345,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") ||
                     (!o->map && (!strcmp(a, "--data") || !strcmp(a, "--bytes"))) ||
                     !strcmp(a, "--call") || !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit") ||
-                    (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error")));
+                    (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error") || !strcmp(a, "--max-line")));
         if (takes && !val) {
             if (i + 1 >= argc)
                 return usage_error("option '%s' needs a value", a);
@@ -320,6 +365,9 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             if (strcmp(val, "emit") && strcmp(val, "skip") && strcmp(val, "fail"))
                 return usage_error("--on-error: invalid mode '%s' (emit, skip or fail)", val);
             o->on_error = val;
+        } else if (o->map && !strcmp(a, "--max-line")) {
+            if (parse_size(val, &o->max_line) != 0)
+                return usage_error("--max-line: invalid size '%s' (bytes, with an optional K, M or G suffix)", val);
         } else if (o->map && !strcmp(a, "--keep-state")) {
             o->keep_state = 1;
         } else if (!strcmp(a, "-e") || !strcmp(a, "--eval")) {
@@ -386,10 +434,9 @@ static int setup(const struct run_opts *o, struct setup *st)
     size_t script_len = 0;
     const char *script_name = o->script_path ? o->script_path : "<eval>";
     memset(st, 0, sizeof *st);
-    if (o->script_path && !(st->script = read_file(o->script_path, &script_len))) {
-        fprintf(stderr, "%s: cannot read script '%s': %s\n", prog_name, o->script_path, strerror(errno));
-        return EXIT_USAGE;
-    }
+    int rc = o->script_path ? read_input("script", o->script_path, o->memory_limit, &st->script, &script_len) : -1;
+    if (rc >= 0)
+        return rc;
     st->opts = plugbox_options_new();
     if (!st->opts || plugbox_options_set_memory_limit(st->opts, o->memory_limit) ||
         plugbox_options_set_time_limit(st->opts, o->time_limit) || plugbox_options_set_function(st->opts, o->function) ||
@@ -398,7 +445,7 @@ static int setup(const struct run_opts *o, struct setup *st)
         fprintf(stderr, "%s: out of memory\n", prog_name);
         return EXIT_INTERNAL;
     }
-    int rc = plugbox_engine_new(&st->engine);
+    rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK) {
         fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
         return EXIT_INTERNAL;
@@ -423,6 +470,94 @@ static int report_sandbox_error(int rc, const struct setup *st)
     return report(rc, plugbox_strerror(rc), "", NULL);
 }
 
+/* ---- signals ------------------------------------------------------------------------------- */
+
+/* SIGINT and SIGTERM are blocked in every thread and taken by one thread of their own, which
+ * stops the work in progress through the library (plugbox_sandbox_interrupt,
+ * plugbox_pool_cancel: both are made for other threads). The command then writes only whole
+ * results and ends with 128 + the signal. Before there is work to stop (reading the input,
+ * compiling the script) nothing has been written, and a signal ends the process at once;
+ * so does a second signal. */
+static struct {
+    pthread_mutex_t lock;
+    sigset_t set;
+    int signo;            /* the first signal taken, 0 if none */
+    void (*stop)(void *); /* stops the work in progress; NULL before it starts */
+    void *arg;
+    int done;             /* the work is over: a signal is only noted */
+} sig = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int signal_exit_code(int signo)
+{
+    fprintf(stderr, "%s: stopped by %s\n", prog_name, signo == SIGINT ? "SIGINT" : "SIGTERM");
+    return 128 + signo;
+}
+
+static void *signal_thread(void *unused)
+{
+    (void)unused;
+    /* a stop can come just before a call starts, when there is nothing yet to stop: it is
+     * made again every 100 ms until the work is over */
+    const struct timespec again = {0, 100 * 1000 * 1000};
+    for (;;) {
+        pthread_mutex_lock(&sig.lock);
+        int stopping = sig.signo && sig.stop && !sig.done;
+        pthread_mutex_unlock(&sig.lock);
+        int s = sigtimedwait(&sig.set, NULL, stopping ? &again : NULL);
+        pthread_mutex_lock(&sig.lock);
+        if (s > 0 && (sig.signo || (!sig.stop && !sig.done)))
+            _exit(signal_exit_code(s));
+        if (s > 0)
+            sig.signo = s;
+        if (sig.signo && sig.stop && !sig.done)
+            sig.stop(sig.arg);
+        pthread_mutex_unlock(&sig.lock);
+    }
+    return NULL;
+}
+
+/* Before any other thread starts, so that every thread inherits the mask. A signal that the
+ * parent left ignored stays ignored (shells do so with SIGINT for background jobs). */
+static void signals_start(void)
+{
+    static const int taken[] = {SIGINT, SIGTERM};
+    pthread_t t;
+    sigemptyset(&sig.set);
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
+        struct sigaction sa;
+        if (sigaction(taken[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+            sigaddset(&sig.set, taken[i]);
+    }
+    pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
+    if (pthread_create(&t, NULL, signal_thread, NULL) == 0)
+        pthread_detach(t);
+    else
+        pthread_sigmask(SIG_UNBLOCK, &sig.set, NULL); /* then they end the process as usual */
+}
+
+/* The work starts: a signal from now on calls stop(arg), from the signal thread. */
+static void signals_stop_with(void (*stop)(void *), void *arg)
+{
+    pthread_mutex_lock(&sig.lock);
+    sig.stop = stop;
+    sig.arg = arg;
+    pthread_mutex_unlock(&sig.lock);
+}
+
+/* The work is over (what stop needs may be freed): a signal from now on is only noted (the
+ * output is whole; a second signal still ends the process at once). Returns the signal taken
+ * during the work, 0 if none. */
+static int signals_work_done(void)
+{
+    pthread_mutex_lock(&sig.lock);
+    sig.done = 1;
+    int s = sig.signo;
+    pthread_mutex_unlock(&sig.lock);
+    return s;
+}
+
+static void interrupt_sandbox(void *box) { plugbox_sandbox_interrupt(box); }
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_opts o = {.memory_limit = 256u << 20};
@@ -430,24 +565,16 @@ static int cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
 
-    char *data = NULL;
-    size_t data_len = 0;
-    if (o.data_path && !(data = read_file(o.data_path, &data_len))) {
-        fprintf(stderr, "%s: cannot read data '%s': %s\n", prog_name, o.data_path, strerror(errno));
-        return EXIT_USAGE;
-    }
+    char *data = NULL, *bytes = NULL;
+    size_t data_len = 0, bytes_len = 0;
     const char *data_name = o.data_path ? (strcmp(o.data_path, "-") ? o.data_path : "<stdin>") : NULL;
-    char *bytes = NULL;
-    size_t bytes_len = 0;
-    if (o.bytes_path && !(bytes = read_file(o.bytes_path, &bytes_len))) {
-        fprintf(stderr, "%s: cannot read bytes '%s': %s\n", prog_name, o.bytes_path, strerror(errno));
-        free(data);
-        return EXIT_USAGE;
-    }
-
-    struct setup st;
+    struct setup st = {0};
     plugbox_sandbox *box = NULL;
-    int exit_code = setup(&o, &st);
+    int exit_code = o.data_path ? read_input("data", o.data_path, o.memory_limit, &data, &data_len) : -1;
+    if (exit_code < 0 && o.bytes_path)
+        exit_code = read_input("bytes", o.bytes_path, o.memory_limit, &bytes, &bytes_len);
+    if (exit_code < 0)
+        exit_code = setup(&o, &st);
     if (exit_code >= 0)
         goto out;
     rc = plugbox_sandbox_new(st.program, st.opts, &box);
@@ -457,10 +584,16 @@ static int cmd_run(int argc, char **argv)
     }
     const char *out;
     size_t out_len;
+    signals_stop_with(interrupt_sandbox, box);
     if (o.bytes_path)
         rc = plugbox_sandbox_call_bytes(box, data, data_len, bytes, bytes_len, PLUGBOX_BYTES_READ, &out, &out_len);
     else
         rc = plugbox_sandbox_call(box, data, data_len, &out, &out_len);
+    int signo = signals_work_done();
+    if (signo) { /* nothing is printed: the result may be the stopped call's error */
+        exit_code = signal_exit_code(signo);
+        goto out;
+    }
     if (rc != PLUGBOX_OK) {
         exit_code = report(rc, plugbox_sandbox_error_message(box), plugbox_sandbox_error_stack(box), data_name);
         goto out;
@@ -486,30 +619,148 @@ out:
     return exit_code;
 }
 
+/* ---- map's input: lines of standard input, none buffered past --max-line ------------------- */
+
+enum { LINE_OK, LINE_TOO_LONG, LINE_END, LINE_ERROR, LINE_STOPPED };
+
+struct reader {
+    int fd, wake_fd;        /* wake_fd turns readable when the reader must stop */
+    char *buf;
+    size_t cap, start, end; /* buf[start, end): read and not yet returned */
+    size_t scanned;         /* buf[start, scanned) holds no newline */
+    size_t max_line;
+    int eof;
+};
+
+/* Waits for input or a wake-up, and reads what came into buf[end, cap). Returns LINE_OK,
+ * LINE_END at the end of the input, LINE_ERROR (errno set) or LINE_STOPPED. */
+static int reader_fill(struct reader *r)
+{
+    struct pollfd p[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->wake_fd, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0)
+        return errno == EINTR ? LINE_OK : LINE_ERROR;
+    if (p[1].revents)
+        return LINE_STOPPED;
+    ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? LINE_OK : LINE_ERROR;
+    if (n == 0) {
+        r->eof = 1;
+        return LINE_END;
+    }
+    r->end += (size_t)n;
+    return LINE_OK;
+}
+
+/* Makes room after the unread bytes: moves them to the front, or grows the buffer up to
+ * max_line + 1 bytes (64 KiB at least). Returns -1 when out of memory. */
+static int reader_room(struct reader *r)
+{
+    if (r->start) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->scanned -= r->start;
+        r->start = 0;
+    }
+    if (r->end < r->cap)
+        return 0;
+    size_t most = r->max_line < (1u << 16) ? (1u << 16) : r->max_line + 1;
+    size_t cap = r->cap < most / 2 ? r->cap * 2 : most;
+    char *b = cap > r->cap ? realloc(r->buf, cap) : NULL;
+    if (!b)
+        return -1;
+    r->buf = b;
+    r->cap = cap;
+    return 0;
+}
+
+/* Reads past the end of a line that is too long, keeping none of it; *consumed grows by its
+ * bytes. Returns LINE_TOO_LONG, LINE_ERROR or LINE_STOPPED. */
+static int reader_skip(struct reader *r, uint64_t *consumed)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            *consumed += (uint64_t)(nl + 1 - (r->buf + r->start));
+            r->start = r->scanned = (size_t)(nl + 1 - r->buf);
+            return LINE_TOO_LONG;
+        }
+        *consumed += r->end - r->start;
+        r->start = r->end = r->scanned = 0;
+        int rc = reader_fill(r);
+        if (rc == LINE_END)
+            return LINE_TOO_LONG; /* the last line; the next call finds the end */
+        if (rc != LINE_OK)
+            return rc;
+    }
+}
+
+/* The next line, without its newline and carriage return, in *line and *len (valid until the
+ * next call); *consumed is its size in the input. Returns LINE_OK, LINE_TOO_LONG (a line over
+ * max_line bytes, skipped), LINE_END, LINE_ERROR (errno set) or LINE_STOPPED. */
+static int reader_next(struct reader *r, const char **line, size_t *len, uint64_t *consumed)
+{
+    *consumed = 0;
+    for (;;) {
+        char *nl = memchr(r->buf + r->scanned, '\n', r->end - r->scanned);
+        size_t n = (nl ? (size_t)(nl - r->buf) : r->end) - r->start;
+        if (n > r->max_line)
+            return reader_skip(r, consumed);
+        if (nl || (r->eof && n)) {
+            *line = r->buf + r->start;
+            *consumed = n + (nl != NULL);
+            *len = n && (*line)[n - 1] == '\r' ? n - 1 : n;
+            r->start = r->scanned = r->start + *consumed;
+            return LINE_OK;
+        }
+        if (r->eof)
+            return LINE_END;
+        r->scanned = r->end;
+        if (reader_room(r) != 0) {
+            errno = ENOMEM;
+            return LINE_ERROR;
+        }
+        int rc = reader_fill(r);
+        if (rc != LINE_OK && rc != LINE_END)
+            return rc;
+    }
+}
+
 /* ---- map ------------------------------------------------------------------------------------ */
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
+struct line_info {         /* what the reader knows of a line in flight */
+    uint64_t bytes;        /* its size in the input, for the percentage */
+    int too_long;          /* over --max-line: not run, its result is an input error */
+};
 
 struct map_state {
     plugbox_pool *pool;
     int mode;                 /* 'e'mit, 's'kip, 'f'ail */
     int failed_code;          /* exit code of the first error in fail mode, 0 if none */
-    int stop_output;          /* after a failure or an interruption nothing more is written */
+    int stop_output;          /* after a failure or a stop nothing more is written */
     int write_error;
+    atomic_int stopping;      /* map_stop was called: the reader reads no more */
+    int wake[2];              /* a pipe: map_stop wakes the reader through it */
+    uint64_t max_line;
     uint64_t lines, errors;
     off_t total_bytes;        /* of a regular file on stdin, else 0 */
     uint64_t bytes_done;
-    uint64_t *line_bytes;     /* ring of each in-flight line's size, for the percentage */
+    struct line_info *info;   /* ring of the lines in flight, by index */
     size_t ring;
     int progress;             /* stderr is a terminal */
     double start, last_draw;
 };
+
+/* Stops everything: running lines end interrupted, queued ones do not run, and the reader
+ * wakes up and reads no more. From any thread (the signal thread, a result callback). */
+static void map_stop(void *arg)
+{
+    struct map_state *m = arg;
+    atomic_store(&m->stopping, 1);
+    plugbox_pool_cancel(m->pool);
+    ssize_t n = write(m->wake[1], "", 1); /* when the pipe is full, the reader is awake already */
+    (void)n;
+}
 
 static double now_s(void)
 {
@@ -518,13 +769,14 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* s is valid UTF-8 (the library's messages are); every control character is escaped. */
 static void put_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
+        else if (*p < 0x20 || *p == 0x7f)
             fprintf(f, "\\u%04x", *p);
         else
             fputc(*p, f);
@@ -552,50 +804,99 @@ static void draw_progress(struct map_state *m, int final)
     }
 }
 
-static void on_result(void *user, uint64_t index, const plugbox_result *r)
+/* Writes the outcome of line index + 1 as --on-error says. */
+static void put_outcome(struct map_state *m, uint64_t index, int status, const char *json, size_t len,
+                        const char *message)
 {
-    struct map_state *m = user;
-    m->bytes_done += m->line_bytes[index % m->ring];
-    if (m->stop_output)
-        return;
-    if (r->status == PLUGBOX_INTERRUPTED && interrupted) {
-        m->stop_output = 1; /* Ctrl-C: what was written stays, complete and in order */
-        return;
-    }
     m->lines++;
-    if (r->status == PLUGBOX_OK) {
-        if (r->json)
-            fwrite(r->json, 1, r->len, stdout);
+    if (status == PLUGBOX_OK) {
+        if (json)
+            fwrite(json, 1, len, stdout);
         else
             fputs("null", stdout);
         fputc('\n', stdout);
+        return;
+    }
+    m->errors++;
+    if (m->mode == 'e') {
+        char kind[32];
+        snprintf(kind, sizeof kind, "%s", plugbox_err_name(status));
+        for (char *k = kind; *k; k++)
+            *k = (char)(*k | 0x20);
+        fputs("{\"error\":{\"kind\":", stdout);
+        put_json_string(stdout, kind);
+        fputs(",\"message\":", stdout);
+        put_json_string(stdout, message);
+        fputs("}}\n", stdout);
+    } else if (m->mode == 'f') {
+        fprintf(stderr, "%s: line %llu: %s\n", prog_name, (unsigned long long)index + 1, message);
+        m->failed_code = exit_code_of(status);
+        m->stop_output = 1;
+        map_stop(m);
+    }
+}
+
+static void on_result(void *user, uint64_t index, const plugbox_result *r)
+{
+    struct map_state *m = user;
+    const struct line_info *li = &m->info[index % m->ring];
+    m->bytes_done += li->bytes;
+    if (m->stop_output)
+        return;
+    if (r->status == PLUGBOX_INTERRUPTED && atomic_load(&m->stopping)) {
+        m->stop_output = 1; /* stopped: what was written stays, complete and in order */
+        return;
+    }
+    if (li->too_long) {
+        char message[128];
+        snprintf(message, sizeof message, "line %llu is longer than --max-line (%llu bytes)",
+                 (unsigned long long)index + 1, (unsigned long long)m->max_line);
+        put_outcome(m, index, PLUGBOX_INPUT, NULL, 0, message);
     } else {
-        m->errors++;
-        if (m->mode == 'e') {
-            char kind[32];
-            snprintf(kind, sizeof kind, "%s", plugbox_err_name(r->status));
-            for (char *k = kind; *k; k++)
-                *k = (char)(*k | 0x20);
-            fputs("{\"error\":{\"kind\":", stdout);
-            put_json_string(stdout, kind);
-            fputs(",\"message\":", stdout);
-            put_json_string(stdout, *r->message ? r->message : plugbox_strerror(r->status));
-            fputs("}}\n", stdout);
-        } else if (m->mode == 'f') {
-            fprintf(stderr, "%s: line %llu: %s\n", prog_name, (unsigned long long)index + 1,
-                    *r->message ? r->message : plugbox_strerror(r->status));
-            m->failed_code = exit_code_of(r->status);
-            m->stop_output = 1;
-            plugbox_pool_cancel(m->pool);
-        }
+        put_outcome(m, index, r->status, r->json, r->len, *r->message ? r->message : plugbox_strerror(r->status));
     }
     if (ferror(stdout) && !m->write_error) {
         m->write_error = 1;
         m->stop_output = 1;
-        plugbox_pool_cancel(m->pool);
+        map_stop(m);
     }
     if (m->progress)
         draw_progress(m, 0);
+}
+
+/* Submits every line of standard input to the pool, until its end or a stop. Returns 0, or
+ * errno when the input could not be read. */
+static int map_lines(struct map_state *m)
+{
+    struct reader r = {.fd = 0, .wake_fd = m->wake[0], .cap = 1 << 16, .max_line = m->max_line};
+    if (r.max_line > SIZE_MAX / 2)
+        r.max_line = SIZE_MAX / 2;
+    if (!(r.buf = malloc(r.cap)))
+        return ENOMEM;
+    int err = 0;
+    for (uint64_t index = 0; !atomic_load(&m->stopping); index++) {
+        const char *line;
+        size_t len;
+        uint64_t consumed;
+        int got = reader_next(&r, &line, &len, &consumed);
+        if (got == LINE_ERROR)
+            err = errno;
+        if (got != LINE_OK && got != LINE_TOO_LONG)
+            break;
+        struct line_info *li = &m->info[index % m->ring]; /* the window keeps it for this line */
+        li->bytes = consumed;
+        li->too_long = got == LINE_TOO_LONG;
+        /* a line too long is not run: an empty input stands in for it (it fails the input
+         * check at once) and on_result writes the line's own error in its place */
+        if (plugbox_pool_submit(m->pool, li->too_long ? "" : line, li->too_long ? 0 : len) != PLUGBOX_OK) {
+            err = ENOMEM;
+            break;
+        }
+    }
+    if (atomic_load(&m->stopping)) /* a line submitted while the stop was under way */
+        plugbox_pool_cancel(m->pool);
+    free(r.buf);
+    return err;
 }
 
 static int cmd_map(int argc, char **argv)
@@ -612,7 +913,8 @@ static int cmd_map(int argc, char **argv)
         return exit_code;
     }
 
-    struct map_state m = {.mode = o.on_error[0], .progress = isatty(2), .start = now_s()};
+    struct map_state m = {.mode = o.on_error[0], .max_line = o.max_line ? o.max_line : o.memory_limit,
+                          .progress = isatty(2), .start = now_s()};
     struct stat sb;
     if (fstat(0, &sb) == 0 && S_ISREG(sb.st_mode))
         m.total_bytes = sb.st_size;
@@ -622,70 +924,43 @@ static int cmd_map(int argc, char **argv)
         threads = n > 0 ? (unsigned)n : 1;
     }
     m.ring = 64 * (size_t)threads;
-    m.line_bytes = calloc(m.ring, sizeof *m.line_bytes);
-    rc = m.line_bytes ? plugbox_pool_new(st.program, st.opts, threads, m.ring, on_result, &m, &m.pool) : PLUGBOX_HOST;
+    m.info = calloc(m.ring, sizeof *m.info);
+    rc = m.info && pipe2(m.wake, O_CLOEXEC | O_NONBLOCK) == 0 ? PLUGBOX_OK : PLUGBOX_HOST;
+    if (rc == PLUGBOX_OK)
+        rc = plugbox_pool_new(st.program, st.opts, threads, m.ring, on_result, &m, &m.pool);
+    else
+        m.wake[0] = m.wake[1] = -1;
     if (rc != PLUGBOX_OK) {
         exit_code = report_sandbox_error(rc, &st);
-        free(m.line_bytes);
-        setup_free(&st);
-        return exit_code;
+        goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: a blocked read returns */
-
-    char *line = NULL;
-    size_t cap = 0;
-    uint64_t index = 0;
-    int read_error = 0;
-    for (;;) {
-        if (interrupted || m.stop_output)
-            break;
-        errno = 0;
-        ssize_t n = getline(&line, &cap, stdin);
-        if (n < 0) {
-            if (errno == EINTR && !interrupted)
-                continue;
-            read_error = errno && errno != EINTR;
-            break;
-        }
-        m.line_bytes[index % m.ring] = (uint64_t)n; /* the window keeps this slot for this line */
-        size_t len = (size_t)n;
-        if (len && line[len - 1] == '\n')
-            len--;
-        if (len && line[len - 1] == '\r')
-            len--;
-        if (plugbox_pool_submit(m.pool, line, len) != PLUGBOX_OK) {
-            fprintf(stderr, "%s: out of memory\n", prog_name);
-            read_error = 1;
-            break;
-        }
-        index++;
-    }
-    if (interrupted)
-        plugbox_pool_cancel(m.pool);
+    signals_stop_with(map_stop, &m);
+    int read_error = map_lines(&m);
     plugbox_pool_wait(m.pool);
+    int signo = signals_work_done();
     plugbox_pool_free(m.pool);
-    free(line);
-    free(m.line_bytes);
-    setup_free(&st);
 
+    exit_code = m.failed_code;
     if (fflush(stdout) != 0 || ferror(stdout) || m.write_error) {
         fprintf(stderr, "%s: cannot write the output: %s\n", prog_name, strerror(errno ? errno : EIO));
-        return EXIT_USAGE;
+        exit_code = EXIT_USAGE;
+    } else if (read_error && !signo) {
+        fprintf(stderr, "%s: cannot read the input: %s\n", prog_name, strerror(read_error));
+        exit_code = EXIT_USAGE;
     }
     if (m.progress)
         draw_progress(&m, 1);
-    if (interrupted)
-        return 130;
-    if (read_error) {
-        fprintf(stderr, "%s: cannot read the input: %s\n", prog_name, strerror(errno ? errno : EIO));
-        return EXIT_USAGE;
+    if (signo)
+        exit_code = signal_exit_code(signo);
+out:
+    if (m.wake[0] >= 0) {
+        close(m.wake[0]);
+        close(m.wake[1]);
     }
-    return m.failed_code;
+    free(m.info);
+    setup_free(&st);
+    return exit_code;
 }
 
 int main(int argc, char **argv)
@@ -703,6 +978,8 @@ int main(int argc, char **argv)
         printf("plugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION, PB_QUICKJS_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "run") || !strcmp(cmd, "map"))
+        signals_start();
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "map"))

@@ -12,7 +12,9 @@
 #   PB_TIMEOUT seconds before a plugbox invocation is killed (default 30)
 #
 # Exit status: 0 pass, 1 fail, 77 skip, 99 harness error (bad usage of this script).
-# Needs only bash and coreutils (timeout, head, tr, wc, cmp, date), grep, awk.
+# Needs only bash and coreutils (timeout, env, head, tr, wc, cmp, date, mkfifo, truncate),
+# grep, awk; node (installed with npm by the build) checks that output is UTF-8 and JSON;
+# /usr/bin/time, where it is, measures peak memory.
 
 set -u
 
@@ -183,6 +185,112 @@ need_examples() {
 
 # repeat CHAR N: print CHAR N times
 repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+
+# check_utf8 FILE [json]: every byte of FILE is strict UTF-8 (no surrogates, no overlong or cut
+# sequences) and, with json, every line is a JSON text
+check_utf8() {
+    command -v node >/dev/null || skip "node is not installed"
+    node -e '
+        let text;
+        try {
+            text = new TextDecoder("utf-8", { fatal: true }).decode(require("fs").readFileSync(process.argv[1]));
+        } catch (e) { console.error(e.message); process.exit(1); }
+        if (process.argv[2] === "json")
+            text.split("\n").slice(0, -1).forEach((l, i) => {
+                try { JSON.parse(l); } catch (e) { console.error("line " + (i + 1) + ": " + e.message); process.exit(1); }
+            });' "$1" ${2:-} 2>"$T/check" ||
+        fail "$1 is not valid UTF-8${2:+ JSON lines}: $(head -c 300 "$T/check")"
+}
+
+# ---------------------------------------------------------------------------
+# plugbox in the background, for signals and for what it holds while it runs
+
+pid=
+bg_pids=
+trap_cleanup() { # ends what a case left running: plugbox and the writers of its input
+    local p
+    for p in $pid $bg_pids; do kill -KILL "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+
+# start_bg ARGS...: start plugbox in the background, standard input from $PB_STDIN (a file or
+# a FIFO; default /dev/null), output in $T/out and $T/err; sets pid. SIGINT is set back to its
+# default: a shell leaves it ignored for background jobs, and plugbox keeps it so.
+start_bg() {
+    last_cmd="plugbox$(printf ' %q' "$@") &"
+    env --default-signal=INT "$PLUGBOX" "$@" <"${PB_STDIN:-/dev/null}" >"$T/out" 2>"$T/err" 3>&- &
+    pid=$!
+}
+
+# feed FIFO CMD...: run CMD in the background with its output into FIFO (the writer of a
+# plugbox input); ended with the case
+feed() {
+    local fifo=$1
+    shift
+    "$@" >"$fifo" 2>/dev/null 3>&- &
+    bg_pids="$bg_pids $!"
+}
+
+proc_state() { # PID: its state letter (R, S, Z, ...), nothing when it is gone
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+    stat=${stat##*) }
+    printf '%s\n' "${stat%% *}"
+}
+
+running() { local s; s=$(proc_state "$1"); [ -n "$s" ] && [ "$s" != Z ]; }
+
+# reap_bg: wait for the background plugbox to end (at most 10 s, then it is killed: rc 137);
+# sets rc and elapsed_ms, counted from the call
+reap_bg() {
+    local t0 now
+    t0=$(date +%s%N)
+    while running "$pid"; do
+        now=$(date +%s%N)
+        if [ $(( (now - t0) / 1000000 )) -ge 10000 ]; then kill -KILL "$pid"; break; fi
+        sleep 0.02
+    done
+    wait "$pid"
+    rc=$?
+    pid=
+    elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+
+# wait_until WHAT CMD...: wait until CMD succeeds, while the background plugbox runs (after
+# PB_TIMEOUT s it is taken for hung; the verdict is the event, never the time)
+wait_until() {
+    local what=$1 t0
+    shift
+    t0=$(date +%s)
+    until "$@"; do
+        running "$pid" || { reap_bg; fail "plugbox ended before $what"; }
+        if [ $(( $(date +%s) - t0 )) -ge "$PB_TIMEOUT" ]; then
+            kill -KILL "$pid"
+            reap_bg
+            fail "$what did not happen within $PB_TIMEOUT s"
+        fi
+        sleep 0.02
+    done
+}
+
+wait_for() { # FILE TEXT: until FILE holds TEXT
+    wait_until "[$2] appeared in $(basename "$1")" grep -qF -- "$2" "$1"
+}
+
+# signal_bg SIG: send SIG to the background plugbox and reap it; rc and elapsed_ms as reap_bg
+signal_bg() {
+    last_cmd="$last_cmd, then SIG$1"
+    kill -"$1" "$pid" || fail "could not send SIG$1 to plugbox (pid $pid)"
+    reap_bg
+}
+
+# the outcome of a stop by a signal: its exit code, soon after it (the output is the caller's
+# to check, then the note on stderr with expect_stderr_has "stopped by SIG...")
+expect_stopped_by() { # INT|TERM
+    expect_no_crash
+    expect_rc $(( 128 + $(kill -l "$1") ))
+    expect_elapsed_below 10000
+}
 
 # ---------------------------------------------------------------------------
 # results
@@ -996,7 +1104,9 @@ case_help_version() {
     run_pb run --help
     expect_rc 0
     local o
-    for o in --data --call --memory-limit --time-limit; do expect_stdout_has "$o"; done
+    for o in --data --call --memory-limit --time-limit '130 stopped by SIGINT' '143 stopped by SIGTERM'; do
+        expect_stdout_has "$o"
+    done
 }
 
 # ---------------------------------------------------------------------------
@@ -1186,17 +1296,241 @@ case_map_limits_per_line() {
 
 case_map_sigint() {
     # endless input, slow lines: Ctrl-C leaves complete, ordered output and exit 130
-    ( yes '{"x":1}' | timeout -k 5 30 "$PLUGBOX" map -e 'var t = Date.now(); while (Date.now() - t < 2) {} data.x + 1' \
-        > "$T/out" 2> "$T/err"; echo $? > "$T/rc" ) &
-    sleep 1
-    pkill -INT -f "map -e var t = Date.now" || fail "no plugbox map process to interrupt"
-    wait
-    rc=$(cat "$T/rc")
-    last_cmd="yes | plugbox map ... (SIGINT after 1 s)"
-    expect_rc 130
-    [ -s "$T/out" ] || fail "some lines should have been written before the interrupt"
-    [ "$(sort -u "$T/out")" = 2 ] || fail "every line written should be complete"
+    mkfifo in.fifo
+    feed in.fifo yes '{"x":1}'
+    PB_STDIN=in.fifo start_bg map -e 'var t = Date.now(); while (Date.now() - t < 2) {} "x".repeat(100 * data.x)'
+    wait_for "$T/out" xxx
+    signal_bg INT
+    expect_stopped_by INT
+    [ "$(sort -u "$T/out")" = "\"$(repeat x 100)\"" ] || fail "every line written should be complete"
     [ "$(tail -c 1 "$T/out" | od -An -c | tr -d ' ')" = '\n' ] || fail "the output should end with a complete line"
+    expect_stderr_has 'stopped by SIGINT'
+}
+
+# the lines before a line that never ends, run one at a time: that line logs, then loops
+STOP_SCRIPT='if (data === "loop") { console.log("looping"); for (;;) {} } if (data === 3) console.log("third"); data * 10'
+
+case_map_sigint_running_line() {
+    # the input has ended and a line runs forever: SIGINT stops it at once
+    printf '1\n2\n3\n"loop"\n4\n' >in.ndjson
+    PB_STDIN=in.ndjson start_bg map --threads 1 -e "$STOP_SCRIPT"
+    wait_for "$T/err" looping
+    signal_bg INT
+    expect_stopped_by INT
+    expect_stdout_eq "$(printf '10\n20\n30')"
+    expect_stderr_has 'stopped by SIGINT'
+}
+
+case_map_sigterm_running_line() {
+    # SIGTERM too: the lines done before it are written whole, nothing after
+    printf '1\n2\n3\n"loop"\n4\n' >in.ndjson
+    PB_STDIN=in.ndjson start_bg map --threads 2 -e "$STOP_SCRIPT"
+    wait_for "$T/err" looping
+    signal_bg TERM
+    expect_stopped_by TERM
+    # a line before the loop may still have run on the other thread, and been stopped with it
+    printf '10\n20\n30\n' | head -c "$(wc -c <"$T/out")" | cmp -s - "$T/out" &&
+        { [ ! -s "$T/out" ] || [ "$(tail -c 1 "$T/out" | od -An -c | tr -d ' ')" = '\n' ]; } ||
+        fail "expected the first of the lines 10, 20, 30, complete and in order"
+    expect_stderr_has 'stopped by SIGTERM'
+}
+
+case_map_sigterm_waiting_input() {
+    # the input stays open and nothing runs: the reader is woken and the results are kept
+    mkfifo in.fifo
+    exec 3<>in.fifo
+    printf '1\n2\n3\n' >&3
+    PB_STDIN=in.fifo start_bg map --threads 1 -e "$STOP_SCRIPT"
+    wait_for "$T/err" third
+    signal_bg TERM
+    exec 3>&-
+    expect_stopped_by TERM
+    expect_stdout_eq "$(printf '10\n20\n30')"
+    expect_stderr_has 'stopped by SIGTERM'
+}
+
+case_map_sigint_full_window() {
+    # endless input, every line slow under a long time limit, the window full: SIGINT does
+    # not wait for the lines in flight
+    mkfifo in.fifo
+    feed in.fifo yes '{"x":1}'
+    PB_STDIN=in.fifo start_bg map --threads 2 --time-limit 60000 -e 'console.log("started"); for (;;) {}'
+    wait_for "$T/err" started
+    signal_bg INT
+    expect_stopped_by INT
+    expect_stdout_empty
+    expect_stderr_has 'stopped by SIGINT'
+}
+
+run_stopped_by() { # SIG ARGS...: plugbox run, its call looping, stopped by SIG
+    local s=$1
+    shift
+    start_bg run "$@"
+    wait_for "$T/err" looping
+    signal_bg "$s"
+    expect_stopped_by "$s"
+    expect_stdout_empty
+    expect_stderr_has "stopped by SIG$s"
+}
+
+case_run_signals() {
+    run_stopped_by INT -e 'console.log("looping"); for (;;) {}'
+    printf 'function f(d) { console.log("looping"); for (;;) {} }\n' >f.js
+    run_stopped_by TERM --call f f.js
+    run_stopped_by INT --time-limit 60000 -e 'console.log("looping"); while (true) {}'
+}
+
+# plugbox waits for its input: its main thread blocks reading a pipe, or, where the kernel does
+# not show where a thread waits, plugbox runs its signal thread
+reading_input() {
+    grep -q pipe_read "/proc/$pid/wchan" 2>/dev/null ||
+        { ! grep -q '[a-z]' "/proc/$pid/wchan" 2>/dev/null && awk '/^Threads:/ { exit !($2 >= 2) }' "/proc/$pid/status"; }
+}
+
+case_run_sigterm_reading_data() {
+    # --data - from a pipe that stays open: nothing runs yet, and the signal ends it at once
+    mkfifo in.fifo
+    exec 3<>in.fifo
+    printf '{"partial":' >&3
+    PB_STDIN=in.fifo start_bg run --data - -e 'data'
+    wait_until "plugbox waited for its input" reading_input
+    signal_bg TERM
+    exec 3>&-
+    expect_stopped_by TERM
+    expect_stdout_empty
+    expect_stderr_has 'stopped by SIGTERM'
+}
+
+# ---------------------------------------------------------------------------
+# map: every line valid UTF-8 JSON, whatever the error text
+
+UTF8_SCRIPT='if (data === 1) throw new Error("lone \ud800 and \udfff surrogates");
+if (data === 2) throw new Error("é".repeat(40000));
+if (data === 3) throw new Error("nul \0 inside");
+if (data === 4) throw new Error("controls \x01\x1f\x7f\n end");
+data'
+
+case_map_error_utf8() {
+    printf '1\n2\n3\n4\n5\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 -e "$UTF8_SCRIPT"
+    expect_rc 0
+    check_utf8 "$T/out" json
+    [ "$(wc -l <"$T/out")" = 5 ] || fail "expected 5 lines"
+    [ "$(sed -n 1p "$T/out")" = '{"error":{"kind":"exception","message":"Error: lone � and � surrogates"}}' ] ||
+        fail "line 1: each lone surrogate should be one U+FFFD"
+    sed -n 2p "$T/out" | grep -q '^{"error":{"kind":"exception","message":"Error: \(é\)*\.\.\. (cut)"}}$' ||
+        fail "line 2: the message should be cut after a whole character and marked"
+    [ "$(sed -n 2p "$T/out" | wc -c)" -lt 70000 ] || fail "line 2: the message should be cut near 64 KiB"
+    [ "$(sed -n 3p "$T/out")" = '{"error":{"kind":"exception","message":"Error: nul � inside"}}' ] ||
+        fail "line 3: a NUL should be U+FFFD, the message whole"
+    [ "$(sed -n 4p "$T/out")" = '{"error":{"kind":"exception","message":"Error: controls \u0001\u001f\u007f\u000a end"}}' ] ||
+        fail "line 4: control characters should be escaped"
+    [ "$(sed -n 5p "$T/out")" = 5 ] || fail "line 5"
+}
+
+case_run_error_utf8() {
+    local n
+    for n in 1 2 3; do
+        printf '%s' "$n" >d.json
+        run_pb run --data d.json -e "$UTF8_SCRIPT"
+        expect_rc 1
+        expect_stderr_has 'Uncaught Error: '
+        check_utf8 "$T/err"
+    done
+    expect_stderr_has 'nul � inside'
+}
+
+# ---------------------------------------------------------------------------
+# inputs larger than the sandbox can hold
+
+case_map_max_line() {
+    { echo '{"a":1}'; printf '"%s"\n' "$(repeat x 2000)"; echo '{"a":3}'; printf '"%s"\n' "$(repeat y 1022)";
+      printf '"%s"' "$(repeat z 5000)"; } >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --max-line 1K -e 'typeof data === "string" ? data.length : data.a'
+    expect_rc 0
+    printf '%s\n' 1 '{"error":{"kind":"input","message":"line 2 is longer than --max-line (1024 bytes)"}}' 3 1022 \
+        '{"error":{"kind":"input","message":"line 5 is longer than --max-line (1024 bytes)"}}' >"$T/expected"
+    cmp -s "$T/expected" "$T/out" || fail "expected the long lines as input errors, in order, the others run"
+    PB_STDIN=in.ndjson run_pb map --max-line 1K --on-error skip -e 'typeof data === "string" ? data.length : data.a'
+    expect_rc 0
+    expect_stdout_eq "$(printf '1\n3\n1022')"
+    PB_STDIN=in.ndjson run_pb map --max-line 1K --on-error fail --threads 1 -e 'typeof data === "string" ? data.length : data.a'
+    expect_rc 2
+    expect_stdout_eq 1
+    expect_stderr_has 'line 2 is longer than --max-line (1024 bytes)'
+    PB_STDIN=in.ndjson run_pb map --max-line=1M -e 'typeof data === "string" ? data.length : data.a'
+    expect_rc 0
+    expect_stdout_eq "$(printf '1\n2000\n3\n1022\n5000')"
+    local v
+    for v in 0 abc 1.5K ''; do
+        run_pb map --max-line "$v" -e 1
+        expect_usage_error
+        expect_stderr_has max-line
+    done
+}
+
+case_map_long_line_memory() {
+    # a 400 MB line under a 16 MiB memory limit (the default --max-line) is not read into
+    # memory: the process's own peak (VmHWM), taken while it waits for more input, stays far
+    # below the line's size
+    mkfifo in.fifo
+    exec 3<>in.fifo
+    PB_STDIN=in.fifo start_bg map --memory-limit 16M -e 'if (data === 2) console.log("line 2 ran"); data'
+    feed in.fifo sh -c 'printf "\""; head -c 400000000 /dev/zero | tr "\0" x; printf "\"\n2\n"'
+    wait_for "$T/err" 'line 2 ran'
+    local hwm
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+    exec 3>&-
+    reap_bg
+    [ -n "$hwm" ] || fail "no VmHWM in /proc/PID/status"
+    [ "$hwm" -lt 200000 ] || fail "peak memory $hwm KiB: the 400 MB line was buffered"
+    expect_rc 0
+    printf '%s\n' '{"error":{"kind":"input","message":"line 1 is longer than --max-line (16777216 bytes)"}}' 2 >"$T/expected"
+    cmp -s "$T/expected" "$T/out" || fail "expected the long line's error, then line 2"
+}
+
+# peak_below KB ARGS...: run plugbox as run_pb does, without a timeout; its peak memory must
+# stay below KB KiB where /usr/bin/time is there to measure it
+peak_below() {
+    local kb=$1
+    shift
+    last_cmd="plugbox$(printf ' %q' "$@")"
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f %M -o "$T/rss" "$PLUGBOX" "$@" >"$T/out" 2>"$T/err"
+        rc=$?
+        [ "$(tail -1 "$T/rss")" -lt "$kb" ] || fail "peak memory $(tail -1 "$T/rss") KiB, expected below $kb KiB"
+    else
+        echo "SKIP of one check: no /usr/bin/time, peak memory not measured"
+        "$PLUGBOX" "$@" >"$T/out" 2>"$T/err"
+        rc=$?
+    fi
+}
+
+case_run_data_too_large() {
+    shopt -s lastpipe # peak_below sets rc from the end of a pipeline
+    truncate -s 400M big.json
+    peak_below 200000 run --memory-limit 16M --data big.json -e 1
+    expect_rc 3
+    expect_stderr_has "out of memory: data 'big.json' is larger than --memory-limit (16777216 bytes)"
+    expect_stdout_empty
+    peak_below 200000 run --memory-limit 16M --bytes big.json -e 1
+    expect_rc 3
+    expect_stderr_has "out of memory: bytes 'big.json' is larger than --memory-limit (16777216 bytes)"
+    # from a pipe: plugbox stops reading past the limit, so the writer meets a closed pipe
+    local o
+    for o in --data --bytes; do
+        head -c 400000000 /dev/zero | peak_below 200000 run --memory-limit 16M "$o" - -e 1
+        local head_rc=${PIPESTATUS[0]}
+        last_cmd="head -c 400000000 /dev/zero | $last_cmd"
+        expect_rc 3
+        expect_stderr_has "is larger than --memory-limit (16777216 bytes)"
+        [ "$head_rc" = 141 ] || fail "the writer should have met a closed pipe (SIGPIPE), it ended with $head_rc"
+    done
+    # at the limit exactly, the data is read (and then the sandbox has no room left for it)
+    printf '[1]' >small.json
+    run_pb run --memory-limit 3 --data small.json -e 'data'
+    expect_rc 3
+    expect_stderr_lacks 'larger than'
 }
 
 case_map_help() {
@@ -1204,6 +1538,9 @@ case_map_help() {
     expect_rc 0
     expect_stdout_has '--on-error'
     expect_stdout_has '--keep-state'
+    expect_stdout_has '--max-line'
+    expect_stdout_has '130 (SIGINT)'
+    expect_stdout_has '143 (SIGTERM)'
     run_pb map --on-error sometimes -e 1
     expect_rc 2
     run_pb map --threads 0 -e 1
@@ -1345,7 +1682,7 @@ PLUGBOX=$(abspath "$PLUGBOX")
 [ -n "${EXAMPLES:-}" ] && [ -d "$EXAMPLES" ] && EXAMPLES=$(abspath "$EXAMPLES")
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/plugbox-cli.XXXXXX") || harness_error "mktemp failed"
-trap 'rm -rf "$T"' EXIT
+trap trap_cleanup EXIT
 mkdir "$T/w" && cd "$T/w" || harness_error "cannot enter $T/w"
 
 "case_$CASE_NAME"
