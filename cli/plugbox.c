@@ -316,6 +316,16 @@ static int report(int status, const char *message, const char *stack, const char
     return exit_code_of(status);
 }
 
+/* A host resource ran out where the library has no handle to carry the message: errno says
+ * which. Out of memory is most often the address space under a limit (ulimit -v). */
+static int report_host(const char *what, int rc)
+{
+    int err = errno;
+    fprintf(stderr, "%s: %s: %s: %s%s\n", prog_name, what, plugbox_strerror(rc), err ? strerror(err) : "?",
+            err == ENOMEM ? " (each sandbox reserves 8 GiB of address space: is it limited, as by ulimit -v?)" : "");
+    return exit_code_of(rc);
+}
+
 struct run_opts {
     const char *script_path, *code, *data_path, *bytes_path, *function;
     uint64_t memory_limit, time_limit;
@@ -446,16 +456,14 @@ static int setup(const struct run_opts *o, struct setup *st)
         return EXIT_INTERNAL;
     }
     rc = plugbox_engine_new(&st->engine);
-    if (rc != PLUGBOX_OK) {
-        fprintf(stderr, "%s: cannot start the engine: %s\n", prog_name, plugbox_strerror(rc));
-        return EXIT_INTERNAL;
-    }
+    if (rc != PLUGBOX_OK)
+        return report_host("cannot start the engine", rc);
     rc = plugbox_program_new(st->engine, o->code ? o->code : st->script, o->code ? strlen(o->code) : script_len,
                              st->opts, &st->program);
     if (rc != PLUGBOX_OK)
         return st->program ? report(rc, plugbox_program_error_message(st->program),
                                     plugbox_program_error_stack(st->program), NULL)
-                           : report(rc, plugbox_strerror(rc), "", NULL);
+                           : report_host("cannot compile the script", rc);
     return -1;
 }
 
@@ -467,6 +475,8 @@ static int report_sandbox_error(int rc, const struct setup *st)
                 prog_name, plugbox_program_footprint(st->program));
         return EXIT_LIMIT;
     }
+    if (rc == PLUGBOX_HOST)
+        return report_host("cannot make the sandbox", rc);
     return report(rc, plugbox_strerror(rc), "", NULL);
 }
 

@@ -40,7 +40,10 @@
  *   code. The code is the error's kind, and it comes from what happened, never from a
  *   message a script could imitate. The message (and, for JavaScript errors, the stack) of
  *   the last failed call on a program or sandbox stays readable on that handle until the
- *   next call on it. plugbox_strerror() and plugbox_err_name() describe any code.
+ *   next call on it. plugbox_strerror() and plugbox_err_name() describe any code. Error
+ *   messages and stacks are valid UTF-8 and contain no NUL: a lone surrogate, an embedded NUL
+ *   or any ill-formed sequence in a script's error text is replaced by U+FFFD, and a text
+ *   longer than 64 KiB is cut at a character boundary and ends with "... (cut)".
  *   PLUGBOX_HOST is a host resource that failed (memory, address space, a thread): the call
  *   fails, nothing is leaked, other sandboxes are unharmed, and the next attempt may work;
  *   where no handle carries the message (the _new functions), errno tells the cause (ENOMEM:
@@ -112,7 +115,8 @@ const char *plugbox_err_name(int status);
 typedef struct plugbox_options plugbox_options;
 
 /* Console output of scripts (console.log and friends). text is not NUL-terminated and is
- * valid during the call only. Called on the thread that runs the script, from inside the
+ * valid during the call only; it is valid UTF-8 without NUL (a lone surrogate, an ill-formed
+ * sequence or a NUL of the script's text is U+FFFD). Called on the thread that runs the script, from inside the
  * call: it must not call back into the same sandbox. */
 typedef enum plugbox_console_level {
     PLUGBOX_CONSOLE_LOG = 0,

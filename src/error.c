@@ -29,64 +29,18 @@ const char *plugbox_err_name(int status)
     return "UNKNOWN";
 }
 
-/* The length of the well-formed UTF-8 character at s[0..n), or 0 when there is none; then
- * *bad is how many bytes one U+FFFD replaces: the maximal subpart of a character (as Unicode
- * recommends), or the 3 bytes the engine encodes a lone surrogate in. NUL counts as bad, so
- * that the text stays one C string. */
-static size_t utf8_char(const unsigned char *s, size_t n, size_t *bad)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xbf;
-    size_t len;
-    *bad = 1;
-    if (c >= 0x01 && c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-        if (c == 0xed && n >= 3 && s[1] >= 0xa0 && s[1] <= 0xbf && (s[2] & 0xc0) == 0x80) {
-            *bad = 3; /* a surrogate: U+D800..U+DFFF */
-            return 0;
-        }
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n || s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf)) {
-            *bad = i;
-            return 0;
-        }
-    }
-    return len;
-}
-
 /* A copy of s[0..n) as valid UTF-8 and one C string (every bad sequence and NUL becomes
  * U+FFFD), followed by tail. Longer than PB_MAX_ERROR_TEXT bytes, it is cut at a character
  * boundary and marked. */
 static char *dup_text(const char *s, size_t n, const char *tail)
 {
-    static const char cut[] = "... (cut)", replacement[] = "\xef\xbf\xbd";
-    const unsigned char *u = (const unsigned char *)s;
+    static const char cut[] = "... (cut)";
     size_t most = n < PB_MAX_ERROR_TEXT / 3 ? n * 3 : PB_MAX_ERROR_TEXT;
-    char *d = malloc(most + sizeof cut + strlen(tail)), *o = d;
+    char *d = pb_rt_malloc(most + sizeof cut + strlen(tail));
     if (!d)
         return NULL;
-    size_t i = 0;
-    while (i < n) {
-        size_t bad, len = utf8_char(u + i, n - i, &bad);
-        size_t out = len ? len : sizeof replacement - 1;
-        if ((size_t)(o - d) + out > PB_MAX_ERROR_TEXT)
-            break;
-        memcpy(o, len ? s + i : replacement, out);
-        o += out;
-        i += len ? len : bad;
-    }
+    size_t i;
+    char *o = d + pb__utf8_copy(d, most, s, n, &i);
     if (i < n) {
         memcpy(o, cut, sizeof cut - 1);
         o += sizeof cut - 1;

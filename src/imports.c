@@ -6,6 +6,8 @@
  * reach: every other descriptor is EBADF, and the environment and arguments are empty.
  * Every guest pointer is checked against the instance's memory before use. */
 #define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,10 +23,23 @@ static uint32_t rd32(const wasm_rt_memory_t *m, uint32_t p)
     return v;
 }
 
+/* The text goes to the host as valid UTF-8 without NUL (utf8.c), copied only when it is not
+ * already; a copy that cannot be made is dropped rather than passed on as it is. */
 static void console_out(pb_host *h, int level, const uint8_t *text, size_t len)
 {
-    if (h->console)
-        h->console(h->console_user, (plugbox_console_level)level, (const char *)text, len);
+    if (!h->console)
+        return;
+    const char *s = (const char *)text;
+    if (pb__utf8_valid(s, len) == len) {
+        h->console(h->console_user, (plugbox_console_level)level, s, len);
+        return;
+    }
+    char *clean = len <= SIZE_MAX / 3 ? pb_rt_malloc(len * 3) : NULL;
+    if (!clean)
+        return;
+    size_t used, n = pb__utf8_copy(clean, len * 3, s, len, &used);
+    h->console(h->console_user, (plugbox_console_level)level, clean, n);
+    free(clean);
 }
 
 u32 Z_wasi_snapshot_preview1Z_fd_write(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u32 iovs,

@@ -128,6 +128,12 @@ void pb__error_free(pb_error *e);
 const char *pb__error_message(const pb_error *e);
 const char *pb__error_stack(const pb_error *e);
 
+/* utf8.c: the length of the longest prefix of s[0..n) that is valid UTF-8 without NUL; and
+ * s[0..n) copied into d[0..room) as valid UTF-8 without NUL (each bad sequence and NUL a
+ * U+FFFD), whole characters only: returns the bytes written, *used the bytes of s taken. */
+size_t pb__utf8_valid(const char *s, size_t n);
+size_t pb__utf8_copy(char *d, size_t room, const char *s, size_t n, size_t *used);
+
 /* options.c */
 extern const plugbox_options pb__default_options;
 static inline const plugbox_options *pb__opts(const plugbox_options *o) { return o ? o : &pb__default_options; }
