@@ -457,13 +457,16 @@ static void t_option_extremes(void)
     CHECK_EQ_INT(plugbox_options_set_function(NULL, "f"), PLUGBOX_ARGUMENT);
     CHECK_EQ_INT(plugbox_options_set_console(NULL, NULL, NULL), PLUGBOX_ARGUMENT);
     CHECK_EQ_INT(plugbox_sandbox_new(NULL, o, &b), PLUGBOX_ARGUMENT);
-    CHECK_EQ_INT(plugbox_program_new(NULL, "1", 1, o, &p), PLUGBOX_ARGUMENT);
-    CHECK_EQ_INT(plugbox_program_new(engine, NULL, 1, o, &p), PLUGBOX_ARGUMENT);
+    plugbox_program *none;
+    CHECK_EQ_INT(plugbox_program_new(NULL, "1", 1, o, &none), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_program_new(engine, NULL, 1, o, &none), PLUGBOX_ARGUMENT);
+    CHECK(none == NULL);
     const char *out;
     size_t n;
     CHECK_EQ_INT(plugbox_sandbox_call(NULL, "1", 1, &out, &n), PLUGBOX_ARGUMENT);
     CHECK_EQ_INT(plugbox_sandbox_interrupt(NULL), PLUGBOX_ARGUMENT);
     plugbox_options_free(o);
+    plugbox_program_free(p);
     plugbox_options_free(NULL);
     plugbox_program_free(NULL);
     plugbox_sandbox_free(NULL);
