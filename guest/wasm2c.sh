@@ -5,9 +5,10 @@
 # Bulk memory operations (memory.fill, memory.copy: the guest's memset and memcpy) mark every
 # page they write. Loads and stores then go through src/rt/rt_access.h, which holds the
 # memory's base address in a local of each function instead of reading it at every access.
-# Every function, on entry, and every loop, at its head, makes the check of src/rt/rt_check.h
-# (the stack's floor, a stop) - but for the loops of QuickJS's interpreter, which polls for a
-# stop itself at every backward jump and call (a check per bytecode would cost ~10%).
+# Every function that calls another, on entry, and every loop, at its head, makes the check of
+# src/rt/rt_check.h (the stack's floor, a stop) - but for the loops of QuickJS's interpreter,
+# which polls for a stop itself at every backward jump and call (a check per bytecode would
+# cost ~10%).
 # IN.wasm keeps its name section, to find that function; wasm2c gets the module without it,
 # so that it names every function and global by its index, as src/ expects.
 # Fails loudly if wasm2c's output does not have the shape this relies on (wabt 1.0.32).
@@ -59,12 +60,20 @@ sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                               
     "$tmp/engine.c" |
     sed -E 's/(^|[^_a-z0-9])([if](32|64)_(load|store)(8|16|32)?(_[su])?)\(&instance->w2c_memory, /\1pb_\2(pb_base, /g' |
     # the base address, read once at the top of every function that uses it; the check at
-    # the head of every loop (wasm2c labels a loop's head "w2c_L<n>: ")
+    # the head of every loop (wasm2c labels a loop's head "w2c_L<n>: "); none on entry to a
+    # function that calls nothing (it cannot recurse, its frame fits in the room the floor
+    # leaves, and its loops check)
     awk -v polls="w2c_f$polls(" '
-        function flush(   i) {
+        function flush(   i, leaf) {
+            leaf = 1
+            for (i = 1; i <= nb && leaf; i++)
+                if (body[i] ~ /w2c_f[0-9]+\(|CALL_INDIRECT|\(\*Z_|wasm_rt_grow_memory/) leaf = 0
             for (i = 1; i <= nh; i++) print head[i]
             if (uses) { print "  u8* const pb_base = instance->w2c_memory.data;"; bases++ }
-            for (i = 1; i <= nb; i++) print body[i]
+            for (i = 1; i <= nb; i++) {
+                if (leaf && body[i] == "  FUNC_PROLOGUE;") { leaves++; continue }
+                print body[i]
+            }
             nh = nb = uses = 0
         }
         state == 2 {
@@ -80,7 +89,7 @@ sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                               
             head[++nh] = $0; state = $0 ~ /\) ?\{$/ ? 2 : 1; next
         }
         { print }
-        END { if (state || !bases || !loops || !skipped) exit 1 }' > "$tmp/engine.patched.c"
+        END { if (state || !bases || !loops || !skipped || !leaves) exit 1 }' > "$tmp/engine.patched.c"
 if [ "$(grep -c 'PB_MARK_DIRTY(mem, addr);' "$tmp/engine.patched.c")" != 1 ] ||
    [ "$(grep -c 'PB_MARK_DIRTY_RANGE(' "$tmp/engine.patched.c")" != 2 ] ||
    ! grep -q '^#include "rt_layout.h"$' "$tmp/engine.patched.c" ||

@@ -60,7 +60,7 @@
  *   at every function and loop, and keeps 32 KiB of the thread's stack free for host code the
  *   script calls (the console callback); a script that recurses too deep gets a catchable
  *   "stack overflow" error, and one that goes on ends the call with PLUGBOX_STACK. Calls work
- *   on thread stacks of 96 KiB and more; on smaller ones they fail with PLUGBOX_STACK.
+ *   on thread stacks of 80 KiB and more; on smaller ones they fail with PLUGBOX_STACK.
  *   Signals: limits and interrupts use no signal, so they hold whatever the thread's signal
  *   mask. The library installs handlers for SIGSEGV and SIGBUS that claim only faults of
  *   guest code inside a sandbox's memory (every other fault goes to the handler installed

@@ -1566,14 +1566,18 @@ case_host_stack_stringify_console() {
 }
 
 case_host_stack_small_rlimit() {
-    # a 256 KiB main-thread stack: recursion with a host import on top
-    last_cmd="(ulimit -s 256; plugbox run -e 'function f(n,a,b){ console.log(\"\"); return f(n+1)+1 } f(0)')"
-    (ulimit -s 256 && exec timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run -e 'function f(n,a,b){ console.log(""); return f(n+1)+1 } f(0)') \
-        >"$T/out" 2>"$T/err" </dev/null
-    rc=$?
-    expect_no_crash
-    expect_rc 3
-    expect_stderr_has 'stack overflow'
+    # main-thread stacks of 64 KiB to 512 KiB: recursion with a host import on top (where the
+    # guest's last frame ended decided whether the import faulted)
+    local kib
+    for kib in 64 96 128 160 192 224 256 320 512; do
+        last_cmd="(ulimit -s $kib; plugbox run -e 'function f(n,a,b){ console.log(\"\"); return f(n+1)+1 } f(0)')"
+        (ulimit -s "$kib" && exec timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run -e 'function f(n,a,b){ console.log(""); return f(n+1)+1 } f(0)') \
+            >"$T/out" 2>"$T/err" </dev/null
+        rc=$?
+        expect_no_crash
+        expect_rc 3
+        expect_stderr_has 'stack overflow'
+    done
 }
 
 case_host_address_space() {

@@ -1,6 +1,6 @@
 /* test_threads.c - sandboxes of one shared program, called from several threads at once,
  * with limits and traps firing: every result right, every error the expected kind, and
- * memory bounded. Usage: test_threads [THREADS] [CALLS_PER_THREAD] [--soft-stops-only] */
+ * memory bounded. Usage: test_threads [THREADS] [CALLS_PER_THREAD] [--no-faults] */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
