@@ -23,7 +23,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test quick bench bench-gst fuzz clean
+.PHONY: all deps build demo test quick bench bench-gst fuzz fuzz-encode clean
 
 all: build
 
@@ -78,6 +78,14 @@ fuzz: build
 	mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/json_diff -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    $(BUILD)/fuzz-corpus fuzz/corpus
+
+# The differential fuzzer of the fast JSON encoder (values built by generated JavaScript),
+# for FUZZ_SECONDS; a mismatch stops it and prints the program that built the value.
+fuzz-encode: build
+	$(NINJA) -C $(BUILD) encode_diff
+	mkdir -p $(BUILD)/fuzz-corpus-encode
+	$(BUILD)/encode_diff -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=60 \
+	    $(BUILD)/fuzz-corpus-encode fuzz/corpus-encode
 
 clean:
 	rm -rf $(BUILD)
