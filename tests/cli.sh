@@ -1618,6 +1618,13 @@ case_host_tojson() {
     expect_stdout_eq '[1,{"g":1}]'
     run_pb run -e 'var o={v:1}; Object.defineProperty(o, "h", {get(){return 2}, enumerable:false}); o'
     expect_stdout_eq '{"v":1}'
+    # found by fuzz/encode_diff.c: a class's static toJSON, and one above the prototypes
+    run_pb run -e '[class { static toJSON() { return 1 } }]'
+    expect_stdout_eq '[1]'
+    run_pb run -e 'Object.setPrototypeOf(Array.prototype, {toJSON() { return "p" }}); [1]'
+    expect_stdout_eq '"p"'
+    run_pb run -e 'Object.setPrototypeOf(Function.prototype, new Proxy({}, {get: (t, k) => k === "toJSON" ? () => "f" : undefined})); [function () {}]'
+    expect_stdout_eq '["f"]'
 }
 
 case_host_thrown_values() {
