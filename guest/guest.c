@@ -275,8 +275,7 @@ static int fail_static(int kind, const char *msg)
 
 /* The text of a thrown value for the error message. A value's own conversion runs script
  * code (toString, valueOf, a getter) that may throw, loop into the stack limit or run out of
- * memory: then a text that needs no code of the script stands in. Returns NULL when not even
- * that could be made. */
+ * memory: then a text that needs no code of the script stands in. */
 static const char *describe(JSValueConst e, size_t *n)
 {
     const char *s = NULL;
@@ -314,9 +313,6 @@ static int fail_exception(int default_kind)
         return fail_static(PB_OUT_OF_MEMORY, "out of memory");
     size_t n = 0;
     const char *text = describe(e, &n);
-    if (interrupted) /* also when the description ran into the limit */
-        kind = PB_INTERRUPTED;
-    result.kind = kind;
     set_text(text, n);
     if (JS_IsError(ctx, e)) {
         JSValue st = JS_GetPropertyStr(ctx, e, "stack");
@@ -332,8 +328,8 @@ static int fail_exception(int default_kind)
     }
     JS_FreeValue(ctx, JS_GetException(ctx)); /* what reading the stack may have thrown */
     JS_FreeValue(ctx, e);
-    if (interrupted)
-        result.kind = PB_INTERRUPTED;
+    /* stopped, also when the description or the stack ran into the stop */
+    result.kind = interrupted ? PB_INTERRUPTED : kind;
     return result.kind;
 }
 

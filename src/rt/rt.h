@@ -169,7 +169,8 @@ void *pb_rt_mmap(size_t len, int prot, int flags);
 int pb_rt_mprotect(void *addr, size_t len, int prot);
 int pb_rt_thread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 /* Test hook: from now on, the nth resource taken fails (0: the next one), and every later
- * one succeeds again; n < 0 disarms it. Returns how many were taken since the last call. */
+ * one succeeds again; n < 0 disarms it. Returns how many were taken since the last call
+ * (counted only once the hook has been called: the first call returns 0). */
 long pb_rt_fail_after(long n);
 
 #endif
