@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench.c - the seed's table on this machine, every row measured in one run.
  *
  * usage: bench [--calls N] [--node PATH|--no-node] [--native] SCRIPT.js DATA.json...

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Per-buffer cost of plugboxfilter, against identity in the same run (make bench-gst).
 #   gst_bench.sh BUILD_DIR [BUFFERS]
 # Each pipeline runs three times; the median wall time, less identity's, over the buffers.

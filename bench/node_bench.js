@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The peers a user would pick instead of plugbox, on the same script and data:
 // node (V8) with a fresh vm context per call, and with one warm context.
 // usage: node node_bench.js SCRIPT.js DATA.json CALLS   -> lines "name median_us result"

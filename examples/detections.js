@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A stand-in for an object detector, to try examples/zone.js in a pipeline without one: on
 // every frame it attaches regions of interest the way a detector element does (type, box,
 // and a "detection" parameter structure with label and confidence), for three objects that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* embed.c - plugbox in a C program: compile a rule once, run it over several inputs.
  * Build: see meson.build (target "embed"); run: ./embed */
 #include <stdio.h>

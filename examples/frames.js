@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // plugboxfilter example: called on every buffer of a GStreamer pipeline.
 //   GST_PLUGIN_PATH=build gst-launch-1.0 -m videotestsrc num-buffers=30 ! \
 //     plugboxfilter location=examples/frames.js time-limit=20 ! fakesink

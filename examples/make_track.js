@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A deterministic GPS track for the demo and the benchmarks: 260 points of a walk around a
 // park, as a GeoJSON FeatureCollection laid out like an export from a GPS tool (4-space
 // indent, about 120 KB). Run: plugbox run --raw examples/make_track.js > track.json

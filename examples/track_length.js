@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Length of a GPS track, in units of 140 m.
 // data: a GeoJSON FeatureCollection of Point features in the order they were recorded.
 // Consecutive points are joined along great circles (spherical law of cosines).

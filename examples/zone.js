@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A zone rule for plugboxfilter: of the detections on each frame (regions of interest with a
 // "detection" parameter structure: label, confidence), keep the confident ones of the wanted
 // classes whose centre lies inside a polygon, and post a bus message when an object enters

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode_diff.c - differential fuzz target: the guest's fast JSON encoder (JS_JSONStringifyFast,
  * from guest/quickjs-wasi.patch) against QuickJS's own JSON.stringify (JS_JSONStringify), natively.
  *

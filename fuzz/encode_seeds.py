@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 # Writes fuzz/corpus-encode/: one input per construct of encode_diff.c's grammar, named after
 # what it builds (ENCODE_DIFF_SHOW=1 build/encode_diff FILE prints the program). The helpers
 # mirror the byte layout of value() and its parts; after changing the grammar, change them and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gst_json.c - fuzz target: the reader plugboxfilter uses on results that come out of the
  * sandbox (gst/gstplugboxjson.c), against the host's validator (src/jsoncheck.c).
  *
@@ -72,12 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     memcpy(text, data, n);
     GstPlugboxJsonReader r = {text, text + n};
     gboolean whole = gst_plugbox_json_skip(&r) && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_NONE && r.p == r.end;
-    int check = plugbox__json_check(text, n, NULL);
-    if (check == PLUGBOX__JSON_OK && !whole)
+    int check = pb__json_check(text, n, NULL);
+    if (check == PB__JSON_OK && !whole)
         fail("a valid text rejected", data, n);
-    if (check == PLUGBOX__JSON_ESYNTAX && whole)
+    if (check == PB__JSON_ESYNTAX && whole)
         fail("an invalid text accepted", data, n);
-    if (check == PLUGBOX__JSON_OK) {
+    if (check == PB__JSON_OK) {
         GString *key = g_string_new(NULL), *str = g_string_new(NULL);
         r = (GstPlugboxJsonReader){text, text + n};
         if (!walk(&r, key, str, 0) || gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_NONE || r.p != r.end)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json_diff.c - differential fuzz target: the guest's JSON decoder (guest/json.c) against
  * QuickJS's own JSON.parse and the host's validator (src/jsoncheck.c), natively.
  *
@@ -126,8 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = calloc(1, size + 8); /* the decoder reads up to 8 bytes past the end */
     memcpy(text, data, size);
 
-    plugbox__json_error verr;
-    int checked = plugbox__json_check(text, size, &verr);
+    pb__json_error verr;
+    int checked = pb__json_check(text, size, &verr);
     pb_json_status st;
     JSValue mine = pb_json_decode(ctx, text, size, &st);
     int mine_ok = !JS_IsException(mine);
@@ -143,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         JS_FreeValue(ctx, exact);
         check_encoder(mine, data, size);
     }
-    if (checked != PLUGBOX__JSON_EUTF8 && memchr(text, 0, size) == NULL) {
+    if (checked != PB__JSON_EUTF8 && memchr(text, 0, size) == NULL) {
         /* JS_ParseJSON stops at a NUL: only inputs without one are comparable */
         JSValue ref = JS_ParseJSON(ctx, text, size, "<fuzz>");
         int ref_ok = !JS_IsException(ref);

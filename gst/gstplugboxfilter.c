@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gstplugboxfilter.c - plugboxfilter: a sandboxed JavaScript function called on every buffer.
  *
  * The script's function (property "function", default "process") receives, per buffer, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gstplugboxfilter.h - the plugboxfilter element (see gstplugboxfilter.c). */
 #ifndef GST_PLUGBOX_FILTER_H
 #define GST_PLUGBOX_FILTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gstplugboxjson.c - see gstplugboxjson.h. */
 #include <math.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gstplugboxjson.h - the JSON plugboxfilter writes for the script and reads back from it.
  *
  * Writing: numbers in a form that reads back to the same double, strings always valid UTF-8.

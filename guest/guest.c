@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* guest.c - the code compiled with QuickJS into the sandboxed engine (wasm32-wasi).
  *
  * Everything here runs inside the sandbox: pointers are offsets in the sandbox's linear

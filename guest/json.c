@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.c - JSON text to QuickJS values, fast, with JSON.parse's exact semantics.
  *
  * Why not JS_ParseJSON: it runs QuickJS's general tokenizer, creates and frees a string for

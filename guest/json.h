@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.h - the guest's JSON decoder (json.c). */
 #ifndef PLUGBOX_GUEST_JSON_H
 #define PLUGBOX_GUEST_JSON_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # wasm2c.sh IN.wasm OUTDIR : runs wasm2c into OUTDIR/engine.c and OUTDIR/engine.h, then makes
 # every guest store mark its 4 KiB page in the memory's dirty map (src/rt/rt_layout.h): that
 # is what lets a sandbox restore its snapshot by copying back only the pages a call wrote.

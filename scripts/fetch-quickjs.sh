@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Prints the path of a patched QuickJS source tree ready for the guest build.
 #   fetch-quickjs.sh [CACHE_DIR] [SOURCE_TREE]
 # Without SOURCE_TREE, QuickJS 2021-03-27 is taken from the npm tarball qjsc@0.3.0, verified

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* call.c - the frame every entry into guest code goes through. */
 #define _GNU_SOURCE
 #include <errno.h>

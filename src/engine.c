@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine.c - the engine (the initialised module) and programs (a compiled script and its
  * snapshot). */
 #define _GNU_SOURCE

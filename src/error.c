@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c - status names and messages; the error record of programs and sandboxes. */
 #define _GNU_SOURCE
 #include <stdarg.h>

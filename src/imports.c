@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* imports.c - everything the guest can ask of the host: a few WASI calls and the console.
  *
  * Deny by default: the guest gets the wall clock and a monotonic clock (scripts see the wall

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance.c - instances of the engine module, snapshots, and reading what the guest wrote. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h - what the library's files share; nothing here is public API. */
 #ifndef PLUGBOX_INTERNAL_H
 #define PLUGBOX_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsoncheck.c - strict, iterative JSON (RFC 8259) + UTF-8 validator.
  *
  * One forward pass with an explicit bit stack (1 = object, 0 = array), so nesting
@@ -131,7 +132,7 @@ static const u8 *fail_utf8(checker *c, const u8 *at, int why, size_t seen)
 
     if (why == U8_BAD_BYTE) {
         int h = b0 < 0xC0 ? 0 : b0 < 0xC2 ? 1 : b0 < 0xF8 ? 2 : 3;
-        return fail(c, at, PLUGBOX__JSON_EUTF8, "invalid UTF-8 byte 0x%02x%s",
+        return fail(c, at, PB__JSON_EUTF8, "invalid UTF-8 byte 0x%02x%s",
                     b0, bad_byte_hint[h]);
     }
     for (i = 0; i < seen && i < 4; i++)
@@ -144,7 +145,7 @@ static const u8 *fail_utf8(checker *c, const u8 *at, int why, size_t seen)
     case U8_SURROGATE: what = "encoded surrogate"; break;
     default: what = "code point above U+10FFFF"; break;
     }
-    return fail(c, at, PLUGBOX__JSON_EUTF8, "invalid UTF-8 sequence %s (%s)", bytes, what);
+    return fail(c, at, PB__JSON_EUTF8, "invalid UTF-8 sequence %s (%s)", bytes, what);
 }
 
 /* If `at` starts an ill-formed UTF-8 sequence, records that error and returns 1:
@@ -182,10 +183,10 @@ static const u8 *fail_syntax(checker *c, const u8 *at, const char *msg, int show
     if (utf8_error_or_describe(c, at, desc))
         return NULL;
     if (!show_found)
-        return fail(c, at, PLUGBOX__JSON_ESYNTAX, "%s", msg);
+        return fail(c, at, PB__JSON_ESYNTAX, "%s", msg);
     if (at == c->end)
-        return fail(c, at, PLUGBOX__JSON_ESYNTAX, "unexpected end of input");
-    return fail(c, at, PLUGBOX__JSON_ESYNTAX, "%s %s", msg, desc);
+        return fail(c, at, PB__JSON_ESYNTAX, "unexpected end of input");
+    return fail(c, at, PB__JSON_ESYNTAX, "%s %s", msg, desc);
 }
 
 /* ---- container stack ---------------------------------------------------- */
@@ -325,14 +326,14 @@ static const u8 *scan_escape(checker *c, const u8 *p)
     int i;
 
     if (p == e)
-        return fail(c, p, PLUGBOX__JSON_ESYNTAX, "unterminated string");
+        return fail(c, p, PB__JSON_ESYNTAX, "unterminated string");
     switch (*p) {
     case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
         return p + 1;
     case 'u':
         for (i = 1; i <= 4; i++) {
             if (p + i == e)
-                return fail(c, p + i, PLUGBOX__JSON_ESYNTAX, "unterminated string");
+                return fail(c, p + i, PB__JSON_ESYNTAX, "unterminated string");
             if (!is_hex(p[i]))
                 return fail_syntax(c, p + i, "invalid \\u escape, expected hex digit, found", 1);
         }
@@ -341,8 +342,8 @@ static const u8 *scan_escape(checker *c, const u8 *p)
         if (utf8_error_or_describe(c, p, desc))
             return NULL;
         if (*p >= 0x20 && *p < 0x7F)
-            return fail(c, p, PLUGBOX__JSON_ESYNTAX, "invalid escape '\\%c'", (char)*p);
-        return fail(c, p, PLUGBOX__JSON_ESYNTAX, "invalid escape: backslash followed by %s", desc);
+            return fail(c, p, PB__JSON_ESYNTAX, "invalid escape '\\%c'", (char)*p);
+        return fail(c, p, PB__JSON_ESYNTAX, "invalid escape: backslash followed by %s", desc);
     }
 }
 
@@ -378,7 +379,7 @@ static const u8 *scan_string(checker *c, const u8 *p)
     for (;;) {
         p = find_string_stop(p, e);
         if (p == e)
-            return fail(c, p, PLUGBOX__JSON_ESYNTAX, "unterminated string");
+            return fail(c, p, PB__JSON_ESYNTAX, "unterminated string");
         if (*p == '"')
             return p + 1;
         if (*p == '\\') {
@@ -386,7 +387,7 @@ static const u8 *scan_string(checker *c, const u8 *p)
             if (!p)
                 return NULL;
         } else if (*p < 0x20) {
-            return fail(c, p, PLUGBOX__JSON_ESYNTAX, "control character U+%04X in string", (unsigned)*p);
+            return fail(c, p, PB__JSON_ESYNTAX, "control character U+%04X in string", (unsigned)*p);
         } else {
             len = utf8_decode(p, e, &cp, &why, &seen);
             if (len == 0)
@@ -470,7 +471,7 @@ static const u8 *after_value(checker *c, const u8 *p, int *in_obj)
             return NULL;
         }
         if (p == e)
-            return fail(c, p, PLUGBOX__JSON_ESYNTAX, "unexpected end of input");
+            return fail(c, p, PB__JSON_ESYNTAX, "unexpected end of input");
         if (*p == ',') {
             if (*in_obj)
                 return scan_key(c, skip_ws(p + 1, e));
@@ -492,7 +493,7 @@ static const u8 *open_container(checker *c, const u8 *p, int *in_obj)
     u8 close = is_obj ? '}' : ']';
 
     if (!push(c, is_obj))
-        return fail(c, p, PLUGBOX__JSON_ENOMEM, "out of memory (nesting depth %zu)", c->depth + 1);
+        return fail(c, p, PB__JSON_ENOMEM, "out of memory (nesting depth %zu)", c->depth + 1);
     *in_obj = (int)is_obj;
     p = skip_ws(p + 1, c->end);
     if (p < c->end && *p == close) {
@@ -510,7 +511,7 @@ static int run(checker *c)
     for (;;) {
         p = skip_ws(p, e);
         if (p == e) {
-            fail(c, p, PLUGBOX__JSON_ESYNTAX, "unexpected end of input");
+            fail(c, p, PB__JSON_ESYNTAX, "unexpected end of input");
             return c->code;
         }
         switch (*p) {
@@ -557,7 +558,7 @@ static void locate(const u8 *s, size_t n, size_t off, size_t *line, size_t *col)
     *col = k;
 }
 
-int plugbox__json_check(const char *s, size_t n, plugbox__json_error *err)
+int pb__json_check(const char *s, size_t n, pb__json_error *err)
 {
     checker c;
 
@@ -571,7 +572,7 @@ int plugbox__json_check(const char *s, size_t n, plugbox__json_error *err)
     c.msg[0] = '\0';
 
     if (n == 0) { /* s may be NULL: no pointer arithmetic on it */
-        c.code = PLUGBOX__JSON_ESYNTAX;
+        c.code = PB__JSON_ESYNTAX;
         snprintf(c.msg, sizeof c.msg, "unexpected end of input");
     } else {
         run(&c);

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /* jsoncheck.h - strict JSON (RFC 8259) and UTF-8 validator for untrusted input.
  *
  * Internal to plugbox: checks host-supplied JSON text before it is copied into a
  * sandbox, so that malformed input is rejected on the host with a precise message
  * (offset, line, column) instead of surfacing as a JavaScript SyntaxError.
  *
- *     plugbox__json_error e;
- *     int rc = plugbox__json_check(buf, len, &e);
+ *     pb__json_error e;
+ *     int rc = pb__json_check(buf, len, &e);
  *     if (rc != 0)
  *         fprintf(stderr, "input:%zu:%zu: %s\n", e.line, e.column, e.message);
  */
@@ -18,23 +19,23 @@
 extern "C" {
 #endif
 
-#define PLUGBOX__JSON_OK      0
-#define PLUGBOX__JSON_ESYNTAX 1 /* not a JSON text */
-#define PLUGBOX__JSON_EUTF8   2 /* ill-formed UTF-8 (anywhere, strings included) */
-#define PLUGBOX__JSON_ENOMEM  3 /* nesting stack could not be grown */
+#define PB__JSON_OK      0
+#define PB__JSON_ESYNTAX 1 /* not a JSON text */
+#define PB__JSON_EUTF8   2 /* ill-formed UTF-8 (anywhere, strings included) */
+#define PB__JSON_ENOMEM  3 /* nesting stack could not be grown */
 
-typedef struct plugbox__json_error {
+typedef struct pb__json_error {
     size_t offset;      /* byte offset of the offending byte (or of end of input) */
     size_t line;        /* 1-based; "\n", "\r\n" and a lone "\r" each end a line */
     size_t column;      /* 1-based, in code points from the line start; for an
                            invalid UTF-8 byte, the column where that byte stands */
     char message[128];  /* lower-case, no trailing period, NUL-terminated */
-} plugbox__json_error;
+} pb__json_error;
 
 /* Returns 0 when s[0..n) is exactly one valid JSON text (whitespace allowed around it),
- * PLUGBOX__JSON_ESYNTAX for a syntax error, PLUGBOX__JSON_EUTF8 for invalid UTF-8
+ * PB__JSON_ESYNTAX for a syntax error, PB__JSON_EUTF8 for invalid UTF-8
  * anywhere in the input (overlong forms, surrogates U+D800..DFFF encoded in UTF-8,
- * code points > U+10FFFF and truncated sequences are all invalid), PLUGBOX__JSON_ENOMEM
+ * code points > U+10FFFF and truncated sequences are all invalid), PB__JSON_ENOMEM
  * if the nesting stack could not be grown.
  *
  * The error reported is the first one in the input: the offset is that of the first
@@ -48,7 +49,7 @@ typedef struct plugbox__json_error {
  * only by memory (one bit per level, heap only past 512 levels, freed before return);
  * never recursive. Thread-safe and reentrant: no global state.
  */
-int plugbox__json_check(const char *s, size_t n, plugbox__json_error *err);
+int pb__json_check(const char *s, size_t n, pb__json_error *err);
 
 #ifdef __cplusplus
 }

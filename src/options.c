@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.c - the options object: limits and settings, copied by whoever reads them. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c - worker threads, each with its own sandbox of one program; results in order.
  *
  * Inputs go into a ring of `window` slots, numbered by submission. Workers take the oldest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sandbox.c - live instances of a program and the call path. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,11 +128,11 @@ static int run_body(pb_call *c, pb_rt_guard *g)
  * It runs only on this error path, so valid input is read once, by the decoder. */
 static void input_error(plugbox_sandbox *sb, const char *json, size_t len, size_t offset)
 {
-    plugbox__json_error e;
-    int r = plugbox__json_check(json, len, &e);
-    if (r == PLUGBOX__JSON_ESYNTAX || r == PLUGBOX__JSON_EUTF8)
+    pb__json_error e;
+    int r = pb__json_check(json, len, &e);
+    if (r == PB__JSON_ESYNTAX || r == PB__JSON_EUTF8)
         pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid %s: %s at line %zu, column %zu",
-                       r == PLUGBOX__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+                       r == PB__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
     else
         pb__error_setf(&sb->error, PLUGBOX_INPUT, "data is not valid JSON at byte %zu", offset);
 }
@@ -232,7 +233,7 @@ int plugbox_sandbox_call_bytes(plugbox_sandbox *sb, const char *json, size_t len
     return call(sb, &a, out, out_len, NULL);
 }
 
-int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
+int pb__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
 {
     const char *out;
     size_t out_len;
@@ -241,7 +242,7 @@ int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
     return call(sb, &a, &out, &out_len, NULL);
 }
 
-int plugbox__sandbox_pristine(plugbox_sandbox *sb)
+int pb__sandbox_pristine(plugbox_sandbox *sb)
 {
     const pb_image *img = &sb->program->image;
     if (reset(sb) != PLUGBOX_OK)

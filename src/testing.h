@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testing.h - hooks for the project's own tests; not public API. */
 #ifndef PLUGBOX_TESTING_H
 #define PLUGBOX_TESTING_H
@@ -8,10 +9,10 @@
 
 /* Runs a call whose input pointer is the raw guest address ptr, unchecked: the way to make
  * the engine fault (an out-of-bounds read traps) and see the sandbox recover. */
-int plugbox__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len);
+int pb__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len);
 /* Applies the reset the next call would do, then returns 1 when the sandbox's memory and
  * globals equal its program's snapshot byte for byte, and its dirty map is clear. */
-int plugbox__sandbox_pristine(plugbox_sandbox *sb);
+int pb__sandbox_pristine(plugbox_sandbox *sb);
 /* From now on the nth host resource the library takes (an allocation, a mapping, a thread;
  * 0: the next one) fails, and every later one succeeds; n < 0 disarms. Returns how many were
  * taken since the previous call. (src/rt/rt.h) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utf8.c - text that leaves a sandbox for the host (error messages, stacks, console output)
  * is valid UTF-8 and one C string: the engine encodes a lone surrogate as three bytes that are
  * not UTF-8, and a script's text may hold any of them, or NUL. */

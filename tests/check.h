@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check.h - the checks and the case runner the C test programs share.
  *
  * A program lists its cases in `cases[]` and calls run_cases(argc, argv, cases, n): with a

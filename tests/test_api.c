@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api.c - the C API, one case per process: test_api CASE (test_api --list names them). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -169,7 +170,7 @@ static void t_memory_exceeded(void)
     CHECK_EQ_INT(rc, PLUGBOX_MEMORY);
     CHECK_HAS(plugbox_sandbox_error_message(b), "out of memory");
     CHECK_STR(call(b, "{\"bomb\":false}", &rc), "\"fine\"");
-    CHECK(plugbox__sandbox_pristine(b));
+    CHECK(pb__sandbox_pristine(b));
 
     /* a limit below what the engine itself takes is refused up front */
     plugbox_program *p;
@@ -213,7 +214,7 @@ static void t_time_limit_native(void)
     CHECK_EQ_INT(rc, PLUGBOX_TIMEOUT);
     CHECK(dt < 30000); /* a hang, not a speed */
     CHECK_STR(call(b, "{\"bomb\":false}", &rc), "\"ok\"");
-    CHECK(plugbox__sandbox_pristine(b));
+    CHECK(pb__sandbox_pristine(b));
     plugbox_sandbox_free(b);
     plugbox_options_free(o);
 }
@@ -242,7 +243,7 @@ static void t_fresh_state(void)
     int rc;
     for (int i = 0; i < 5; i++) {
         CHECK_STR(call(b, "{\"i\":1}", &rc), "[\"undefined\",\"undefined\",\"undefined\"]");
-        CHECK(plugbox__sandbox_pristine(b)); /* byte for byte the snapshot again */
+        CHECK(pb__sandbox_pristine(b)); /* byte for byte the snapshot again */
     }
     plugbox_sandbox_free(b);
 }
@@ -258,7 +259,7 @@ static void t_stateful(void)
     CHECK_STR(call(b, "1", &rc), "2");
     CHECK_STR(call(b, "1", &rc), "3");
     /* a trap resets a stateful sandbox to its snapshot */
-    CHECK_EQ_INT(plugbox__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
+    CHECK_EQ_INT(pb__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
     CHECK_STR(call(b, "1", &rc), "1");
     plugbox_sandbox_free(b);
     plugbox_options_free(o);
@@ -269,11 +270,11 @@ static void t_trap_recovery(void)
     plugbox_sandbox *b = box_of("JSON.stringify(data)", NULL);
     int rc;
     for (int i = 0; i < 3; i++) {
-        CHECK_EQ_INT(plugbox__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
+        CHECK_EQ_INT(pb__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
         CHECK_HAS(plugbox_sandbox_error_message(b), "out-of-bounds");
         CHECK_STR(call(b, "[1,2]", &rc), "\"[1,2]\"");
     }
-    CHECK(plugbox__sandbox_pristine(b));
+    CHECK(pb__sandbox_pristine(b));
     plugbox_sandbox_free(b);
 }
 

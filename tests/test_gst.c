@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_gst.c - the plugboxfilter element through gst_harness. One case per process:
  * test_gst CASE (with GST_PLUGIN_PATH pointing at the build). */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_host.c - what the host process can rely on, whatever a script does and whatever the
  * host's own state: every host resource failed in turn, small thread stacks, blocked signals,
  * fork, an address-space limit, the extremes of every option, inputs larger than a sandbox.
@@ -319,7 +320,7 @@ static void *blocked_worker(void *arg)
         plugbox_sandbox_new(p, o, &b) == PLUGBOX_OK) {
         outcome(b, "\"regex\"", &rcs[0]); /* native engine code: only a hard stop ends it */
         outcome(b, "\"loop\"", &rcs[1]);
-        rcs[2] = plugbox__sandbox_call_raw(b, 0xfffffff0u, 64); /* a fault of guest code */
+        rcs[2] = pb__sandbox_call_raw(b, 0xfffffff0u, 64); /* a fault of guest code */
         outcome(b, "\"none\"", &rcs[3]);
         plugbox_sandbox_free(b);
     }

@@ -1,4 +1,5 @@
-/* test_jsoncheck.c - tests for plugbox__json_check (src/jsoncheck.c).
+/* SPDX-License-Identifier: MIT */
+/* test_jsoncheck.c - tests for pb__json_check (src/jsoncheck.c).
  *
  * Standalone: prints one line per failed check (file:line) and ends with
  * "N passed, M failed"; exits non-zero on any failure. Every input is copied into
@@ -34,16 +35,16 @@ static unsigned long g_pass, g_fail;
 static const char *code_name(int code)
 {
     switch (code) {
-    case PLUGBOX__JSON_OK: return "OK";
-    case PLUGBOX__JSON_ESYNTAX: return "ESYNTAX";
-    case PLUGBOX__JSON_EUTF8: return "EUTF8";
-    case PLUGBOX__JSON_ENOMEM: return "ENOMEM";
+    case PB__JSON_OK: return "OK";
+    case PB__JSON_ESYNTAX: return "ESYNTAX";
+    case PB__JSON_EUTF8: return "EUTF8";
+    case PB__JSON_ENOMEM: return "ENOMEM";
     default: return "?";
     }
 }
 
 /* Checks through an exact-size copy so that no byte past n is ever readable. */
-static int check_copy(const void *s, size_t n, plugbox__json_error *err)
+static int check_copy(const void *s, size_t n, pb__json_error *err)
 {
     char *b = malloc(n ? n : 1);
     int rc;
@@ -53,7 +54,7 @@ static int check_copy(const void *s, size_t n, plugbox__json_error *err)
         exit(2);
     }
     memcpy(b, s, n);
-    rc = plugbox__json_check(b, n, err);
+    rc = pb__json_check(b, n, err);
     free(b);
     return rc;
 }
@@ -83,7 +84,7 @@ static int message_well_formed(const char *m)
 
 static void ok_at(int line, const char *s, size_t n)
 {
-    plugbox__json_error e;
+    pb__json_error e;
     int rc = check_copy(s, n, &e);
     char buf[200];
 
@@ -101,7 +102,7 @@ static void ok_at(int line, const char *s, size_t n)
 static void err_at(int line, const char *s, size_t n, int code, size_t off, size_t ln,
                    size_t col, const char *msg)
 {
-    plugbox__json_error e;
+    pb__json_error e;
     int rc = check_copy(s, n, &e);
     int rc2 = check_copy(s, n, NULL);
     int good = rc == code && rc2 == code;
@@ -126,12 +127,12 @@ static void err_at(int line, const char *s, size_t n, int code, size_t off, size
 #define ANY ((size_t)-1)
 #define OK(lit) ok_at(__LINE__, (lit), sizeof(lit) - 1)
 #define BAD(lit, code) err_at(__LINE__, (lit), sizeof(lit) - 1, (code), ANY, ANY, ANY, NULL)
-#define SYN(lit) BAD(lit, PLUGBOX__JSON_ESYNTAX)
-#define UTF(lit) BAD(lit, PLUGBOX__JSON_EUTF8)
+#define SYN(lit) BAD(lit, PB__JSON_ESYNTAX)
+#define UTF(lit) BAD(lit, PB__JSON_EUTF8)
 #define ERR(lit, code, off, ln, col, msg) \
     err_at(__LINE__, (lit), sizeof(lit) - 1, (code), (off), (ln), (col), (msg))
-#define ESYN PLUGBOX__JSON_ESYNTAX
-#define EUTF PLUGBOX__JSON_EUTF8
+#define ESYN PB__JSON_ESYNTAX
+#define EUTF PB__JSON_EUTF8
 
 /* ---- fixed cases -------------------------------------------------------- */
 
@@ -392,7 +393,7 @@ static void test_utf8_errors(void)
 static void test_blocks(void)
 {
     char s[40];
-    plugbox__json_error e;
+    pb__json_error e;
     int v, pos, rc, want, bad = 0;
     size_t n = 34, want_off;
 
@@ -405,11 +406,11 @@ static void test_blocks(void)
             rc = check_copy(s, n, &e);
             want_off = (size_t)pos;
             if (v < 0x20 || v >= 0x80)
-                want = v < 0x20 ? PLUGBOX__JSON_ESYNTAX : PLUGBOX__JSON_EUTF8;
+                want = v < 0x20 ? PB__JSON_ESYNTAX : PB__JSON_EUTF8;
             else if (v == '\\')
-                want = PLUGBOX__JSON_ESYNTAX, want_off = pos == 32 ? n : (size_t)pos + 1;
+                want = PB__JSON_ESYNTAX, want_off = pos == 32 ? n : (size_t)pos + 1;
             else if (v == '"')
-                want = PLUGBOX__JSON_ESYNTAX, want_off = (size_t)pos + 1;
+                want = PB__JSON_ESYNTAX, want_off = (size_t)pos + 1;
             else
                 want = 0;
             if (rc != want || (want && e.offset != want_off)) {
@@ -425,11 +426,11 @@ static void test_blocks(void)
             rc = check_copy(s, n, &e);
             want = v == ' ' || v == '\t' || v == '\n' || v == '\r' ||
                    (v >= '0' && v <= '9') ? 0
-                   : v >= 0x80 ? PLUGBOX__JSON_EUTF8 : PLUGBOX__JSON_ESYNTAX;
+                   : v >= 0x80 ? PB__JSON_EUTF8 : PB__JSON_ESYNTAX;
             if (v == '"' || v == '[' || v == ']' || v == '{' || v == ',' || v == '-' ||
                 v == 't' || v == 'f' || v == 'n')
-                want = PLUGBOX__JSON_ESYNTAX;
-            if (rc != want || (want && want != PLUGBOX__JSON_ESYNTAX && e.offset != (size_t)pos)) {
+                want = PB__JSON_ESYNTAX;
+            if (rc != want || (want && want != PB__JSON_ESYNTAX && e.offset != (size_t)pos)) {
                 if (bad++ < 5)
                     FAILF(__LINE__, "byte 0x%02x at %d in spaces: got %s at %zu",
                           (unsigned)v, pos, code_name(rc), e.offset);
@@ -441,17 +442,17 @@ static void test_blocks(void)
 
 static void test_api(void)
 {
-    plugbox__json_error e;
+    pb__json_error e;
 
     memset(&e, 0x5a, sizeof e);
-    CHECK(plugbox__json_check("[1]", 3, &e) == 0);
+    CHECK(pb__json_check("[1]", 3, &e) == 0);
     CHECK(e.offset == 0 && e.line == 0 && e.column == 0 && e.message[0] == '\0');
-    CHECK(plugbox__json_check(NULL, 0, &e) == PLUGBOX__JSON_ESYNTAX);
+    CHECK(pb__json_check(NULL, 0, &e) == PB__JSON_ESYNTAX);
     CHECK(strcmp(e.message, "unexpected end of input") == 0 && e.line == 1 && e.column == 1);
-    CHECK(plugbox__json_check(NULL, 0, NULL) == PLUGBOX__JSON_ESYNTAX);
-    CHECK(plugbox__json_check("[1] trailing", 3, NULL) == 0); /* n bounds the input */
-    CHECK(plugbox__json_check("\"abc\"", 4, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == 4);
-    CHECK(plugbox__json_check("[]", 2, NULL) == 0);
+    CHECK(pb__json_check(NULL, 0, NULL) == PB__JSON_ESYNTAX);
+    CHECK(pb__json_check("[1] trailing", 3, NULL) == 0); /* n bounds the input */
+    CHECK(pb__json_check("\"abc\"", 4, &e) == PB__JSON_ESYNTAX && e.offset == 4);
+    CHECK(pb__json_check("[]", 2, NULL) == 0);
 }
 
 /* ---- deep nesting ------------------------------------------------------- */
@@ -460,7 +461,7 @@ static void test_deep(void)
 {
     const size_t D = 10000000;
     char *b = malloc(2 * D + 2);
-    plugbox__json_error e;
+    pb__json_error e;
     uint64_t x = 0x9e3779b97f4a7c15ull;
     size_t i, n, bad;
 
@@ -470,16 +471,16 @@ static void test_deep(void)
     }
     memset(b, '[', D);
     memset(b + D, ']', D);
-    CHECK(plugbox__json_check(b, 2 * D, &e) == 0);
-    CHECK(plugbox__json_check(b, D, &e) == PLUGBOX__JSON_ESYNTAX);
+    CHECK(pb__json_check(b, 2 * D, &e) == 0);
+    CHECK(pb__json_check(b, D, &e) == PB__JSON_ESYNTAX);
     CHECK(e.offset == D && e.line == 1 && e.column == D + 1);
     CHECK(strcmp(e.message, "unexpected end of input") == 0);
-    CHECK(plugbox__json_check(b, 2 * D - 1, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == 2 * D - 1);
+    CHECK(pb__json_check(b, 2 * D - 1, &e) == PB__JSON_ESYNTAX && e.offset == 2 * D - 1);
     b[2 * D] = ']';
-    CHECK(plugbox__json_check(b, 2 * D + 1, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == 2 * D);
+    CHECK(pb__json_check(b, 2 * D + 1, &e) == PB__JSON_ESYNTAX && e.offset == 2 * D);
     CHECK(strcmp(e.message, "trailing characters after the JSON value") == 0);
     b[D + 123] = '}';
-    CHECK(plugbox__json_check(b, 2 * D, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == D + 123);
+    CHECK(pb__json_check(b, 2 * D, &e) == PB__JSON_ESYNTAX && e.offset == D + 123);
 
     /* objects and arrays mixed at random, far beyond the inline stack: the closing
      * bracket at every level must match what was opened there */
@@ -509,11 +510,11 @@ static void test_deep(void)
                 bad = n;
             t[n++] = kind[i] ? '}' : ']';
         }
-        CHECK(plugbox__json_check(t, n, &e) == 0);
+        CHECK(pb__json_check(t, n, &e) == 0);
         t[bad] = t[bad] == '}' ? ']' : '}';
-        CHECK(plugbox__json_check(t, n, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == bad);
+        CHECK(pb__json_check(t, n, &e) == PB__JSON_ESYNTAX && e.offset == bad);
         t[bad] = t[bad] == '}' ? ']' : '}';
-        CHECK(plugbox__json_check(t, n - 1, &e) == PLUGBOX__JSON_ESYNTAX && e.offset == n - 1);
+        CHECK(pb__json_check(t, n - 1, &e) == PB__JSON_ESYNTAX && e.offset == n - 1);
         free(kind);
         free(t);
     }
@@ -753,10 +754,10 @@ static int ref_check(const u8 *s, size_t n, size_t *off)
     u8err = ref_utf8(s, n);
     if (u8err != SIZE_MAX && u8err <= syn) {
         *off = u8err;
-        return PLUGBOX__JSON_EUTF8;
+        return PB__JSON_EUTF8;
     }
     *off = syn == SIZE_MAX ? 0 : syn;
-    return syn == SIZE_MAX ? 0 : PLUGBOX__JSON_ESYNTAX;
+    return syn == SIZE_MAX ? 0 : PB__JSON_ESYNTAX;
 }
 
 /* Line/column by walking code points (the prefix before an error is valid UTF-8). */
@@ -1020,7 +1021,7 @@ static unsigned long g_diff_fail_lines;
 
 static void compare_one(int line, const buf *b, unsigned long counts[4])
 {
-    plugbox__json_error e;
+    pb__json_error e;
     size_t roff = 0, rl, rc_;
     int want = ref_check(b->d, b->n, &roff);
     int got;
@@ -1071,8 +1072,8 @@ static void test_differential(void)
     }
     /* the generator must produce a useful mix of outcomes */
     CHECK(counts[0] > 60000);
-    CHECK(counts[PLUGBOX__JSON_ESYNTAX] > 60000);
-    CHECK(counts[PLUGBOX__JSON_EUTF8] > 20000);
+    CHECK(counts[PB__JSON_ESYNTAX] > 60000);
+    CHECK(counts[PB__JSON_EUTF8] > 20000);
 }
 
 int main(void)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c - the pool: order, state, errors, limits at scale, cancellation, the batch
  * call. One case per process: test_pool CASE. */
 #define _GNU_SOURCE

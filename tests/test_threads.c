@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_threads.c - sandboxes of one shared program, called from several threads at once,
  * with limits and traps firing: every result right, every error the expected kind, and
  * memory bounded. Usage: test_threads [THREADS] [CALLS_PER_THREAD] [--no-faults] */
@@ -58,7 +59,7 @@ static void *worker(void *arg)
         plugbox_sandbox *b = !strcmp(k, "loop") || !strcmp(k, "regex") ? quick : roomy;
         int rc;
         if (!strcmp(k, "trap")) {
-            rc = plugbox__sandbox_call_raw(b, 0xfffffff0u, 64);
+            rc = pb__sandbox_call_raw(b, 0xfffffff0u, 64);
         } else {
             char in[128], want[128];
             snprintf(in, sizeof in, "{\"i\":%d,\"t\":%d,\"k\":\"%s\"}", i, t, k);
@@ -88,7 +89,7 @@ static void *worker(void *arg)
                     plugbox_sandbox_error_message(b));
         }
     }
-    if (!plugbox__sandbox_pristine(quick) || !plugbox__sandbox_pristine(roomy))
+    if (!pb__sandbox_pristine(quick) || !pb__sandbox_pristine(roomy))
         r->other++;
     plugbox_sandbox_free(quick);
     plugbox_sandbox_free(roomy);

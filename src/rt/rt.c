@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt.c - plugbox's runtime for wasm2c output: traps, checks, memories, snapshot restore. See
  * rt.h. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt.h - plugbox's runtime for wasm2c output (replaces wabt's wasm-rt-impl.c).
  *
  * What it adds over the runtime that ships with wabt:

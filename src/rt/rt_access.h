@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt_access.h - loads and stores of the generated engine through a base address held in a
  * local variable (guest/wasm2c.sh includes this after wasm2c's own helpers and rewrites every
  * access to use these).

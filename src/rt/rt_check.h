@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt_check.h - the check that generated code makes at the entry of every function and the
  * head of every loop (guest/wasm2c.sh puts it there; rt.h says why).
  *

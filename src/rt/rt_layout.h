@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rt_layout.h - the layout of a linear memory reservation, shared by the runtime and the
  * generated engine (guest/wasm2c.sh makes every store mark its page in the dirty map).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* watchdog.c - one thread per process that stops guest code past its deadline. See rt.h.
  *
  * Arming a call is a list insertion under a mutex; the thread is woken only when the new
