@@ -1,8 +1,11 @@
+# SPDX-License-Identifier: MIT
 # plugbox - the two commands a newcomer needs: `make demo` and `make test` (and `make quick`,
 # the fast tests of the edit loop). All install what is missing (Debian packages, the pinned
-# QuickJS source) and build first.
+# QuickJS source) and build first. `make install` installs (meson install); `make deb` makes
+# Debian packages.
 #
 # Variables:
+#   PREFIX=/usr/local              where make install installs (DESTDIR: a staging root)
 #   QUICKJS_SRC=/path/to/quickjs   build the engine from another QuickJS source tree
 #   BUILD=dir                      build directory (default: build)
 #   WERROR=1                       warnings are errors (CI)
@@ -15,6 +18,9 @@ MESON ?= meson
 NINJA ?= ninja
 
 TEST_ARGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+DEB_DIR ?= $(BUILD)/deb
 
 MESON_OPTS = -Dquickjs_src=$(QUICKJS_SRC) $(if $(WERROR),-Dwerror=true,-Dwerror=false)
 
@@ -23,7 +29,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test quick bench bench-gst fuzz fuzz-encode clean
+.PHONY: all deps build demo test quick install uninstall deb bench bench-gst fuzz fuzz-encode clean
 
 all: build
 
@@ -54,12 +60,31 @@ demo: build
 	    plugboxfilter location=examples/detections.js ! plugboxfilter location=examples/zone.js time-limit=50 ! \
 	    fakesink | grep 'plugbox,'
 
+# Everything: the suites, then the Debian packages built and checked.
 test: build
 	$(MESON) test -C $(BUILD) --print-errorlogs $(TEST_ARGS)
+	$(MAKE) --no-print-directory deb
+	tests/deb.sh $(DEB_DIR)
 
 # The edit loop: unit, C API, pool and command-line tests; no sanitizers, fuzzing, tsan or gst.
 quick: build
 	$(MESON) test -C $(BUILD) --print-errorlogs --suite unit --suite api --suite cli $(TEST_ARGS)
+
+# The prefix is set at each install (changing it rebuilds nothing); DESTDIR stages.
+install: build
+	$(MESON) configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	$(NINJA) -C $(BUILD)
+	$(MESON) install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
+
+uninstall:
+	$(NINJA) -C $(BUILD) uninstall
+
+# Debian packages from the install tree of prefix /usr (scripts/make-deb.sh), in DEB_DIR.
+deb: build
+	$(MESON) configure $(BUILD) -Dprefix=/usr >/dev/null
+	$(NINJA) -C $(BUILD)
+	rm -f $(DEB_DIR)/*.deb
+	scripts/make-deb.sh $(BUILD) $(DEB_DIR)
 
 # The seed's table on this machine, every row in one run (docs/benchmarks.md holds one).
 bench: build

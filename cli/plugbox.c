@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* plugbox - run untrusted JavaScript in a WebAssembly sandbox from the command line.
  *
  * Exit codes: 0 success; 1 uncaught exception or syntax error; 2 usage or input error;
@@ -66,9 +67,11 @@ static const char map_usage[] =
     "\n"
     "A progress line goes to stderr when it is a terminal. Every output line is valid UTF-8 JSON.\n"
     "Exit status: 0 success (errors of lines included, unless --on-error fail: then the status\n"
-    "run gives the first failing line), 2 usage error or unreadable input. SIGINT (Ctrl-C) and\n"
-    "SIGTERM stop the running lines at once: the output written is complete lines, in order,\n"
-    "and the exit status is 130 (SIGINT) or 143 (SIGTERM).\n";
+    "run gives the first failing line), 1 the script's top level failed (an exception, a syntax\n"
+    "error, --call naming no function), 2 usage error or unreadable input, 3 a limit the script\n"
+    "cannot start within, 4 internal error. SIGINT (Ctrl-C) and SIGTERM stop the running lines\n"
+    "at once: the output written is complete lines, in order, and the exit status is\n"
+    "130 (SIGINT) or 143 (SIGTERM).\n";
 
 static const char run_usage[] =
     "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
@@ -396,7 +399,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         } else if (!strcmp(a, "--time-limit")) {
             if (parse_ms(val, &o->time_limit) != 0)
                 return usage_error("--time-limit: invalid value '%s' (milliseconds)", val);
-        } else if (!strcmp(a, "-r") || !strcmp(a, "--raw")) {
+        } else if (!o->map && (!strcmp(a, "-r") || !strcmp(a, "--raw"))) {
             o->raw = 1;
         } else if (!strcmp(a, "--")) {
             if (i + 1 < argc && !o->script_path)
@@ -417,6 +420,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         return usage_error("no script given%s", "");
     int from_stdin = (o->script_path && !strcmp(o->script_path, "-")) + (o->data_path && !strcmp(o->data_path, "-")) +
                      (o->bytes_path && !strcmp(o->bytes_path, "-"));
+    if (o->map && from_stdin)
+        return usage_error("map reads its lines from standard input: the script cannot come from there%s", "");
     if (from_stdin > 1)
         return usage_error("only one of the script, the data and the bytes can come from standard input%s", "");
     return 0;
@@ -985,7 +990,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("plugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION, PB_QUICKJS_VERSION);
+        /* the command's version, and the library's when another one runs under it */
+        if (plugbox_version() == PLUGBOX_VERSION_NUMBER)
+            printf("plugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION, PB_QUICKJS_VERSION);
+        else
+            printf("plugbox %s with libplugbox %s (QuickJS %s in WebAssembly, via wasm2c)\n", PLUGBOX_VERSION,
+                   plugbox_version_string(), PB_QUICKJS_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "run") || !strcmp(cmd, "map"))

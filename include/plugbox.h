@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* plugbox.h - run untrusted JavaScript inside a WebAssembly sandbox, from C.
  *
  * A script runs in QuickJS compiled to WebAssembly and then to C: it can touch nothing but
@@ -36,14 +37,15 @@
  *   plugbox_sandbox_interrupt() is the one call that may target a sandbox in use elsewhere.
  *
  * Errors
- *   Functions that can fail return an int status: PLUGBOX_OK (0) or a negative PLUGBOX_E*
- *   code. The code is the error's kind, and it comes from what happened, never from a
- *   message a script could imitate. The message (and, for JavaScript errors, the stack) of
- *   the last failed call on a program or sandbox stays readable on that handle until the
- *   next call on it. plugbox_strerror() and plugbox_err_name() describe any code. Error
- *   messages and stacks are valid UTF-8 and contain no NUL: a lone surrogate, an embedded NUL
- *   or any ill-formed sequence in a script's error text is replaced by U+FFFD, and a text
- *   longer than 64 KiB is cut at a character boundary and ends with "... (cut)".
+ *   Functions that can fail return an int status: PLUGBOX_OK (0) or a negative one
+ *   (PLUGBOX_EXCEPTION to PLUGBOX_HOST, below). The status is the error's kind, and it comes
+ *   from what happened, never from a message a script could imitate. The message (and, for
+ *   JavaScript errors, the stack) of the last failed call on a program or sandbox stays
+ *   readable on that handle until the next call on it. plugbox_strerror() and
+ *   plugbox_err_name() describe any status. Error messages and stacks are valid UTF-8 and
+ *   contain no NUL: a lone surrogate, an embedded NUL or any ill-formed sequence in a
+ *   script's error text is replaced by U+FFFD, and a text longer than 64 KiB is cut at a
+ *   character boundary and ends with "... (cut)".
  *   PLUGBOX_HOST is a host resource that failed (memory, address space, a thread): the call
  *   fails, nothing is leaked, other sandboxes are unharmed, and the next attempt may work;
  *   where no handle carries the message (the _new functions), errno tells the cause (ENOMEM:
@@ -83,7 +85,29 @@
 extern "C" {
 #endif
 
-#define PLUGBOX_VERSION "0.1.0"
+/* ---- version ------------------------------------------------------------------------------ */
+
+/* The version of this header. A program linked against the shared library may run with a
+ * later one of the same soname (libplugbox.so.0): plugbox_version() tells which version is
+ * running. Within a soname, a later version only adds. */
+#define PLUGBOX_VERSION_MAJOR 0
+#define PLUGBOX_VERSION_MINOR 2
+#define PLUGBOX_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 200 for 0.2.0; compare with plugbox_version(). */
+#define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
+#define PLUGBOX_VERSION "0.2.0"
+
+/* Every function of the API is exported from the shared library; nothing else is. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PLUGBOX_API __attribute__((visibility("default")))
+#else
+#define PLUGBOX_API
+#endif
+
+/* The version of the library running, as PLUGBOX_VERSION_NUMBER; thread-safe. */
+PLUGBOX_API unsigned plugbox_version(void);
+/* The same as a static string, "0.2.0"; thread-safe. */
+PLUGBOX_API const char *plugbox_version_string(void);
 
 /* Status codes and error kinds: X(NAME, value, message). */
 #define PLUGBOX_ERRNO_MAP(X)                                                                   \
@@ -106,9 +130,9 @@ typedef enum plugbox_status {
 } plugbox_status;
 
 /* "time limit exceeded" for PLUGBOX_TIMEOUT; "unknown error" for other values. Static. */
-const char *plugbox_strerror(int status);
+PLUGBOX_API const char *plugbox_strerror(int status);
 /* "TIMEOUT" for PLUGBOX_TIMEOUT; "UNKNOWN" for other values. Static. */
-const char *plugbox_err_name(int status);
+PLUGBOX_API const char *plugbox_err_name(int status);
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -130,36 +154,36 @@ typedef void (*plugbox_console_fn)(void *user, plugbox_console_level level, cons
 /* A new options object with the defaults: 256 MiB memory, no time limit, eval style, script
  * name "<script>", fresh state per call, console output discarded. NULL if out of memory.
  * Wherever a function takes options, NULL means these defaults. */
-plugbox_options *plugbox_options_new(void);
+PLUGBOX_API plugbox_options *plugbox_options_new(void);
 /* Frees; NULL is fine. */
-void plugbox_options_free(plugbox_options *opts);
+PLUGBOX_API void plugbox_options_free(plugbox_options *opts);
 
 /* The most linear memory a sandbox may use, in bytes (rounded down to 64 KiB pages; at most
  * 4 GiB - 64 KiB). It covers the engine's own state, the script and its data; a limit below
  * what the program's snapshot already takes makes plugbox_sandbox_new fail with
  * PLUGBOX_MEMORY. Exceeding it during a call ends the call with PLUGBOX_MEMORY.
  * Returns PLUGBOX_ARGUMENT for 0. */
-int plugbox_options_set_memory_limit(plugbox_options *opts, uint64_t bytes);
+PLUGBOX_API int plugbox_options_set_memory_limit(plugbox_options *opts, uint64_t bytes);
 /* Wall-clock limit of one call (and of a program's top level), in milliseconds; 0: none.
  * A call over it ends with PLUGBOX_TIMEOUT, whatever the script runs, native engine code
  * included, within about 10 ms. Host code the script calls (the console callback) is not
  * stopped: a call whose deadline passed during it ends as soon as it returns. Values above
  * 2^40 (about 35 years) count as 2^40. */
-int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t ms);
+PLUGBOX_API int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t ms);
 /* Function style: the program runs the script's top level once, into its snapshot, and each
  * call invokes the global function `name` with the input as its argument. NULL: eval style,
  * where each call runs the whole script with the input in the global `data` and the result
  * is the script's completion value. The name is copied. */
-int plugbox_options_set_function(plugbox_options *opts, const char *name);
+PLUGBOX_API int plugbox_options_set_function(plugbox_options *opts, const char *name);
 /* The script's name in stack traces (copied). */
-int plugbox_options_set_filename(plugbox_options *opts, const char *name);
+PLUGBOX_API int plugbox_options_set_filename(plugbox_options *opts, const char *name);
 /* Stateful sandboxes keep the script's state (globals, heap) from call to call, for scripts
  * that count or track. A call that ends in a trap, a forced stop or a lost memory still
  * resets the sandbox to its snapshot. In eval style the whole script runs on every call, so
  * top-level `let`, `const` and `class` would be declared twice: use `var` or globalThis. */
-int plugbox_options_set_stateful(plugbox_options *opts, int stateful);
+PLUGBOX_API int plugbox_options_set_stateful(plugbox_options *opts, int stateful);
 /* Where console output goes; fn NULL discards it. */
-int plugbox_options_set_console(plugbox_options *opts, plugbox_console_fn fn, void *user);
+PLUGBOX_API int plugbox_options_set_console(plugbox_options *opts, plugbox_console_fn fn, void *user);
 
 /* ---- engine ------------------------------------------------------------------------------- */
 
@@ -170,9 +194,9 @@ typedef struct plugbox_engine plugbox_engine;
  * Returns PLUGBOX_OK and sets *out, or PLUGBOX_HOST (no memory, no address space, or the
  * process's fault handlers could not be installed; errno tells which) with *out set to NULL.
  * Thread-safe; the engine is shared by any number of threads. */
-int plugbox_engine_new(plugbox_engine **out);
+PLUGBOX_API int plugbox_engine_new(plugbox_engine **out);
 /* Frees the engine once every program made from it is freed. NULL is fine. */
-void plugbox_engine_free(plugbox_engine *engine);
+PLUGBOX_API void plugbox_engine_free(plugbox_engine *engine);
 
 /* ---- program ------------------------------------------------------------------------------ */
 
@@ -186,21 +210,21 @@ typedef struct plugbox_program plugbox_program;
  * message (plugbox_program_error_message) and must be freed; or PLUGBOX_HOST with *out NULL
  * (errno set).
  * Thread-safe with respect to the engine. */
-int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
+PLUGBOX_API int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
                         plugbox_program **out);
 /* Drops the caller's reference; the program lives on while sandboxes made from it do.
  * NULL is fine. */
-void plugbox_program_free(plugbox_program *prog);
-/* The error of a failed plugbox_program_new: kind (a PLUGBOX_E* code, PLUGBOX_OK if none),
+PLUGBOX_API void plugbox_program_free(plugbox_program *prog);
+/* The error of a failed plugbox_program_new: kind (a negative status, PLUGBOX_OK if none),
  * message such as "SyntaxError: unexpected token in expression: ')'", and the JavaScript
  * stack ("    at script.js:3\n"), "" if none. Strings live as long as the program. */
-int plugbox_program_error_kind(const plugbox_program *prog);
-const char *plugbox_program_error_message(const plugbox_program *prog);
-const char *plugbox_program_error_stack(const plugbox_program *prog);
+PLUGBOX_API int plugbox_program_error_kind(const plugbox_program *prog);
+PLUGBOX_API const char *plugbox_program_error_message(const plugbox_program *prog);
+PLUGBOX_API const char *plugbox_program_error_stack(const plugbox_program *prog);
 /* Bytes of sandbox memory the program's snapshot takes (the floor for a memory limit of its
  * sandboxes). It includes free heap kept for calls: up to 4 MiB, at most half of what the
  * program's memory limit leaves above the script's own state. */
-size_t plugbox_program_footprint(const plugbox_program *prog);
+PLUGBOX_API size_t plugbox_program_footprint(const plugbox_program *prog);
 
 /* ---- sandbox ------------------------------------------------------------------------------ */
 
@@ -211,9 +235,9 @@ typedef struct plugbox_sandbox plugbox_sandbox;
  * failed program; PLUGBOX_MEMORY when the memory limit is below the program's footprint;
  * PLUGBOX_HOST when out of host memory or address space (errno set). *out is NULL on failure.
  * Thread-safe with respect to the program. */
-int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out);
+PLUGBOX_API int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out);
 /* Frees the sandbox. Not while a call runs on it. NULL is fine. */
-void plugbox_sandbox_free(plugbox_sandbox *box);
+PLUGBOX_API void plugbox_sandbox_free(plugbox_sandbox *box);
 
 /* One call. json/len: the input, a JSON text (UTF-8), or json NULL for no input (`data` is
  * undefined). An input longer than the memory limit fails with PLUGBOX_MEMORY before it is
@@ -226,7 +250,7 @@ void plugbox_sandbox_free(plugbox_sandbox *box);
  * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST. After any error
  * the sandbox stays usable; PLUGBOX_HOST when it could not be restored to its snapshot, which
  * the next call tries again. */
-int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);
+PLUGBOX_API int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);
 
 /* Flags of plugbox_sandbox_call_bytes. */
 enum {
@@ -243,16 +267,16 @@ enum {
  * kept it (stateful sandbox) finds it empty later. Everything else as plugbox_sandbox_call;
  * more errors: PLUGBOX_ARGUMENT for unknown flags or NULL bytes with a length, PLUGBOX_MEMORY
  * when the bytes do not fit the memory limit. The caller keeps ownership of bytes. */
-int plugbox_sandbox_call_bytes(plugbox_sandbox *box, const char *json, size_t len, void *bytes, size_t bytes_len,
+PLUGBOX_API int plugbox_sandbox_call_bytes(plugbox_sandbox *box, const char *json, size_t len, void *bytes, size_t bytes_len,
                                unsigned flags, const char **out, size_t *out_len);
 /* Error of the last call: kind, message, stack ("" if none); strings valid until the next
  * call or free. */
-int plugbox_sandbox_error_kind(const plugbox_sandbox *box);
-const char *plugbox_sandbox_error_message(const plugbox_sandbox *box);
-const char *plugbox_sandbox_error_stack(const plugbox_sandbox *box);
+PLUGBOX_API int plugbox_sandbox_error_kind(const plugbox_sandbox *box);
+PLUGBOX_API const char *plugbox_sandbox_error_message(const plugbox_sandbox *box);
+PLUGBOX_API const char *plugbox_sandbox_error_stack(const plugbox_sandbox *box);
 /* Stops the call running on box now, from any thread: it ends with PLUGBOX_INTERRUPTED.
  * Does nothing when no call runs. Thread-safe. Returns PLUGBOX_OK or PLUGBOX_HOST. */
-int plugbox_sandbox_interrupt(plugbox_sandbox *box);
+PLUGBOX_API int plugbox_sandbox_interrupt(plugbox_sandbox *box);
 
 /* ---- pool ---------------------------------------------------------------------------------- */
 
@@ -284,31 +308,31 @@ typedef void (*plugbox_result_fn)(void *user, uint64_t index, const plugbox_resu
  * program), PLUGBOX_MEMORY (limit below the program's footprint) or PLUGBOX_HOST (errno set:
  * ENOMEM for memory or address space, each worker's sandbox reserving 8 GiB; EAGAIN when a
  * thread could not be started). */
-int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigned threads, size_t window,
+PLUGBOX_API int plugbox_pool_new(plugbox_program *prog, const plugbox_options *opts, unsigned threads, size_t window,
                      plugbox_result_fn fn, void *user, plugbox_pool **out);
 /* Waits for what was submitted, stops the threads, frees. NULL is fine. */
-void plugbox_pool_free(plugbox_pool *pool);
+PLUGBOX_API void plugbox_pool_free(plugbox_pool *pool);
 
 /* Queues one input (copied; json NULL: no input; one longer than the memory limit is not
  * copied, and its result is PLUGBOX_MEMORY) and returns. When the window is full it
  * blocks until half of it is free. The pool keeps the buffers of delivered inputs (up to
  * 16 MiB) for later copies until it is freed. Returns PLUGBOX_OK or PLUGBOX_HOST. Thread-safe. */
-int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
+PLUGBOX_API int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
 /* Blocks until every input submitted so far has been delivered. Thread-safe. */
-void plugbox_pool_wait(plugbox_pool *pool);
+PLUGBOX_API void plugbox_pool_wait(plugbox_pool *pool);
 /* Runs n inputs and fills results[i] for inputs[i] (lens[i] bytes; lens NULL: NUL-terminated),
  * waiting for all of them. Results go to the array, not to the pool's callback. Returns
  * PLUGBOX_OK (each result has its own status) or PLUGBOX_HOST (an input could not be queued:
  * it and those after it have the status PLUGBOX_HOST). Every result is to be released with
  * plugbox_result_clear, whatever the return. One batch at a time. */
-int plugbox_pool_run(plugbox_pool *pool, const char *const *inputs, const size_t *lens, size_t n,
+PLUGBOX_API int plugbox_pool_run(plugbox_pool *pool, const char *const *inputs, const size_t *lens, size_t n,
                      plugbox_result *results);
 /* Frees what a result from plugbox_pool_run holds; NULL is fine. */
-void plugbox_result_clear(plugbox_result *result);
+PLUGBOX_API void plugbox_result_clear(plugbox_result *result);
 /* From any thread: inputs submitted before this call and not yet finished end with
  * PLUGBOX_INTERRUPTED (queued ones without running, running ones stopped). The pool stays
  * usable: inputs submitted afterwards run normally. Returns PLUGBOX_OK. */
-int plugbox_pool_cancel(plugbox_pool *pool);
+PLUGBOX_API int plugbox_pool_cancel(plugbox_pool *pool);
 
 #ifdef __cplusplus
 }

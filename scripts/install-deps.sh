@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages the build and the tests need, when some are missing.
 #   install-deps.sh             (GStreamer's development packages and tools included: the
 #                                plugin and its tests are part of make test)
@@ -6,6 +7,8 @@
 # missing and fails otherwise.
 set -eu
 pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
+# installing and packaging: manual pages (scdoc, and man to read them), Debian packages
+pkgs="$pkgs binutils scdoc man-db dpkg-dev"
 pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Command-line tests of `plugbox run`.
 #
 #   bash tests/cli.sh --list     print every case name, one per line
@@ -1545,6 +1546,14 @@ case_map_help() {
     expect_rc 2
     run_pb map --threads 0 -e 1
     expect_rc 2
+    # the lines come from standard input: the script cannot; run's --raw is not map's
+    printf '1\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map -
+    expect_rc 2
+    expect_stderr_has 'standard input'
+    PB_STDIN=in.ndjson run_pb map --raw -e data
+    expect_rc 2
+    expect_stderr_has "unknown option '--raw'"
 }
 
 # ---------------------------------------------------------------------------
