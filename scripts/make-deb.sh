@@ -9,7 +9,8 @@
 #   plugbox               the command, plugbox(1), docs and examples
 #   gstreamer1.0-plugbox  the GStreamer plugin
 # Each package's Depends comes from dpkg-shlibdeps over its ELF files (the libraries they link,
-# as the installed packages that hold them declare); the control files are written by
+# as the installed packages that hold them declare; libplugbox0 by debian/libplugbox0.symbols,
+# which dpkg-gensymbols holds the library's exports to); the control files are written by
 # dpkg-gencontrol from debian/control and debian/changelog, whose upstream version must be the
 # project's. Binaries are stripped, manual pages and changelogs compressed, as Debian does.
 # Writes OUTDIR/*.deb; OUTDIR/work is the staging tree (left for inspection).
@@ -60,6 +61,10 @@ left=$(find "$stage" ! -type d)
 packages="libplugbox0 libplugbox-dev plugbox gstreamer1.0-plugbox"
 cd "$work"
 gzip -9n < debian/changelog > changelog.Debian.gz
+# the upstream changelog, by the name Debian gives it
+doc=debian/plugbox/usr/share/doc/plugbox
+gzip -9n < "$doc/CHANGELOG.md" > "$doc/changelog.gz"
+rm "$doc/CHANGELOG.md"
 for pkg in $packages; do
     d=debian/$pkg
     mkdir -p "$d/DEBIAN" "$d/usr/share/doc/$pkg"
@@ -80,7 +85,12 @@ for pkg in $packages; do
 done
 find debian/libplugbox-dev -name '*.a' -exec strip --strip-debug --remove-section=.comment {} +
 
-# the shared library's package tells dependants what to depend on, and asks for ldconfig
+# the shared library's package tells dependants what to depend on (symbols, for the version
+# that brought each one; shlibs for tools that read only those) and asks for ldconfig; its
+# exports must be exactly those of debian/libplugbox0.symbols
+cp "$src/debian/libplugbox0.symbols" debian/
+dpkg-gensymbols -plibplugbox0 -Pdebian/libplugbox0 -c4 -e"debian/libplugbox0/$lib/libplugbox.so.$version" ||
+    die "the library's exports differ from debian/libplugbox0.symbols"
 echo "libplugbox 0 libplugbox0 (>= $version)" > debian/libplugbox0/DEBIAN/shlibs
 echo "activate-noawait ldconfig" > debian/libplugbox0/DEBIAN/triggers
 

@@ -30,7 +30,8 @@ holds() {
 holds libplugbox0 "$lib/libplugbox.so.0" "$lib/libplugbox.so.$version"
 holds libplugbox-dev usr/include/plugbox.h "$lib/libplugbox.so" "$lib/libplugbox.a" "$lib/pkgconfig/plugbox.pc" \
     usr/share/man/man3/plugbox.3.gz
-holds plugbox usr/bin/plugbox usr/share/man/man1/plugbox.1.gz usr/share/doc/plugbox/examples/embed.c
+holds plugbox usr/bin/plugbox usr/share/man/man1/plugbox.1.gz usr/share/doc/plugbox/examples/embed.c \
+    usr/share/doc/plugbox/changelog.gz
 holds gstreamer1.0-plugbox "$lib/gstreamer-1.0/libgstplugbox.so"
 [ "$(find "$dir" -maxdepth 1 -name '*.deb' | wc -l)" = 4 ] || fail "more packages than the four: $(ls "$dir")"
 
