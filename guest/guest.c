@@ -26,7 +26,7 @@
 #include "quickjs.h"
 #include "json.h"
 
-/* From guest/quickjs-wasi.patch, bound weakly (see json.c): plain data to JSON text, and
+/* From guest/quickjs/03-limits.patch and 05-json.patch, bound weakly (see json.c): plain data to JSON text, and
  * which limit, if any, the engine itself raised with an exception value. */
 int JS_JSONStringifyFast(JSContext *ctx, JSValueConst val, char **pbuf, size_t *plen) __attribute__((weak));
 int JS_LimitOfException(JSContext *ctx, JSValueConst exc) __attribute__((weak));
@@ -158,7 +158,7 @@ static size_t block_size(const void *p)
     return malloc_usable_size((void *)p);
 }
 
-/* QuickJS calls these directly (PB_GUEST_ALLOCATOR, guest/quickjs-wasi.patch) */
+/* QuickJS calls these directly (PB_GUEST_ALLOCATOR, guest/quickjs/02-allocator.patch) */
 void *pb_js_malloc(JSMallocState *s, size_t n);
 void pb_js_free(JSMallocState *s, void *p);
 void *pb_js_realloc(JSMallocState *s, void *p, size_t n);

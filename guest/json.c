@@ -22,7 +22,7 @@
 #include "quickjs.h"
 #include "json.h"
 
-/* From guest/quickjs-wasi.patch; weak, so that a QuickJS tree the patch does not reach still
+/* From guest/quickjs/05-json.patch; weak, so that a QuickJS tree the patch does not reach still
  * builds, on the generic path. */
 int JS_DefineJSONProperty(JSContext *ctx, JSValueConst obj, JSAtom prop, JSValue val) __attribute__((weak));
 int JS_AppendJSONElement(JSContext *ctx, JSValueConst arr, uint32_t idx, JSValue val) __attribute__((weak));

@@ -123,7 +123,7 @@ void Z_plugboxZ_console(struct Z_plugbox_instance_t *pi, u32 level, u32 text, u3
     pb_rt_import_end();
 }
 
-/* QuickJS's stack check (guest/quickjs-wasi.patch); guest/wasm2c.sh inlines it at every call
+/* QuickJS's stack check (guest/quickjs/03-limits.patch); guest/wasm2c.sh inlines it at every call
  * site, so this is only what engine.h declares. */
 u32 Z_plugboxZ_stack_left(struct Z_plugbox_instance_t *pi)
 {
