@@ -31,6 +31,9 @@
 int JS_JSONStringifyFast(JSContext *ctx, JSValueConst val, char **pbuf, size_t *plen) __attribute__((weak));
 int JS_LimitOfException(JSContext *ctx, JSValueConst exc) __attribute__((weak));
 void JS_ResetLimits(JSContext *ctx) __attribute__((weak));
+/* From guest/quickjs/06-errors.patch: errors that quote the script, and name where a BigInt sits */
+void JS_SetKeepSources(JSRuntime *rt, int keep) __attribute__((weak));
+int JS_FindBigIntPath(JSContext *ctx, JSValueConst val, char *buf, size_t size) __attribute__((weak));
 enum { JS_LIMIT_NONE = 0, JS_LIMIT_MEMORY = 1, JS_LIMIT_STACK = 2 };
 
 #if defined(__wasm__)
@@ -290,6 +293,19 @@ static const char *describe(JSValueConst e, size_t *n)
         *n = len < 0 ? 0 : (size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1;
         return buf;
     }
+    if (JS_IsObject(e) && !JS_IsError(ctx, e) && !JS_IsFunction(ctx, e)) {
+        /* a thrown value that is not an Error reads as its JSON ({"code":42}), not as
+           [object Object] */
+        JSValue j = JS_JSONStringify(ctx, e, JS_UNDEFINED, JS_UNDEFINED);
+        if (JS_IsString(j))
+            s = JS_ToCStringLen(ctx, n, j);
+        JS_FreeValue(ctx, j);
+        if (s) {
+            out_text = s;
+            return s;
+        }
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    }
     s = JS_ToCStringLen(ctx, n, e);
     if (s) {
         out_text = s;
@@ -299,6 +315,35 @@ static const char *describe(JSValueConst e, size_t *n)
     s = JS_IsError(ctx, e) ? "[object Error]" : "[object Object]";
     *n = strlen(s);
     return s;
+}
+
+/* JSON.stringify threw its BigInt TypeError on the result r: the same error, saying where the
+ * BigInt is ("the result's .totals[3]"), when it sits in plain data. Any other exception
+ * stays as it is. */
+static void name_bigint(JSValueConst r)
+{
+    static const char bigint_msg[] = "Do not know how to serialize a BigInt";
+    char path[200];
+    if (!JS_FindBigIntPath)
+        return;
+    JSValue e = JS_GetException(ctx);
+    JSValue m = JS_IsError(ctx, e) ? JS_GetPropertyStr(ctx, e, "message") : JS_UNDEFINED;
+    const char *ms = JS_IsString(m) ? JS_ToCString(ctx, m) : NULL;
+    int ours = ms && !strcmp(ms, bigint_msg);
+    JS_FreeCString(ctx, ms);
+    JS_FreeValue(ctx, m);
+    if (ours && JS_FindBigIntPath(ctx, r, path, sizeof path) == 1) {
+        JS_FreeValue(ctx, e);
+        if (path[0])
+            JS_ThrowTypeError(ctx, "%s: the result's %s is a BigInt (convert it with String() or Number())",
+                              bigint_msg, path);
+        else
+            JS_ThrowTypeError(ctx, "%s: the result is a BigInt (convert it with String() or Number())",
+                              bigint_msg);
+        return;
+    }
+    JS_FreeValue(ctx, JS_GetException(ctx)); /* what reading the message may have thrown */
+    JS_Throw(ctx, e);
 }
 
 /* Turns the pending exception into the outcome. default_kind is EXCEPTION or SYNTAX; a limit
@@ -460,6 +505,8 @@ EXPORT("pb_init") int pb_init(void)
         return -1;
     JS_SetMaxStackSize(rt, PB_STACK_LIMIT);
     JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+    if (JS_SetKeepSources)
+        JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script */
     ctx = JS_NewContext(rt);
     if (!ctx || install_globals() < 0)
         return -1;
@@ -671,6 +718,8 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
         }
     }
     JSValue s = JS_JSONStringify(ctx, r, JS_UNDEFINED, JS_UNDEFINED);
+    if (JS_IsException(s))
+        name_bigint(r);
     drop(r);
     if (JS_IsException(s))
         return fail_exception(PB_EXCEPTION);

@@ -1153,6 +1153,44 @@ case_quickjs_bigint() { run_qjs_test bigint; }
 # ---------------------------------------------------------------------------
 # engine behaviour through the CLI
 
+# errors as node words them: the callee or key named, every frame file:line:column
+case_errors_node_words() {
+    local c want
+    while IFS='|' read -r c want; do
+        run_pb run -e "$c"
+        expect_rc 1
+        expect_stderr_has "Uncaught $want"
+    done <<'CASES'
+[1].nosuch()|TypeError: [1].nosuch is not a function
+var obj = {}; obj.method(1, 2)|TypeError: obj.method is not a function
+function f() { return {} } f(1).g()|TypeError: f(1).g is not a function
+var a = [[1]]; a[0][0]()|TypeError: a[0][0] is not a function
+var X = 5; new X()|TypeError: X is not a constructor
+var o = {}; o.a.b|TypeError: Cannot read properties of undefined (reading 'b')
+var u; u[0]|TypeError: Cannot read properties of undefined (reading '0')
+null.foo = 1|TypeError: Cannot set properties of null (setting 'foo')
+nosuch + 1|ReferenceError: nosuch is not defined
+throw {code: 42}|{"code":42}
+throw null|null
+throw [1, "a"]|[1,"a"]
+({a: [1, {b: 2n}]})|TypeError: Do not know how to serialize a BigInt: the result's .a[1].b is a BigInt
+CASES
+    # the message is the error's own, for a script that catches it
+    run_pb run -e 'try { [].x() } catch (e) { e.message }'
+    expect_rc 0
+    expect_stdout_eq '"[].x is not a function"'
+    # every frame has its file, line and column, the first line and function style included
+    printf 'function outer(d) {\n  return inner(d)\n}\nfunction inner(d) {\n    return d.x.y\n}\n' > rule.js
+    printf '{}' > data.json
+    run_pb run --call outer --data data.json rule.js
+    expect_rc 1
+    expect_stderr_has "TypeError: Cannot read properties of undefined (reading 'y')"
+    expect_stderr_has 'at inner (rule.js:5:15)'
+    expect_stderr_has 'at outer (rule.js:2:'
+    run_pb run -e 'undefined.x'
+    expect_stderr_has 'at <eval> (<eval>:1:'
+}
+
 case_tofixed() {
     run_pb run -e '[(2.5).toFixed(0), (0.125).toFixed(2), (1.005).toFixed(2), (25).toExponential(0), (-2.5).toFixed(0)]'
     expect_rc 0

@@ -386,9 +386,15 @@ static void t_error_kinds(void)
         {"throw null", PLUGBOX_EXCEPTION, "null"},
         {"throw undefined", PLUGBOX_EXCEPTION, "undefined"},
         {"throw Symbol('s')", PLUGBOX_EXCEPTION, "Symbol(s)"},
-        {"throw Object.create(null)", PLUGBOX_EXCEPTION, "[object Object]"},
-        {"throw { toString() { return this.toString() } }", PLUGBOX_EXCEPTION, "[object Object]"},
-        {"throw { toString() { throw 1 } }", PLUGBOX_EXCEPTION, "[object Object]"},
+        /* a thrown value that is not an Error reads as its JSON; when its own code breaks
+           that (toJSON, then toString), a text that needs none of it stands in */
+        {"throw { code: 42, why: 'bad' }", PLUGBOX_EXCEPTION, "{\"code\":42,\"why\":\"bad\"}"},
+        {"throw Object.create(null)", PLUGBOX_EXCEPTION, "{}"},
+        {"throw { toString() { return this.toString() } }", PLUGBOX_EXCEPTION, "{}"},
+        {"throw { toJSON() { return this.toJSON() }, toString() { return this.toString() } }",
+         PLUGBOX_EXCEPTION, "[object Object]"},
+        {"throw { toJSON() { throw 1 }, toString() { throw 1 } }", PLUGBOX_EXCEPTION, "[object Object]"},
+        {"throw { toJSON() { throw 1 } }", PLUGBOX_EXCEPTION, "[object Object]"},
         {"Promise.reject(null)", PLUGBOX_EXCEPTION, "null"},
         {"throw new InternalError('interrupted')", PLUGBOX_EXCEPTION, "InternalError: interrupted"},
         {"throw new InternalError('out of memory')", PLUGBOX_EXCEPTION, "InternalError: out of memory"},
