@@ -13,7 +13,9 @@
 # which dpkg-gensymbols holds the library's exports to); the control files are written by
 # dpkg-gencontrol from debian/control and debian/changelog, whose upstream version must be the
 # project's. Binaries are stripped, manual pages and changelogs compressed, as Debian does.
-# Writes OUTDIR/*.deb; OUTDIR/work is the staging tree (left for inspection).
+# Writes OUTDIR/*.deb. The staging tree is a temporary directory, removed at the end: left in
+# the build tree, its copy of the plugin would be found by GStreamer's recursive scan of a
+# GST_PLUGIN_PATH that names the build tree (the tests'), beside the plugin being tested.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
@@ -32,8 +34,8 @@ if meson introspect --installed "$build" | grep -q '"/usr/local/'; then
 fi
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 
-work=$out/work
-rm -rf "$work"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debian"
 cp "$src/debian/control" "$src/debian/changelog" "$work/debian/"
 stage=$work/stage
