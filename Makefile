@@ -29,7 +29,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test quick install uninstall deb bench bench-gst fuzz fuzz-encode clean
+.PHONY: all deps build demo test quick install uninstall deb compat bench bench-gst fuzz fuzz-encode clean
 
 all: build
 
@@ -78,6 +78,10 @@ install: build
 
 uninstall:
 	$(NINJA) -C $(BUILD) uninstall
+
+# docs/compat.md written again from the probes (tests/compat.sh; make test checks it).
+compat: build
+	PLUGBOX=$(BUILD)/plugbox tests/compat.sh write docs/compat.md
 
 # Debian packages from the install tree of prefix /usr (scripts/make-deb.sh), in DEB_DIR.
 deb: build
