@@ -31,6 +31,16 @@ void host_console(int32_t level, const char *text, uint32_t len)
     (void)text;
     (void)len;
 }
+/* the native row imports no module */
+int32_t host_read_module(const char *name, uint32_t name_len, char *dst, uint32_t cap);
+int32_t host_read_module(const char *name, uint32_t name_len, char *dst, uint32_t cap)
+{
+    (void)name;
+    (void)name_len;
+    (void)dst;
+    (void)cap;
+    return -1;
+}
 #endif
 
 typedef struct row {

@@ -443,6 +443,21 @@ static void setup_free(struct setup *st)
     free(st->script);
 }
 
+/* A module imports from its own directory: the script file's, or the current one for -e and
+ * standard input. */
+static int set_module_dir(plugbox_options *opts, const char *script_path)
+{
+    const char *slash = script_path && strcmp(script_path, "-") ? strrchr(script_path, '/') : NULL;
+    if (!slash)
+        return plugbox_options_set_module_dir(opts, ".");
+    if (slash == script_path)
+        return plugbox_options_set_module_dir(opts, "/");
+    char *dir = strndup(script_path, (size_t)(slash - script_path));
+    int rc = dir ? plugbox_options_set_module_dir(opts, dir) : PLUGBOX_HOST;
+    free(dir);
+    return rc;
+}
+
 /* Returns -1 when everything is ready, else the exit code (the error printed). */
 static int setup(const struct run_opts *o, struct setup *st)
 {
@@ -456,7 +471,7 @@ static int setup(const struct run_opts *o, struct setup *st)
     if (!st->opts || plugbox_options_set_memory_limit(st->opts, o->memory_limit) ||
         plugbox_options_set_time_limit(st->opts, o->time_limit) || plugbox_options_set_function(st->opts, o->function) ||
         plugbox_options_set_filename(st->opts, script_name) || plugbox_options_set_stateful(st->opts, o->keep_state) ||
-        plugbox_options_set_console(st->opts, console_to_stderr, NULL)) {
+        plugbox_options_set_console(st->opts, console_to_stderr, NULL) || set_module_dir(st->opts, o->script_path)) {
         fprintf(stderr, "%s: out of memory\n", prog_name);
         return EXIT_INTERNAL;
     }

@@ -207,6 +207,11 @@ static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, plugbox_engine *en
     plugbox_options *opts = plugbox_options_new();
     plugbox_options_set_function(opts, function);
     plugbox_options_set_filename(opts, name);
+    if (name == location) { /* a module in a file imports from the file's directory */
+        gchar *dir = g_path_get_dirname(location);
+        plugbox_options_set_module_dir(opts, dir);
+        g_free(dir);
+    }
     plugbox_options_set_memory_limit(opts, memory_limit);
     plugbox_options_set_time_limit(opts, time_limit);
     plugbox_options_set_stateful(opts, stateful);

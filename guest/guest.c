@@ -71,6 +71,12 @@ struct pb_result {
 };
 
 IMPORT("console") void host_console(int32_t level, const char *text, uint32_t len);
+/* A module's file (src/imports.c): its size, its bytes copied to dst when they fit in cap, or
+ * a negative MODULE_* */
+IMPORT("read_module") int32_t host_read_module(const char *name, uint32_t name_len, char *dst, uint32_t cap);
+enum { MODULE_OFF = -1, MODULE_MISSING = -2, MODULE_OUTSIDE = -3, MODULE_TOO_LARGE = -4, MODULE_HOST = -5 };
+static char *module_normalize(JSContext *c, const char *base, const char *name, void *opaque);
+static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque);
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -507,6 +513,7 @@ EXPORT("pb_init") int pb_init(void)
     JS_SetInterruptHandler(rt, interrupt_handler, NULL);
     if (JS_SetKeepSources)
         JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script */
+    JS_SetModuleLoaderFunc(rt, module_normalize, module_load, NULL);
     ctx = JS_NewContext(rt);
     if (!ctx || install_globals() < 0)
         return -1;
@@ -517,13 +524,176 @@ EXPORT("pb_init") int pb_init(void)
     return JS_IsFunction(ctx, uint8_array) ? 0 : -1;
 }
 
+/* ---- ES modules ------------------------------------------------------------------------- */
+
+/* Modules are named by their path as the main script's filename names it: "rules/main.js"
+ * imports "./geo.js" as "rules/geo.js". The host reads "geo.js", relative to the module
+ * directory, which is the main script's. */
+static char module_prefix[256]; /* the main script's directory in its filename, with its '/' */
+static size_t module_prefix_len;
+
+static const char *module_rel(const char *name)
+{
+    return strncmp(name, module_prefix, module_prefix_len) == 0 ? name + module_prefix_len : name;
+}
+
+/* Resolves `name`, imported by base, to a module name; only paths relative to the importing
+ * module, and never above the main script's directory. */
+static char *module_normalize(JSContext *c, const char *base, const char *name, void *opaque)
+{
+    (void)opaque;
+    if (strncmp(name, "./", 2) != 0 && strncmp(name, "../", 3) != 0) {
+        JS_ThrowTypeError(c, "Cannot import '%s': only relative paths ('./x.js') within the script's directory "
+                          "can be imported", name);
+        return NULL;
+    }
+    const char *rel = module_rel(base), *slash = strrchr(rel, '/');
+    size_t dir = slash ? (size_t)(slash - rel + 1) : 0, n = strlen(name);
+    char *path = js_malloc(c, module_prefix_len + dir + n + 1);
+    if (!path)
+        return NULL;
+    /* components of dir + name, '.' dropped, '..' taking one back */
+    char *out = path + module_prefix_len;
+    size_t len = 0;
+    memcpy(path, module_prefix, module_prefix_len);
+    for (int part = 0; part < 2; part++) {
+        const char *p = part ? name : rel, *end = part ? name + n : rel + dir;
+        while (p < end) {
+            const char *q = p;
+            while (q < end && *q != '/')
+                q++;
+            size_t k = (size_t)(q - p);
+            if (k == 2 && p[0] == '.' && p[1] == '.') {
+                if (len == 0) {
+                    js_free(c, path);
+                    JS_ThrowTypeError(c, "Cannot import '%s' from '%s': it is outside the script's directory", name,
+                                      base);
+                    return NULL;
+                }
+                while (len > 0 && out[len - 1] != '/')
+                    len--;
+                if (len > 0)
+                    len--; /* its '/' */
+            } else if (k > 0 && !(k == 1 && p[0] == '.')) {
+                if (len > 0)
+                    out[len++] = '/';
+                memcpy(out + len, p, k);
+                len += k;
+            }
+            p = q + 1;
+        }
+    }
+    out[len] = '\0';
+    return path;
+}
+
+/* Reads and compiles a module; the host reads it only while the program is created. */
+static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque)
+{
+    (void)opaque;
+    const char *rel = module_rel(name);
+    uint32_t cap = 64u << 10;
+    char *buf = NULL;
+    int32_t n;
+    for (int attempt = 0;; attempt++) {
+        char *b = js_realloc(c, buf, (size_t)cap + 1);
+        if (!b) {
+            js_free(c, buf);
+            return NULL;
+        }
+        buf = b;
+        n = host_read_module(rel, (uint32_t)strlen(rel), buf, cap);
+        if (n < 0 || (uint32_t)n <= cap || attempt == 1)
+            break;
+        cap = (uint32_t)n;
+    }
+    if (n < 0 || (uint32_t)n > cap) {
+        js_free(c, buf);
+        if (n == MODULE_OFF)
+            JS_ThrowTypeError(c, "Cannot import '%s': modules are read only when the program is created, from the "
+                              "directory its options give", name);
+        else if (n == MODULE_MISSING)
+            JS_ThrowReferenceError(c, "Cannot find module '%s'", name);
+        else if (n == MODULE_OUTSIDE)
+            JS_ThrowTypeError(c, "Cannot import '%s': it is outside the script's directory", name);
+        else if (n == MODULE_TOO_LARGE)
+            JS_ThrowRangeError(c, "Cannot import '%s': the file is larger than 1 GiB", name);
+        else
+            JS_ThrowOutOfMemory(c);
+        return NULL;
+    }
+    buf[n] = '\0';
+    JSValue f = JS_Eval(c, buf, (size_t)n, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    js_free(c, buf);
+    if (JS_IsException(f))
+        return NULL;
+    JSModuleDef *m = JS_VALUE_GET_PTR(f);
+    JS_FreeValue(c, f);
+    return m;
+}
+
+static JSValue await_result(JSValue r);
+
+/* The pending exception is a SyntaxError (compiling a module also loads its imports, whose
+ * failures are other errors) */
+static int pending_is_syntax_error(void)
+{
+    JSValue e = JS_GetException(ctx), global = JS_GetGlobalObject(ctx);
+    JSValue ctor = JS_GetPropertyStr(ctx, global, "SyntaxError");
+    int r = JS_IsObject(e) && JS_IsInstanceOf(ctx, e, ctor) > 0;
+    JS_FreeValue(ctx, ctor);
+    JS_FreeValue(ctx, global);
+    JS_Throw(ctx, e);
+    return r;
+}
+
+/* The main script as a module: its top level runs now (awaited), and calls go to its export
+ * fn, or to its default export. */
+static int compile_module(const char *src, size_t len, const char *filename, const char *fn)
+{
+    JSValue compiled = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (JS_IsException(compiled))
+        return fail_exception(pending_is_syntax_error() ? PB_SYNTAX : PB_EXCEPTION); /* or an import */
+    JSModuleDef *m = JS_VALUE_GET_PTR(compiled);
+    JSValue top = await_result(JS_EvalFunction(ctx, compiled));
+    if (JS_IsException(top))
+        return fail_exception(PB_EXCEPTION);
+    JS_FreeValue(ctx, top);
+    JSValue ns = JS_GetModuleNamespace(ctx, m);
+    if (JS_IsException(ns))
+        return fail_exception(PB_EXCEPTION);
+    function = JS_GetPropertyStr(ctx, ns, fn ? fn : "default");
+    JS_FreeValue(ctx, ns);
+    if (!JS_IsFunction(ctx, function)) {
+        JS_FreeValue(ctx, function);
+        function = JS_UNDEFINED;
+        if (fn)
+            JS_ThrowTypeError(ctx, "%s is not a function exported by %s", fn, filename);
+        else
+            JS_ThrowTypeError(ctx, "%s is a module: it needs an exported function to call (--call NAME) or an "
+                              "export default function", filename);
+        return fail_exception(PB_EXCEPTION);
+    }
+    return PB_OK;
+}
+
 EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn)
 {
     clear_result();
     JS_FreeValue(ctx, script);
     JS_FreeValue(ctx, function);
     script = function = JS_UNDEFINED;
-    if (!fn) {
+    const char *slash = strrchr(filename, '/');
+    module_prefix_len = slash ? (size_t)(slash - filename + 1) : 0;
+    if (module_prefix_len >= sizeof module_prefix)
+        module_prefix_len = 0;
+    memcpy(module_prefix, filename, module_prefix_len);
+    module_prefix[module_prefix_len] = '\0';
+    if (JS_DetectModule(src, len)) {
+        int r = compile_module(src, len, filename, fn);
+        if (r != PB_OK)
+            return r;
+    } else if (!fn) {
         script = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(script))
             return fail_exception(PB_SYNTAX);

@@ -91,11 +91,11 @@ extern "C" {
  * later one of the same soname (libplugbox.so.0): plugbox_version() tells which version is
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
-#define PLUGBOX_VERSION_MINOR 2
+#define PLUGBOX_VERSION_MINOR 3
 #define PLUGBOX_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH: 200 for 0.2.0; compare with plugbox_version(). */
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.2.0"
+#define PLUGBOX_VERSION "0.3.0"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -106,7 +106,7 @@ extern "C" {
 
 /* The version of the library running, as PLUGBOX_VERSION_NUMBER; thread-safe. */
 PLUGBOX_API unsigned plugbox_version(void);
-/* The same as a static string, "0.2.0"; thread-safe. */
+/* The same as a static string, "0.3.0"; thread-safe. */
 PLUGBOX_API const char *plugbox_version_string(void);
 
 /* Status codes and error kinds: X(NAME, value, message). */
@@ -177,6 +177,16 @@ PLUGBOX_API int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t m
 PLUGBOX_API int plugbox_options_set_function(plugbox_options *opts, const char *name);
 /* The script's name in stack traces (copied). */
 PLUGBOX_API int plugbox_options_set_filename(plugbox_options *opts, const char *name);
+/* ES modules. A script with import or export statements is an ES module: its top level runs
+ * once, into the program's snapshot (top-level await included), and each call invokes its
+ * exported function `name` (plugbox_options_set_function), or its default export when no
+ * name is set. It imports other modules by relative path ("./geo.js", "../lib/util.js"),
+ * resolved from the script's filename's directory, and read by the host from under `dir`
+ * when the program is created, never later: not above `dir` (no "..", no absolute path, no
+ * symbolic link out of it), regular files only; the sandbox itself reaches no file. NULL
+ * (the default): importing a module is refused. The path is copied; only program creation
+ * reads it. */
+PLUGBOX_API int plugbox_options_set_module_dir(plugbox_options *opts, const char *dir);
 /* Stateful sandboxes keep the script's state (globals, heap) from call to call, for scripts
  * that count or track. A call that ends in a trap, a forced stop or a lost memory still
  * resets the sandbox to its snapshot. In eval style the whole script runs on every call, so

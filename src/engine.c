@@ -185,6 +185,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     pb_rt_set_max_pages(&in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
     in->host.console = opts->console;
     in->host.console_user = opts->console_user;
+    in->host.module_dir = opts->module_dir; /* for this compilation only: the instance goes */
 
     struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function, {0},
                              opts->memory_limit};

@@ -3,14 +3,21 @@
  *
  * Deny by default: the guest gets the wall clock and a monotonic clock (scripts see the wall
  * clock through Date, in milliseconds; no CPU-time clock), and standard output and error
- * routed to the console callback. There is no file, directory, socket, environment variable or argument to
- * reach: every other descriptor is EBADF, and the environment and arguments are empty.
+ * routed to the console callback. There is no file, directory, socket, environment variable
+ * or argument to reach: every other descriptor is EBADF, and the environment and arguments
+ * are empty. The one exception is the module files of a program being created, read by the
+ * host from under the directory its options name (plugbox_options_set_module_dir).
  * Every guest pointer is checked against the instance's memory before use. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "rt/rt_check.h"
@@ -102,17 +109,6 @@ u32 Z_wasi_snapshot_preview1Z_fd_seek(struct Z_wasi_snapshot_preview1_instance_t
     return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
 }
 
-u32 Z_wasi_snapshot_preview1Z_fd_fdstat_get(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u32 out)
-{
-    if (fd > 2)
-        return WASI_EBADF;
-    /* a character device, writable for 1 and 2, nothing else */
-    uint8_t st[24] = {2};
-    uint64_t rights = fd == 0 ? 0 : 0x40; /* fd_write */
-    memcpy(st + 8, &rights, 8);
-    return pb_rt_write(wi->host->mem, out, st, sizeof st) == 0 ? WASI_OK : WASI_EFAULT;
-}
-
 void Z_plugboxZ_console(struct Z_plugbox_instance_t *pi, u32 level, u32 text, u32 len)
 {
     pb_host *h = pi->host;
@@ -129,4 +125,79 @@ u32 Z_plugboxZ_stack_left(struct Z_plugbox_instance_t *pi)
 {
     (void)pi;
     return pb_rt_native_left();
+}
+
+/* Module files: what read_module answers besides a size (guest/guest.c words the errors). */
+enum { PB_MODULE_OFF = -1, PB_MODULE_MISSING = -2, PB_MODULE_OUTSIDE = -3, PB_MODULE_TOO_LARGE = -4, PB_MODULE_HOST = -5 };
+#define PB_MODULE_MAX_SIZE (1u << 30)
+
+/* name: a path relative to the module directory, made by the guest's resolver and not
+ * trusted: no empty, "." or ".." component, not absolute, no NUL. */
+static int module_name_ok(const char *name, size_t n)
+{
+    if (n == 0 || name[0] == '/' || memchr(name, 0, n))
+        return 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && name[j] != '/')
+            j++;
+        size_t len = j - i;
+        if (len == 0 || (len == 1 && name[i] == '.') || (len == 2 && name[i] == '.' && name[i + 1] == '.'))
+            return 0;
+        i = j + 1;
+    }
+    return 1;
+}
+
+/* The file's size, its bytes copied to dst[0..cap) when they fit (else nothing: the guest asks
+ * again with room), or a negative PB_MODULE_*. The file must resolve, symbolic links
+ * followed, to a regular file under the module directory. */
+static int64_t read_module(pb_host *h, const char *name, size_t n, uint32_t dst, uint32_t cap)
+{
+    char path[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+    if (!h->module_dir)
+        return PB_MODULE_OFF;
+    if (!module_name_ok(name, n) || snprintf(path, sizeof path, "%s/%.*s", h->module_dir, (int)n, name) >= (int)sizeof path)
+        return PB_MODULE_OUTSIDE;
+    if (!realpath(h->module_dir, root) || !realpath(path, real))
+        return PB_MODULE_MISSING;
+    size_t rl = strlen(root);
+    if (strncmp(real, root, rl) != 0 || (real[rl] != '/' && !(rl == 1 && root[0] == '/')))
+        return PB_MODULE_OUTSIDE;
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return PB_MODULE_MISSING;
+    struct stat st;
+    int64_t r = PB_MODULE_MISSING;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        r = st.st_size;
+        if ((uint64_t)st.st_size > PB_MODULE_MAX_SIZE) {
+            r = PB_MODULE_TOO_LARGE;
+        } else if ((uint64_t)st.st_size <= cap) {
+            char *buf = pb_rt_malloc(st.st_size ? (size_t)st.st_size : 1);
+            size_t got = 0;
+            while (buf && got < (size_t)st.st_size) {
+                ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
+                if (k <= 0)
+                    break;
+                got += (size_t)k;
+            }
+            if (!buf || got != (size_t)st.st_size || pb_rt_write(h->mem, dst, buf, got) != 0)
+                r = buf ? PB_MODULE_MISSING : PB_MODULE_HOST;
+            free(buf);
+        }
+    }
+    close(fd);
+    return r;
+}
+
+u32 Z_plugboxZ_read_module(struct Z_plugbox_instance_t *pi, u32 name, u32 name_len, u32 dst, u32 cap)
+{
+    pb_host *h = pi->host;
+    if (!pb_rt_in_bounds(h->mem, name, name_len) || !pb_rt_in_bounds(h->mem, dst, cap))
+        return (u32)PB_MODULE_OUTSIDE;
+    pb_rt_import_begin();
+    int64_t r = read_module(h, (const char *)h->mem->data + name, name_len, dst, cap);
+    pb_rt_import_end();
+    return (u32)(int32_t)(r > INT32_MAX ? PB_MODULE_TOO_LARGE : r);
 }

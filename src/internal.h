@@ -23,6 +23,7 @@ struct plugbox_options {
     uint64_t time_limit_ms;
     char *function;
     char *filename;
+    char *module_dir;
     int stateful;
     plugbox_console_fn console;
     void *console_user;
@@ -33,6 +34,7 @@ typedef struct pb_host {
     wasm_rt_memory_t *mem;
     plugbox_console_fn console;
     void *console_user;
+    const char *module_dir; /* while a program is created: where its imports are read */
 } pb_host;
 
 struct Z_wasi_snapshot_preview1_instance_t {

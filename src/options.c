@@ -25,6 +25,7 @@ void plugbox_options_free(plugbox_options *o)
         return;
     free(o->function);
     free(o->filename);
+    free(o->module_dir);
     free(o);
 }
 
@@ -67,6 +68,13 @@ int plugbox_options_set_filename(plugbox_options *o, const char *name)
     if (!o)
         return PLUGBOX_ARGUMENT;
     return set_string(&o->filename, name);
+}
+
+int plugbox_options_set_module_dir(plugbox_options *o, const char *dir)
+{
+    if (!o || (dir && !*dir))
+        return PLUGBOX_ARGUMENT;
+    return set_string(&o->module_dir, dir);
 }
 
 int plugbox_options_set_stateful(plugbox_options *o, int stateful)

@@ -1153,6 +1153,72 @@ case_quickjs_bigint() { run_qjs_test bigint; }
 # ---------------------------------------------------------------------------
 # engine behaviour through the CLI
 
+# ES modules: imports by relative path from the script's directory, read when the program
+# is created; an exported function called (--call NAME, or the default export)
+case_module_import() {
+    mkdir -p rules/lib
+    printf 'export function dist(a, b) { return Math.hypot(a.x - b.x, a.y - b.y) }\nexport const unit = "m"\n' \
+        > rules/lib/geo.js
+    printf '%s\n' "import { dist, unit } from './lib/geo.js'" \
+        'const origin = await Promise.resolve({ x: 0, y: 0 }) // top-level await, once' \
+        'export function score(p) { return { d: dist(origin, p), unit } }' \
+        'export default function (p) { return dist(origin, p) * 2 }' > rules/main.js
+    printf '{"x":3,"y":4}' > p.json
+    run_pb run --call score --data p.json rules/main.js
+    expect_rc 0
+    expect_stdout_eq '{"d":5,"unit":"m"}'
+    run_pb run --data p.json rules/main.js
+    expect_rc 0
+    expect_stdout_eq '10'
+    # from another directory, and over NDJSON
+    printf '{"x":6,"y":8}\n{"x":0,"y":1}\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --call score "$PWD/rules/main.js"
+    expect_rc 0
+    expect_stdout_eq "$(printf '{"d":10,"unit":"m"}\n{"d":1,"unit":"m"}')"
+    # an error inside an imported module names its file, line and column
+    printf '%s\n' "import { dist } from './lib/geo.js'" 'export function bad() { return dist(null, {}) }' > rules/bad.js
+    run_pb run --call bad rules/bad.js
+    expect_rc 1
+    expect_stderr_has "TypeError: Cannot read properties of null (reading 'x')"
+    expect_stderr_has 'at dist (rules/lib/geo.js:1:'
+    expect_stderr_has 'at bad (rules/bad.js:2:'
+    # the files are read once: a change after the program is made changes nothing
+    run_pb run --call nope rules/main.js
+    expect_rc 1
+    expect_stderr_has 'nope is not a function exported by rules/main.js'
+    printf 'export const x = 1\n' > rules/nodefault.js
+    run_pb run rules/nodefault.js
+    expect_rc 1
+    expect_stderr_has 'it needs an exported function to call (--call NAME) or an export default function'
+}
+
+case_module_refusals() {
+    mkdir -p dir/lib
+    printf 'export const secret = 42\n' > outside.js
+    ln -s "$PWD/outside.js" dir/lib/link.js
+    printf 'export const x = 1\n' > dir/lib/late.js
+    local spec want
+    while IFS='|' read -r spec want; do
+        printf '%s\nexport default () => 1\n' "$spec" > dir/m.js
+        run_pb run dir/m.js
+        expect_rc 1
+        expect_stderr_has "$want"
+        expect_stdout_empty
+    done <<'CASES'
+import { secret } from '../outside.js'|Cannot import '../outside.js' from 'dir/m.js': it is outside the script's directory
+import { secret } from './lib/../../outside.js'|it is outside the script's directory
+import { secret } from './lib/link.js'|Cannot import 'dir/lib/link.js': it is outside the script's directory
+import x from '/etc/passwd'|Cannot import '/etc/passwd': only relative paths
+import x from 'fs'|Cannot import 'fs': only relative paths
+import x from './lib/missing.js'|Cannot find module 'dir/lib/missing.js'
+CASES
+    # a module not imported when the program was made is not read during a call
+    printf '%s\n' 'export default async () => (await import("./lib/late.js")).x' > dir/m.js
+    run_pb run dir/m.js
+    expect_rc 1
+    expect_stderr_has "Cannot import 'dir/lib/late.js': modules are read only when the program is created"
+}
+
 # errors as node words them: the callee or key named, every frame file:line:column
 case_errors_node_words() {
     local c want

@@ -610,7 +610,45 @@ static void t_bytes(void)
     plugbox_options_free(o);
 }
 
+/* ES modules through the API: refused without a module directory; with one, read when the
+ * program is made, and never again. */
+static void t_modules(void)
+{
+    char dir[] = "/tmp/plugbox-modules.XXXXXX", path[256];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/geo.js", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("export const twice = (x) => 2 * x\n", f);
+    fclose(f);
+    const char *main_src = "import { twice } from './geo.js'\nexport function f(d) { return twice(d) }\n";
+
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_program *p = NULL;
+    CHECK_EQ_INT(plugbox_program_new(engine, main_src, (size_t)-1, o, &p), PLUGBOX_EXCEPTION);
+    CHECK_HAS(plugbox_program_error_message(p), "modules are read only when the program is created");
+    plugbox_program_free(p);
+    CHECK_EQ_INT(plugbox_options_set_module_dir(o, ""), PLUGBOX_ARGUMENT);
+
+    CHECK_EQ_INT(plugbox_options_set_module_dir(o, dir), PLUGBOX_OK);
+    plugbox_sandbox *b = box_of(main_src, o);
+    int rc;
+    CHECK_STR(call(b, "21", &rc), "42");
+    /* the file changes and goes: the program holds what it read */
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("export const twice = (x) => 3 * x\n", f);
+    fclose(f);
+    CHECK_STR(call(b, "21", &rc), "42");
+    CHECK(unlink(path) == 0 && rmdir(dir) == 0);
+    CHECK_STR(call(b, "1", &rc), "2");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 static const test_case cases[] = {
+    {"modules", t_modules},
     {"eval_string", t_eval_string},
     {"bytes", t_bytes},
     {"data_input", t_data_input},

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// Helpers a rule imports (see rule.js): a point inside a polygon, by ray casting.
+export function inside(p, polygon) {
+    let hit = false;
+    for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+        const [xi, yi] = polygon[i], [xj, yj] = polygon[j];
+        if ((yi > p.y) !== (yj > p.y) && p.x < ((xj - xi) * (p.y - yi)) / (yj - yi) + xi)
+            hit = !hit;
+    }
+    return hit;
+}
