@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* bench.c - the seed's table on this machine, every row measured in one run.
  *
- * usage: bench [--calls N] [--node PATH|--no-node] [--native] SCRIPT.js DATA.json...
+ * usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] SCRIPT.js DATA.json...
  *
  * For each data file, each row is the median of N calls after a warm-up, and is printed with
- * its ratio to row 5 (what users get) and to node's warm context, as a Markdown table.
- * Noisy absolute times are not the claim; the ratios measured here are. */
+ * its ratio to row 5 (what users get) and to node running the script as a plain function with
+ * no sandbox (the baseline users compare with), as a Markdown table. The node and
+ * quickjs-emscripten rows come from the helper bench/node_bench.js, run in the same process
+ * tree during the run; DIR holds the npm peers it loads (bench/fetch-peers.sh installs them).
+ * Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
+ * compared with row 5's; one that is not the same number to 4 digits fails the run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +43,7 @@ typedef struct row {
     double median_us;
     char result[64];
     int ran;
+    int check; /* its result is the script's, to compare with row 5's */
 } row;
 
 static int calls = 1000;
@@ -271,26 +277,41 @@ static double throughput(struct env *e, int threads, int n)
 
 /* ---- node ------------------------------------------------------------------------------------ */
 
-static void run_node(const char *node, const char *helper, const char *script, const char *data, row *fresh,
-                     row *warm, row *parse)
+/* The helper prints "name median_us result" for each row it measured and "note text" for
+ * what the table should say below it; a row it did not measure stays n/a. */
+static void run_node(const char *node, const char *helper, const char *peers, const char *script, const char *data,
+                     row *rows, const char *const *names, int n, char *notes, size_t notes_size)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %d 2>/dev/null", node, helper, script, data, calls);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %d '%s' 2>/dev/null", node, helper, script, data, calls,
+             peers ? peers : "");
     FILE *f = popen(cmd, "r");
     if (!f)
         return;
-    char name[64], result[64];
+    char line[1024], name[64], result[64];
     double us;
-    while (fscanf(f, "%63s %lf %63s", name, &us, result) == 3) {
-        row *r = !strcmp(name, "node_fresh") ? fresh : !strcmp(name, "node_warm") ? warm
-                 : !strcmp(name, "node_parse") ? parse : NULL;
-        if (r) {
-            r->median_us = us;
-            r->ran = 1;
-            snprintf(r->result, sizeof r->result, "%s", result);
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, "note ", 5)) {
+            size_t used = strlen(notes);
+            snprintf(notes + used, notes_size - used, "Note: %s.\n", line + 5);
+            continue;
+        }
+        if (sscanf(line, "%63s %lf %63s", name, &us, result) != 3)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(name, names[i])) {
+                rows[i].median_us = us;
+                rows[i].ran = 1;
+                got++;
+                snprintf(rows[i].result, sizeof rows[i].result, "%s", result);
+            }
         }
     }
-    pclose(f);
+    if (pclose(f) != 0 && !got)
+        snprintf(notes + strlen(notes), notes_size - strlen(notes), "Note: the node rows did not run (is `%s` installed?).\n",
+                 node);
 }
 
 static void cpu_model(char *buf, size_t size)
@@ -310,23 +331,55 @@ static void cpu_model(char *buf, size_t size)
         fclose(f);
 }
 
-static void print_row(const row *r, const row *base, const row *node)
+static void print_row(const row *r, const row *base, const row *plain)
 {
     if (!r->ran) {
         printf("| %s | %s | n/a | | | |\n", r->id, r->what);
         return;
     }
     printf("| %s | %s | %.1f | %.2f | ", r->id, r->what, r->median_us, r->median_us / base->median_us);
-    if (node->ran)
-        printf("%.2f |", r->median_us / node->median_us);
+    if (plain->ran)
+        printf("%.2f |", r->median_us / plain->median_us);
     else
         printf("n/a |");
     printf(" %s |\n", r->result);
 }
 
+/* Prints which rows' results are row 5's and how far the others are; returns 0 when one is not
+ * the same number to 4 digits (a row that computes something else measures something else). */
+static int check_results(const row *rows, size_t n, const row *base)
+{
+    char same[256] = "", near[1024] = "";
+    double b = strtod(base->result, NULL), worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].ran || !rows[i].check || &rows[i] == base)
+            continue;
+        char *end;
+        double v = strtod(rows[i].result, &end);
+        if (!strcmp(rows[i].result, base->result)) {
+            snprintf(same + strlen(same), sizeof same - strlen(same), "%s%s", same[0] ? ", " : "", rows[i].id);
+            continue;
+        }
+        double rel = end != rows[i].result && *end == 0 && b != 0 ? fabs(v - b) / fabs(b) : INFINITY;
+        snprintf(near + strlen(near), sizeof near - strlen(near), "%s%s by %.1e", near[0] ? ", " : "", rows[i].id, rel);
+        if (!(rel <= worst))
+            worst = rel;
+    }
+    printf("Results: as row 5's in rows %s", same[0] ? same : "(none)");
+    if (near[0])
+        printf("; relative differences: %s (up to 1e-4 accepted)", near);
+    printf(".\n");
+    if (worst > 1e-4) {
+        printf("**A row's result is not row 5's: its time is not comparable.**\n");
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *node = "node", *script_path = NULL;
+    int failed = 0;
+    const char *node = "node", *script_path = NULL, *peers = NULL;
     const char *data_paths[8];
     int ndata = 0;
     char self_dir[4096] = "bench/node_bench.js";
@@ -339,13 +392,16 @@ int main(int argc, char **argv)
             node = NULL;
         else if (!strcmp(argv[i], "--node-helper") && i + 1 < argc)
             snprintf(self_dir, sizeof self_dir, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--peers") && i + 1 < argc)
+            peers = argv[++i];
         else if (!script_path)
             script_path = argv[i];
         else if (ndata < 8)
             data_paths[ndata++] = argv[i];
     }
     if (!script_path || !ndata || calls < 10) {
-        fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] SCRIPT.js DATA.json...\n");
+        fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] "
+                        "SCRIPT.js DATA.json...\n");
         return 2;
     }
     struct env e = {0};
@@ -366,19 +422,28 @@ int main(int argc, char **argv)
             die("setting up", "engine, program or sandbox");
 
         row rows[] = {
-            {"1", "new engine, script and sandbox per call (no snapshot)", 0, "", 0},
-            {"2", "engine snapshot: script compiled, new sandbox per call", 0, "", 0},
-            {"3", "script snapshot: new sandbox per call", 0, "", 0},
-            {"4", "everything cached: data kept inside, only the script runs", 0, "", 0},
-            {"5", "**production: fresh state, JSON in, result out**", 0, "", 0},
-            {"6", "production with a time limit armed", 0, "", 0},
-            {"7", "same guest code compiled natively, no sandbox", 0, "", 0},
-            {"8a", "node: new vm context per call (JSON.parse + run)", 0, "", 0},
-            {"8b", "node: one warm context (JSON.parse + run)", 0, "", 0},
-            {"8c", "node: JSON.parse alone", 0, "", 0},
-            {"t", "trivial call `1+1`, fresh state", 0, "", 0},
+            {"1", "new engine, script and sandbox per call (no snapshot)", 0, "", 0, 1},
+            {"2", "engine snapshot: script compiled, new sandbox per call", 0, "", 0, 1},
+            {"3", "script snapshot: new sandbox per call", 0, "", 0, 1},
+            {"4", "everything cached: data kept inside, only the script runs", 0, "", 0, 1},
+            {"5", "**production: fresh state, JSON in, result out**", 0, "", 0, 1},
+            {"6", "production with a time limit armed", 0, "", 0, 1},
+            {"7", "same guest code compiled natively, no sandbox", 0, "", 0, 1},
+            {"8a", "**node: plain function, no sandbox** (JSON.parse + call + JSON.stringify)", 0, "", 0, 1},
+            {"8b", "node: the script in node's main context, no sandbox (JSON.parse + vm.Script.runInThisContext + "
+                   "JSON.stringify)", 0, "", 0, 1},
+            {"8c", "**quickjs-emscripten: new runtime and context per call** (JSON.parse + evalCode + JSON.stringify, "
+                   "inside)", 0, "", 0, 1},
+            {"8d", "node: vm context, new per call (JSON.parse + runInContext + JSON.stringify)", 0, "", 0, 1},
+            {"8e", "node: vm context, one warm (JSON.parse + runInContext + JSON.stringify)", 0, "", 0, 1},
+            {"8f", "node: JSON.parse alone", 0, "", 0, 0},
+            {"t", "trivial call `1+1`, fresh state", 0, "", 0, 0},
         };
-        row *base = &rows[4], *node_warm = &rows[8];
+        enum { PEERS = 6 };
+        static const char *const peer_names[PEERS] = {"node_plain", "node_main", "qjs_fresh",
+                                                      "node_fresh", "node_warm", "node_parse"};
+        row *base = &rows[4], *plain = &rows[7], *qjs = &rows[9];
+        char notes[4096] = "";
 
         measure(&rows[0], op_baseline, &e, calls / 5 > 10 ? calls / 5 : 10);
         measure(&rows[1], op_engine_snapshot, &e, calls / 2);
@@ -437,25 +502,24 @@ int main(int argc, char **argv)
             measure(&rows[6], op_native, &e, calls);
         }
 #endif
-        if (node) {
-            const char *helper = self_dir;
-            run_node(node, helper, script_path, data_paths[d], &rows[7], &rows[8], &rows[9]);
-        }
+        if (node)
+            run_node(node, self_dir, peers, script_path, data_paths[d], &rows[7], peer_names, PEERS, notes,
+                     sizeof notes);
         {
             plugbox_program *p;
             plugbox_sandbox *b;
             if (plugbox_program_new(e.engine, "1+1", 3, NULL, &p) != PLUGBOX_OK || plugbox_sandbox_new(p, NULL, &b) != PLUGBOX_OK)
                 die("trivial", "set-up failed");
-            measure(&rows[10], op_trivial, b, calls * 5);
+            measure(&rows[13], op_trivial, b, calls * 5);
             plugbox_sandbox_free(b);
             plugbox_program_free(p);
         }
 
         printf("### %s (%zu bytes)\n\n", data_paths[d], e.data_len);
-        printf("| row | what | median µs | vs row 5 | vs node warm | result |\n");
+        printf("| row | what | median µs | vs row 5 | vs node plain | result |\n");
         printf("|---|---|---:|---:|---:|---|\n");
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-            print_row(&rows[i], base, node_warm);
+            print_row(&rows[i], base, plain);
 
         /* rounds of one thread and of all cores, alternated, so that a slow moment of the
          * machine does not fall on one side only; the medians of each */
@@ -474,14 +538,20 @@ int main(int argc, char **argv)
         printf("Ratios from this run: row 6 / row 5 = %.3f", rows[5].median_us / base->median_us);
         if (rows[6].ran)
             printf("; row 5 / row 7 (the sandbox's cost) = %.2f", base->median_us / rows[6].median_us);
-        if (node_warm->ran)
-            printf("; row 5 / node warm = %.2f", base->median_us / node_warm->median_us);
+        if (plain->ran)
+            printf("; row 5 / node plain function = %.2f", base->median_us / plain->median_us);
+        if (qjs->ran)
+            printf("; row 5 / quickjs-emscripten fresh = %.3f", base->median_us / qjs->median_us);
         printf("; parallel speed-up %.2fx.\n\n", all / one);
+        if (!check_results(rows, sizeof rows / sizeof rows[0], base))
+            failed = 1;
+        if (notes[0])
+            printf("%s\n", notes);
         plugbox_sandbox_free(e.sandbox);
         plugbox_program_free(e.program);
         plugbox_engine_free(e.engine);
         free((char *)e.data);
     }
     free((char *)e.script);
-    return 0;
+    return failed;
 }
