@@ -6,18 +6,21 @@
  * For each data file, each row is the median of N calls after a warm-up, and is printed with
  * its ratio to row 5 (what users get) and to node running the script as a plain function with
  * no sandbox (the baseline users compare with), as a Markdown table. The node and
- * quickjs-emscripten rows come from the helper bench/node_bench.js, run in the same process
- * tree during the run; DIR holds the npm peers it loads (bench/fetch-peers.sh installs them).
- * Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
+ * quickjs-emscripten rows come from the helper bench/node_bench.js, which takes turns with
+ * row 5 during the run (run_peers); DIR holds the npm peers it loads (bench/fetch-peers.sh
+ * installs them). Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
  * compared with row 5's; one that is not the same number to 4 digits fails the run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plugbox.h"
@@ -91,9 +94,8 @@ static void die(const char *what, const char *detail)
 /* One measured operation: returns 0 and leaves its result in out. */
 typedef int (*op_fn)(void *ctx, char *out, size_t out_size);
 
-static void measure(row *r, op_fn op, void *ctx, int n)
+static void measure_warm(row *r, op_fn op, void *ctx, int n, int warm)
 {
-    int warm = n / 10 > 20 ? n / 10 : 20;
     double *t = malloc(sizeof *t * (size_t)n);
     for (int i = 0; i < n + warm; i++) {
         double t0 = now_us();
@@ -107,6 +109,11 @@ static void measure(row *r, op_fn op, void *ctx, int n)
     r->median_us = t[n / 2];
     r->ran = 1;
     free(t);
+}
+
+static void measure(row *r, op_fn op, void *ctx, int n)
+{
+    measure_warm(r, op, ctx, n, n / 10 > 20 ? n / 10 : 20);
 }
 
 /* Two operations timed call by call in alternation, so that drift of the machine hits both
@@ -275,43 +282,163 @@ static double throughput(struct env *e, int threads, int n)
     return n / s;
 }
 
-/* ---- node ------------------------------------------------------------------------------------ */
+/* ---- the peers: node and quickjs-emscripten ------------------------------------------------- */
 
-/* The helper prints "name median_us result" for each row it measured and "note text" for
- * what the table should say below it; a row it did not measure stays n/a. */
-static void run_node(const char *node, const char *helper, const char *peers, const char *script, const char *data,
-                     row *rows, const char *const *names, int n, char *notes, size_t notes_size)
+/* bench/node_bench.js --serve, in its own process: it prints notes, then "rows NAME...", then
+ * answers each "run NAME N W" with "NAME median_us result" for N more calls of that row after W
+ * calls of warm-up. */
+struct helper {
+    pid_t pid;
+    FILE *to, *from;
+};
+
+static void append(char *buf, size_t size, const char *text)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %d '%s' 2>/dev/null", node, helper, script, data, calls,
-             peers ? peers : "");
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    char line[1024], name[64], result[64];
-    double us;
-    int got = 0;
-    while (fgets(line, sizeof line, f)) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "%s", text);
+}
+
+static void helper_stop(struct helper *h)
+{
+    if (h->to)
+        fclose(h->to); /* the helper ends at the end of its input */
+    if (h->from)
+        fclose(h->from);
+    waitpid(h->pid, NULL, 0);
+}
+
+/* Starts the helper and reads up to its "rows" line; returns 0 when it did not get there. */
+static int helper_start(struct helper *h, const char *const argv[], char *rows, size_t rows_size, char *notes,
+                        size_t notes_size)
+{
+    int to[2], from[2];
+    if (pipe(to))
+        return 0;
+    if (pipe(from)) {
+        close(to[0]);
+        close(to[1]);
+        return 0;
+    }
+    h->pid = fork();
+    if (h->pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        if (null >= 0)
+            dup2(null, 2);
+        /* none of the pipes' own ends stays open here: the helper sees the end of its input */
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        if (null > 2)
+            close(null);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(to[0]);
+    close(from[1]);
+    if (h->pid < 0) {
+        close(to[1]);
+        close(from[0]);
+        return 0;
+    }
+    h->to = fdopen(to[1], "w");
+    h->from = fdopen(from[0], "r");
+    char line[1024];
+    while (h->to && h->from && fgets(line, sizeof line, h->from)) {
         line[strcspn(line, "\n")] = 0;
         if (!strncmp(line, "note ", 5)) {
-            size_t used = strlen(notes);
-            snprintf(notes + used, notes_size - used, "Note: %s.\n", line + 5);
-            continue;
+            append(notes, notes_size, "Note: ");
+            append(notes, notes_size, line + 5);
+            append(notes, notes_size, ".\n");
+        } else if (!strncmp(line, "rows ", 5)) {
+            snprintf(rows, rows_size, " %s ", line + 5);
+            return 1;
         }
-        if (sscanf(line, "%63s %lf %63s", name, &us, result) != 3)
-            continue;
-        for (int i = 0; i < n; i++) {
-            if (!strcmp(name, names[i])) {
-                rows[i].median_us = us;
-                rows[i].ran = 1;
-                got++;
-                snprintf(rows[i].result, sizeof rows[i].result, "%s", result);
+    }
+    helper_stop(h);
+    return 0;
+}
+
+static int helper_run(struct helper *h, const char *name, int n, int warm, double *us, char *result, size_t size)
+{
+    char line[1024], got[64], res[64];
+    if (fprintf(h->to, "run %s %d %d\n", name, n, warm) < 0 || fflush(h->to) != 0 || !fgets(line, sizeof line, h->from))
+        return -1;
+    if (sscanf(line, "%63s %lf %63s", got, us, res) != 3 || strcmp(got, name))
+        return -1;
+    snprintf(result, size, "%s", res);
+    return 0;
+}
+
+/* This machine's speed flips by up to 2x every 50 to 200 ms (a node loop of JSON.parse reads
+ * 265 and 480 µs in turn), so peers measured after row 5, or even in rounds of a tenth of the
+ * calls, are compared with another machine. Row 5 and each peer take turns in short blocks
+ * instead: a block of 1 + BLOCK calls of row 5 and one of the peer, one after the other (row 5
+ * first in every other pair), the first call of each block a warm-up not counted. A pair spans
+ * ~2 ms for node, ~12 ms for quickjs-emscripten. A peer's time is the median of its blocks' medians;
+ * row 5 / peer is the median of the pairs' ratios, with their quartiles. */
+enum { BLOCK = 3 };
+
+struct peer_ratio {
+    double median, q1, q3;
+};
+
+static void run_peers(const char *const argv[], struct env *e, row *peers, const char *const *names, int n,
+                      struct peer_ratio *ratio, char *notes, size_t notes_size)
+{
+    struct helper h = {0};
+    char rows[1024];
+    if (!helper_start(&h, argv, rows, sizeof rows, notes, notes_size)) {
+        append(notes, notes_size, "Note: the node rows did not run (is `");
+        append(notes, notes_size, argv[0]);
+        append(notes, notes_size, "` installed?).\n");
+        return;
+    }
+    if (n > 8)
+        die("run_peers", "too many peers");
+    int pairs = calls / BLOCK > 20 ? calls / BLOCK : 20, ok = 1, have[8];
+    double *t5[8], *t[8];
+    for (int i = 0; i < n; i++) {
+        char key[80];
+        snprintf(key, sizeof key, " %s ", names[i]);
+        have[i] = strstr(rows, key) != NULL;
+        t5[i] = malloc(sizeof *t5[i] * (size_t)pairs);
+        t[i] = malloc(sizeof *t[i] * (size_t)pairs);
+    }
+    for (int k = 0; k < pairs && ok; k++) {
+        for (int i = 0; i < n && ok; i++) {
+            if (!have[i])
+                continue;
+            row r5 = {"5", "", 0, "", 0, 0};
+            for (int side = 0; side < 2 && ok; side++) {
+                if ((side == 0) == (k % 2 == 0)) {
+                    measure_warm(&r5, op_production, e, BLOCK, 1);
+                    t5[i][k] = r5.median_us;
+                } else if (helper_run(&h, names[i], BLOCK, 1, &t[i][k], peers[i].result, sizeof peers[i].result)) {
+                    append(notes, notes_size, "Note: the node helper stopped answering; the peers' rows are left out.\n");
+                    ok = 0;
+                }
             }
         }
     }
-    if (pclose(f) != 0 && !got)
-        snprintf(notes + strlen(notes), notes_size - strlen(notes), "Note: the node rows did not run (is `%s` installed?).\n",
-                 node);
+    helper_stop(&h);
+    for (int i = 0; i < n; i++) {
+        if (ok && have[i]) {
+            double *q = malloc(sizeof *q * (size_t)pairs);
+            for (int k = 0; k < pairs; k++)
+                q[k] = t5[i][k] / t[i][k];
+            qsort(t[i], (size_t)pairs, sizeof t[i][0], cmp_double);
+            qsort(q, (size_t)pairs, sizeof q[0], cmp_double);
+            peers[i].median_us = t[i][pairs / 2];
+            peers[i].ran = 1;
+            ratio[i] = (struct peer_ratio){q[pairs / 2], q[pairs / 4], q[pairs * 3 / 4]};
+            free(q);
+        }
+        free(t5[i]);
+        free(t[i]);
+    }
 }
 
 static void cpu_model(char *buf, size_t size)
@@ -379,6 +506,7 @@ static int check_results(const row *rows, size_t n, const row *base)
 int main(int argc, char **argv)
 {
     int failed = 0;
+    signal(SIGPIPE, SIG_IGN); /* a helper that died is an error from fflush, not the end */
     const char *node = "node", *script_path = NULL, *peers = NULL;
     const char *data_paths[8];
     int ndata = 0;
@@ -502,9 +630,13 @@ int main(int argc, char **argv)
             measure(&rows[6], op_native, &e, calls);
         }
 #endif
-        if (node)
-            run_node(node, self_dir, peers, script_path, data_paths[d], &rows[7], peer_names, PEERS, notes,
-                     sizeof notes);
+        struct peer_ratio ratio[PEERS] = {{0, 0, 0}};
+        if (node) {
+            char n[16];
+            snprintf(n, sizeof n, "%d", calls);
+            const char *argv_[] = {node, self_dir, "--serve", script_path, data_paths[d], n, peers ? peers : "", NULL};
+            run_peers(argv_, &e, &rows[7], peer_names, PEERS, ratio, notes, sizeof notes);
+        }
         {
             plugbox_program *p;
             plugbox_sandbox *b;
@@ -538,10 +670,12 @@ int main(int argc, char **argv)
         printf("Ratios from this run: row 6 / row 5 = %.3f", rows[5].median_us / base->median_us);
         if (rows[6].ran)
             printf("; row 5 / row 7 (the sandbox's cost) = %.2f", base->median_us / rows[6].median_us);
+        /* the peers' ratios: medians of the rounds' ratios (run_peers), not of the table's times */
         if (plain->ran)
-            printf("; row 5 / node plain function = %.2f", base->median_us / plain->median_us);
+            printf("; row 5 / node plain function = %.2f (quartiles %.2f to %.2f)", ratio[0].median, ratio[0].q1,
+                   ratio[0].q3);
         if (qjs->ran)
-            printf("; row 5 / quickjs-emscripten fresh = %.3f", base->median_us / qjs->median_us);
+            printf("; row 5 / quickjs-emscripten fresh = %.3f (%.3f to %.3f)", ratio[2].median, ratio[2].q1, ratio[2].q3);
         printf("; parallel speed-up %.2fx.\n\n", all / one);
         if (!check_results(rows, sizeof rows / sizeof rows[0], base))
             failed = 1;

@@ -7,21 +7,28 @@
 //   node_fresh   node with a new vm context per call
 //   node_warm    node with one warm vm context (its contextified global makes V8 slow)
 //   node_parse   node's JSON.parse alone
-// usage: node node_bench.js SCRIPT.js DATA.json CALLS [PEERS_DIR]
-// prints lines "name median_us result" (result: the JSON text out, no white space in it), and
+//
+// usage: node node_bench.js [--serve] SCRIPT.js DATA.json CALLS [PEERS_DIR]
+// Lines out: "name median_us result" (result: the JSON text out, without white space), and
 // "note text" for what the table should say below it (a row skipped, the peer's version).
+// Without --serve: every row once, CALLS calls each after a warm-up. With --serve (how
+// bench/bench.c alternates the peers with row 5 in rounds): each row is warmed up, then
+// "rows NAME..." says which rows exist, and each line "run NAME N W" read from standard input
+// is answered with that row's line for N more calls after W calls not counted; EOF ends it.
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const readline = require('readline');
 const vm = require('vm');
-const [script, dataFile, callsArg, peersDir] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const serve = args[0] === '--serve';
+const [script, dataFile, callsArg, peersDir] = serve ? args.slice(1) : args;
 const source = fs.readFileSync(script, 'utf8');
 const text = fs.readFileSync(dataFile, 'utf8');
 const calls = Number(callsArg) || 1000;
 const compiled = new vm.Script(source, { filename: script });
 
-function median(run, n = calls) {
-  const warm = Math.max(20, n / 10);
+function median(run, n, warm) {
   const t = [];
   let result;
   for (let i = 0; i < n + warm; i++) {
@@ -34,18 +41,18 @@ function median(run, n = calls) {
   return [t[t.length >> 1], result];
 }
 
-function report(name, [us, result]) {
-  console.log(`${name} ${us.toFixed(1)} ${String(result).replace(/\s/g, '')}`);
+function line(name, [us, result]) {
+  return `${name} ${us.toFixed(1)} ${String(result).replace(/\s/g, '')}\n`;
 }
 
 function note(text) {
-  console.log(`note ${text}`);
+  process.stdout.write(`note ${text}\n`);
 }
 
 // The script is eval-style: it reads the global `data` and its completion value is the
 // result. As a plain function, `new Function('data', body)`, V8 runs it as ordinary function
 // code: `data` a parameter, its var and function declarations locals. The body is the script
-// with its last line, which must be one expression statement, returned: `return (EXPR);`.
+// with its last line, which must be one call expression statement, returned: `return (EXPR);`.
 // Its result is checked against the script's own completion value before it is timed.
 function asFunction(src) {
   const lines = src.replace(/\s+$/, '').split('\n');
@@ -55,30 +62,19 @@ function asFunction(src) {
   return new Function('data', `${lines.join('\n')}\nreturn (${last.replace(/;$/, '')});\n`);
 }
 
-// one run of the script in the main context, for the check and for node_main
+// the untransformed script in node's main context: for the check and for node_main
 function inMainContext(data) {
   globalThis.data = data;
   return compiled.runInThisContext();
 }
 
-const plain = asFunction(source);
-const expected = JSON.stringify(inMainContext(JSON.parse(text)));
-if (!plain)
-  note(`node plain function: skipped, the last line of ${script} is not a call expression statement`);
-else if (JSON.stringify(plain(JSON.parse(text))) !== expected)
-  note(`node plain function: skipped, its result differs from the script's own (${expected})`);
-else
-  report('node_plain', median(() => JSON.stringify(plain(JSON.parse(text)))));
-report('node_main', median(() => JSON.stringify(inMainContext(JSON.parse(text)))));
-delete globalThis.data;
-
 // quickjs-emscripten as its README shows it to node users: the synchronous release build
 // (getQuickJS), then per call a new runtime (memory-limited like a plugbox sandbox) and
 // context, the data's JSON text parsed inside the VM as the global `data`, the script
 // evaluated, its result stringified inside the VM and read out; every handle disposed.
-function quickjsRow(QuickJS) {
+function quickjsCall(QuickJS) {
   const limit = 256 * 1024 * 1024; // plugbox's default memory limit
-  return median(() => {
+  return () => {
     const rt = QuickJS.newRuntime();
     rt.setMemoryLimit(limit);
     const ctx = rt.newContext();
@@ -98,38 +94,74 @@ function quickjsRow(QuickJS) {
       ctx.dispose();
       rt.dispose();
     }
-  });
+  };
 }
 
-async function quickjs() {
+async function loadQuickJS() {
   const dir = peersDir && path.resolve(peersDir, 'node_modules', 'quickjs-emscripten');
   let mod, version;
   try {
     mod = require(dir);
     version = require(path.join(dir, 'package.json')).version;
   } catch (e) {
-    note(`quickjs-emscripten: skipped, not installed in ${peersDir || '(no --peers DIR)'} (make bench installs it with npm)`);
-    return;
+    note(`quickjs-emscripten: skipped, not installed in ${peersDir || '(no PEERS_DIR)'} (make bench installs it with npm)`);
+    return null;
   }
   try {
-    report('qjs_fresh', quickjsRow(await mod.getQuickJS()));
+    const call = quickjsCall(await mod.getQuickJS());
+    call(); // fails here rather than in the middle of a round
     note(`quickjs-emscripten ${version} (its synchronous release build), from ${peersDir}`);
+    return call;
   } catch (e) {
-    note(`quickjs-emscripten: skipped, it failed: ${String(e && e.message || e).split('\n')[0]}`);
+    note(`quickjs-emscripten: skipped, it failed: ${String((e && e.message) || e).split('\n')[0]}`);
+    return null;
   }
 }
 
-quickjs().then(() => {
+async function rows() {
+  const r = [];
+  const plain = asFunction(source);
+  const expected = JSON.stringify(inMainContext(JSON.parse(text)));
+  if (!plain)
+    note(`node plain function: skipped, the last line of ${script} is not a call expression statement`);
+  else if (JSON.stringify(plain(JSON.parse(text))) !== expected)
+    note(`node plain function: skipped, its result differs from the script's own (${expected})`);
+  else
+    r.push(['node_plain', () => JSON.stringify(plain(JSON.parse(text)))]);
+  r.push(['node_main', () => JSON.stringify(inMainContext(JSON.parse(text)))]);
+  const qjs = await loadQuickJS();
+  if (qjs) r.push(['qjs_fresh', qjs]);
   // a new context per call: the isolation a sandboxing user would ask of node's vm module
-  report('node_fresh', median(() => {
+  r.push(['node_fresh', () => {
     const ctx = vm.createContext({ data: JSON.parse(text) });
     return JSON.stringify(compiled.runInContext(ctx));
-  }));
+  }]);
   // one warm context: JSON.parse and the script each call, the same global reused
   const warm = vm.createContext({});
-  report('node_warm', median(() => {
+  r.push(['node_warm', () => {
     warm.data = JSON.parse(text);
     return JSON.stringify(compiled.runInContext(warm));
-  }));
-  report('node_parse', median(() => JSON.parse(text).features.length));
+  }]);
+  r.push(['node_parse', () => JSON.parse(text).features.length]);
+  return r;
+}
+
+rows().then((r) => {
+  const warm = Math.max(20, calls / 10);
+  if (!serve) {
+    for (const [name, run] of r) process.stdout.write(line(name, median(run, calls, warm)));
+    return;
+  }
+  for (const [, run] of r) median(run, 1, warm);
+  const byName = new Map(r);
+  process.stdout.write(`rows ${r.map(([name]) => name).join(' ')}\n`);
+  readline.createInterface({ input: process.stdin }).on('line', (cmd) => {
+    const [verb, name, n, w] = cmd.split(' ');
+    const run = byName.get(name);
+    if (verb !== 'run' || !run || !(Number(n) > 0) || !(Number(w) >= 0)) {
+      process.stdout.write(`error ${cmd}\n`);
+      return;
+    }
+    process.stdout.write(line(name, median(run, Number(n), Number(w))));
+  });
 });
