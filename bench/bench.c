@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,11 +376,23 @@ static int helper_run(struct helper *h, const char *name, int n, int warm, doubl
 /* This machine's speed flips by up to 2x every 50 to 200 ms (a node loop of JSON.parse reads
  * 265 and 480 µs in turn), so peers measured after row 5, or even in rounds of a tenth of the
  * calls, are compared with another machine. Row 5 and each peer take turns in short blocks
- * instead: a block of 1 + BLOCK calls of row 5 and one of the peer, one after the other (row 5
- * first in every other pair), the first call of each block a warm-up not counted. A pair spans
- * ~2 ms for node, ~12 ms for quickjs-emscripten. A peer's time is the median of its blocks' medians;
- * row 5 / peer is the median of the pairs' ratios, with their quartiles. */
-enum { BLOCK = 3 };
+ * instead: a block of row 5's calls and one of the peer's, one after the other (row 5 first in
+ * every other pair), each of one call of warm-up and then as many calls as take ~BLOCK_US
+ * (1 to 15, from that side's last block): both sides run as in a loop of calls, for about as
+ * long (a longer block would take more of the time slices of any other process on the CPU).
+ * A pair spans ~6 ms with node, ~9 ms with quickjs-emscripten. A peer's time is the median of
+ * its blocks' medians; row 5 / peer is the median of the pairs' ratios, with their quartiles.
+ * The two CPUs of this machine also run at different speeds at times (a JSON.parse loop pinned
+ * to each read medians of 267 and 562 µs in the same minute), so while the pairs run, this
+ * thread and the helper's main thread are pinned to one CPU: they take turns there, and the
+ * helper's other threads (V8's compilers and garbage collector) keep every CPU. */
+enum { BLOCK_US = 3000 };
+
+static int block_calls(double last_us)
+{
+    int n = last_us > 0 ? (int)(BLOCK_US / last_us + 0.5) : 3;
+    return n < 1 ? 1 : n > 15 ? 15 : n;
+}
 
 struct peer_ratio {
     double median, q1, q3;
@@ -398,7 +411,15 @@ static void run_peers(const char *const argv[], struct env *e, row *peers, const
     }
     if (n > 8)
         die("run_peers", "too many peers");
-    int pairs = calls / BLOCK > 20 ? calls / BLOCK : 20, ok = 1, have[8];
+    int pairs = calls / 5 > 20 ? calls / 5 : 20, ok = 1, have[8], pinned = 0;
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all) == 0 && sched_getcpu() >= 0) {
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu(), &one);
+        pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+        if (pinned && sched_setaffinity(h.pid, sizeof one, &one) != 0)
+            append(notes, notes_size, "Note: the node helper could not be pinned to this thread's CPU.\n");
+    }
     double *t5[8], *t[8];
     for (int i = 0; i < n; i++) {
         char key[80];
@@ -414,9 +435,10 @@ static void run_peers(const char *const argv[], struct env *e, row *peers, const
             row r5 = {"5", "", 0, "", 0, 0};
             for (int side = 0; side < 2 && ok; side++) {
                 if ((side == 0) == (k % 2 == 0)) {
-                    measure_warm(&r5, op_production, e, BLOCK, 1);
+                    measure_warm(&r5, op_production, e, block_calls(k ? t5[i][k - 1] : 0), 1);
                     t5[i][k] = r5.median_us;
-                } else if (helper_run(&h, names[i], BLOCK, 1, &t[i][k], peers[i].result, sizeof peers[i].result)) {
+                } else if (helper_run(&h, names[i], block_calls(k ? t[i][k - 1] : 0), 1, &t[i][k], peers[i].result,
+                                      sizeof peers[i].result)) {
                     append(notes, notes_size, "Note: the node helper stopped answering; the peers' rows are left out.\n");
                     ok = 0;
                 }
@@ -424,6 +446,8 @@ static void run_peers(const char *const argv[], struct env *e, row *peers, const
         }
     }
     helper_stop(&h);
+    if (pinned)
+        sched_setaffinity(0, sizeof all, &all);
     for (int i = 0; i < n; i++) {
         if (ok && have[i]) {
             double *q = malloc(sizeof *q * (size_t)pairs);
