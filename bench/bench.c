@@ -5,7 +5,8 @@
  *
  * For each data file, each row is the median of N calls after a warm-up, and is printed with
  * its ratio to row 5 (what users get) and to node running the script as a plain function with
- * no sandbox (the baseline users compare with), as a Markdown table. The node and
+ * no sandbox (the baseline users compare with), as a Markdown table; the peers' ratios come
+ * from their turns with row 5 (run_peers), not from dividing times taken at other moments. The node and
  * quickjs-emscripten rows come from the helper bench/node_bench.js, which takes turns with
  * row 5 during the run (run_peers); DIR holds the npm peers it loads (bench/fetch-peers.sh
  * installs them). Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
@@ -482,15 +483,16 @@ static void cpu_model(char *buf, size_t size)
         fclose(f);
 }
 
-static void print_row(const row *r, const row *base, const row *plain)
+/* vs_base: the row's time over row 5's; vs_plain: over node plain function's, 0 for n/a */
+static void print_row(const row *r, double vs_base, double vs_plain)
 {
     if (!r->ran) {
         printf("| %s | %s | n/a | | | |\n", r->id, r->what);
         return;
     }
-    printf("| %s | %s | %.1f | %.2f | ", r->id, r->what, r->median_us, r->median_us / base->median_us);
-    if (plain->ran)
-        printf("%.2f |", r->median_us / plain->median_us);
+    printf("| %s | %s | %.1f | %.2f | ", r->id, r->what, r->median_us, vs_base);
+    if (vs_plain > 0)
+        printf("%.2f |", vs_plain);
     else
         printf("n/a |");
     printf(" %s |\n", r->result);
@@ -674,8 +676,15 @@ int main(int argc, char **argv)
         printf("### %s (%zu bytes)\n\n", data_paths[d], e.data_len);
         printf("| row | what | median µs | vs row 5 | vs node plain | result |\n");
         printf("|---|---|---:|---:|---:|---|\n");
-        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-            print_row(&rows[i], base, plain);
+        /* The ratio columns: a plugbox row's time over row 5's as measured; a peer's from the
+         * pairs (1 / the median of row 5 / peer), as the peers ran at other moments than row 5's
+         * own measurement; and "vs node plain" as "vs row 5" times row 5 / node plain from the
+         * pairs. So the table agrees with the ratios line below it. */
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            int peer = i >= 7 && i < 7 + PEERS;
+            double vs_base = peer ? 1 / ratio[i - 7].median : rows[i].median_us / base->median_us;
+            print_row(&rows[i], vs_base, plain->ran ? vs_base * ratio[0].median : 0);
+        }
 
         /* rounds of one thread and of all cores, alternated, so that a slow moment of the
          * machine does not fall on one side only; the medians of each */
