@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #include "plugbox.h"
+
+extern char **environ;
 
 #ifdef PB_BENCH_NATIVE
 /* the guest's own code (guest/guest.c, guest/json.c) and QuickJS, compiled for the host */
@@ -321,26 +324,22 @@ static int helper_start(struct helper *h, const char *const argv[], char *rows, 
         close(to[1]);
         return 0;
     }
-    h->pid = fork();
-    if (h->pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(to[0], 0);
-        dup2(from[1], 1);
-        if (null >= 0)
-            dup2(null, 2);
-        /* none of the pipes' own ends stays open here: the helper sees the end of its input */
-        close(to[0]);
-        close(to[1]);
-        close(from[0]);
-        close(from[1]);
-        if (null > 2)
-            close(null);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    /* posix_spawnp, not fork: this process has threads (the pools, the watchdog). None of the
+     * pipes' own ends stays open in the helper, so that it sees the end of its input. */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, to[0]);
+    posix_spawn_file_actions_addclose(&fa, to[1]);
+    posix_spawn_file_actions_addclose(&fa, from[0]);
+    posix_spawn_file_actions_addclose(&fa, from[1]);
+    int rc = posix_spawnp(&h->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
     close(to[0]);
     close(from[1]);
-    if (h->pid < 0) {
+    if (rc != 0) {
         close(to[1]);
         close(from[0]);
         return 0;
