@@ -90,12 +90,15 @@ deb: build
 	rm -f $(DEB_DIR)/*.deb
 	scripts/make-deb.sh $(BUILD) $(DEB_DIR)
 
-# The seed's table on this machine, every row in one run (docs/benchmarks.md holds one).
+# The seed's table on this machine, every row in one run (docs/benchmarks.md holds one). The
+# peers' rows need node; quickjs-emscripten (one pinned version) is installed with npm into
+# $(BUILD)/bench-peers, and without npm or the network its row is skipped.
 bench: build
 	$(NINJA) -C $(BUILD) bench
 	$(BUILD)/plugbox run --raw examples/make_track.js > $(BUILD)/track.json
-	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js examples/track_length.js \
-	    $(BUILD)/track.json $(SEED_TRACK)
+	bench/fetch-peers.sh $(BUILD)/bench-peers
+	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js --peers $(BUILD)/bench-peers \
+	    examples/track_length.js $(BUILD)/track.json $(SEED_TRACK)
 
 # The GStreamer element's per-buffer cost against identity (docs/benchmarks.md holds a run).
 bench-gst: build

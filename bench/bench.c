@@ -1,21 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* bench.c - the seed's table on this machine, every row measured in one run.
  *
- * usage: bench [--calls N] [--node PATH|--no-node] [--native] SCRIPT.js DATA.json...
+ * usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] SCRIPT.js DATA.json...
  *
  * For each data file, each row is the median of N calls after a warm-up, and is printed with
- * its ratio to row 5 (what users get) and to node's warm context, as a Markdown table.
- * Noisy absolute times are not the claim; the ratios measured here are. */
+ * its ratio to row 5 (what users get) and to node running the script as a plain function with
+ * no sandbox (the baseline users compare with), as a Markdown table; the peers' ratios come
+ * from their turns with row 5 (run_peers), not from dividing times taken at other moments. The node and
+ * quickjs-emscripten rows come from the helper bench/node_bench.js, which takes turns with
+ * row 5 during the run (run_peers); DIR holds the npm peers it loads (bench/fetch-peers.sh
+ * installs them). Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
+ * compared with row 5's; one that is not the same number to 4 digits fails the run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plugbox.h"
+
+extern char **environ;
 
 #ifdef PB_BENCH_NATIVE
 /* the guest's own code (guest/guest.c, guest/json.c) and QuickJS, compiled for the host */
@@ -48,6 +61,7 @@ typedef struct row {
     double median_us;
     char result[64];
     int ran;
+    int check; /* its result is the script's, to compare with row 5's */
 } row;
 
 static int calls = 1000;
@@ -95,9 +109,8 @@ static void die(const char *what, const char *detail)
 /* One measured operation: returns 0 and leaves its result in out. */
 typedef int (*op_fn)(void *ctx, char *out, size_t out_size);
 
-static void measure(row *r, op_fn op, void *ctx, int n)
+static void measure_warm(row *r, op_fn op, void *ctx, int n, int warm)
 {
-    int warm = n / 10 > 20 ? n / 10 : 20;
     double *t = malloc(sizeof *t * (size_t)n);
     for (int i = 0; i < n + warm; i++) {
         double t0 = now_us();
@@ -111,6 +124,11 @@ static void measure(row *r, op_fn op, void *ctx, int n)
     r->median_us = t[n / 2];
     r->ran = 1;
     free(t);
+}
+
+static void measure(row *r, op_fn op, void *ctx, int n)
+{
+    measure_warm(r, op, ctx, n, n / 10 > 20 ? n / 10 : 20);
 }
 
 /* Two operations timed call by call in alternation, so that drift of the machine hits both
@@ -279,28 +297,182 @@ static double throughput(struct env *e, int threads, int n)
     return n / s;
 }
 
-/* ---- node ------------------------------------------------------------------------------------ */
+/* ---- the peers: node and quickjs-emscripten ------------------------------------------------- */
 
-static void run_node(const char *node, const char *helper, const char *script, const char *data, row *fresh,
-                     row *warm, row *parse)
+/* bench/node_bench.js --serve, in its own process: it prints notes, then "rows NAME...", then
+ * answers each "run NAME N W" with "NAME median_us result" for N more calls of that row after W
+ * calls of warm-up. */
+struct helper {
+    pid_t pid;
+    FILE *to, *from;
+};
+
+static void append(char *buf, size_t size, const char *text)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %d 2>/dev/null", node, helper, script, data, calls);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    char name[64], result[64];
-    double us;
-    while (fscanf(f, "%63s %lf %63s", name, &us, result) == 3) {
-        row *r = !strcmp(name, "node_fresh") ? fresh : !strcmp(name, "node_warm") ? warm
-                 : !strcmp(name, "node_parse") ? parse : NULL;
-        if (r) {
-            r->median_us = us;
-            r->ran = 1;
-            snprintf(r->result, sizeof r->result, "%s", result);
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "%s", text);
+}
+
+static void helper_stop(struct helper *h)
+{
+    if (h->to)
+        fclose(h->to); /* the helper ends at the end of its input */
+    if (h->from)
+        fclose(h->from);
+    waitpid(h->pid, NULL, 0);
+}
+
+/* Starts the helper and reads up to its "rows" line; returns 0 when it did not get there. */
+static int helper_start(struct helper *h, const char *const argv[], char *rows, size_t rows_size, char *notes,
+                        size_t notes_size)
+{
+    int to[2], from[2];
+    if (pipe(to))
+        return 0;
+    if (pipe(from)) {
+        close(to[0]);
+        close(to[1]);
+        return 0;
+    }
+    /* posix_spawnp, not fork: this process has threads (the pools, the watchdog). None of the
+     * pipes' own ends stays open in the helper, so that it sees the end of its input. */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, to[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, from[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, to[0]);
+    posix_spawn_file_actions_addclose(&fa, to[1]);
+    posix_spawn_file_actions_addclose(&fa, from[0]);
+    posix_spawn_file_actions_addclose(&fa, from[1]);
+    int rc = posix_spawnp(&h->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(to[0]);
+    close(from[1]);
+    if (rc != 0) {
+        close(to[1]);
+        close(from[0]);
+        return 0;
+    }
+    h->to = fdopen(to[1], "w");
+    h->from = fdopen(from[0], "r");
+    char line[1024];
+    while (h->to && h->from && fgets(line, sizeof line, h->from)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strncmp(line, "note ", 5)) {
+            append(notes, notes_size, "Note: ");
+            append(notes, notes_size, line + 5);
+            append(notes, notes_size, ".\n");
+        } else if (!strncmp(line, "rows ", 5)) {
+            snprintf(rows, rows_size, " %s ", line + 5);
+            return 1;
         }
     }
-    pclose(f);
+    helper_stop(h);
+    return 0;
+}
+
+static int helper_run(struct helper *h, const char *name, int n, int warm, double *us, char *result, size_t size)
+{
+    char line[1024], got[64], res[64];
+    if (fprintf(h->to, "run %s %d %d\n", name, n, warm) < 0 || fflush(h->to) != 0 || !fgets(line, sizeof line, h->from))
+        return -1;
+    if (sscanf(line, "%63s %lf %63s", got, us, res) != 3 || strcmp(got, name))
+        return -1;
+    snprintf(result, size, "%s", res);
+    return 0;
+}
+
+/* This machine's speed flips by up to 2x every 50 to 200 ms (a node loop of JSON.parse reads
+ * 265 and 480 µs in turn), so peers measured after row 5, or even in rounds of a tenth of the
+ * calls, are compared with another machine. Row 5 and each peer take turns in short blocks
+ * instead: a block of row 5's calls and one of the peer's, one after the other (row 5 first in
+ * every other pair), each of one call of warm-up and then as many calls as take ~BLOCK_US
+ * (1 to 15, from that side's last block): both sides run as in a loop of calls, for about as
+ * long (a longer block would take more of the time slices of any other process on the CPU).
+ * A pair spans ~6 ms with node, ~9 ms with quickjs-emscripten. A peer's time is the median of
+ * its blocks' medians; row 5 / peer is the median of the pairs' ratios, with their quartiles.
+ * The two CPUs of this machine also run at different speeds at times (a JSON.parse loop pinned
+ * to each read medians of 267 and 562 µs in the same minute), so while the pairs run, this
+ * thread and the helper's main thread are pinned to one CPU: they take turns there, and the
+ * helper's other threads (V8's compilers and garbage collector) keep every CPU. */
+enum { BLOCK_US = 3000 };
+
+static int block_calls(double last_us)
+{
+    int n = last_us > 0 ? (int)(BLOCK_US / last_us + 0.5) : 3;
+    return n < 1 ? 1 : n > 15 ? 15 : n;
+}
+
+struct peer_ratio {
+    double median, q1, q3;
+};
+
+static void run_peers(const char *const argv[], struct env *e, row *peers, const char *const *names, int n,
+                      struct peer_ratio *ratio, char *notes, size_t notes_size)
+{
+    struct helper h = {0};
+    char rows[1024];
+    if (!helper_start(&h, argv, rows, sizeof rows, notes, notes_size)) {
+        append(notes, notes_size, "Note: the node rows did not run (is `");
+        append(notes, notes_size, argv[0]);
+        append(notes, notes_size, "` installed?).\n");
+        return;
+    }
+    if (n > 8)
+        die("run_peers", "too many peers");
+    int pairs = calls / 5 > 20 ? calls / 5 : 20, ok = 1, have[8], pinned = 0;
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all) == 0 && sched_getcpu() >= 0) {
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu(), &one);
+        pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+        if (pinned && sched_setaffinity(h.pid, sizeof one, &one) != 0)
+            append(notes, notes_size, "Note: the node helper could not be pinned to this thread's CPU.\n");
+    }
+    double *t5[8], *t[8];
+    for (int i = 0; i < n; i++) {
+        char key[80];
+        snprintf(key, sizeof key, " %s ", names[i]);
+        have[i] = strstr(rows, key) != NULL;
+        t5[i] = malloc(sizeof *t5[i] * (size_t)pairs);
+        t[i] = malloc(sizeof *t[i] * (size_t)pairs);
+    }
+    for (int k = 0; k < pairs && ok; k++) {
+        for (int i = 0; i < n && ok; i++) {
+            if (!have[i])
+                continue;
+            row r5 = {"5", "", 0, "", 0, 0};
+            for (int side = 0; side < 2 && ok; side++) {
+                if ((side == 0) == (k % 2 == 0)) {
+                    measure_warm(&r5, op_production, e, block_calls(k ? t5[i][k - 1] : 0), 1);
+                    t5[i][k] = r5.median_us;
+                } else if (helper_run(&h, names[i], block_calls(k ? t[i][k - 1] : 0), 1, &t[i][k], peers[i].result,
+                                      sizeof peers[i].result)) {
+                    append(notes, notes_size, "Note: the node helper stopped answering; the peers' rows are left out.\n");
+                    ok = 0;
+                }
+            }
+        }
+    }
+    helper_stop(&h);
+    if (pinned)
+        sched_setaffinity(0, sizeof all, &all);
+    for (int i = 0; i < n; i++) {
+        if (ok && have[i]) {
+            double *q = malloc(sizeof *q * (size_t)pairs);
+            for (int k = 0; k < pairs; k++)
+                q[k] = t5[i][k] / t[i][k];
+            qsort(t[i], (size_t)pairs, sizeof t[i][0], cmp_double);
+            qsort(q, (size_t)pairs, sizeof q[0], cmp_double);
+            peers[i].median_us = t[i][pairs / 2];
+            peers[i].ran = 1;
+            ratio[i] = (struct peer_ratio){q[pairs / 2], q[pairs / 4], q[pairs * 3 / 4]};
+            free(q);
+        }
+        free(t5[i]);
+        free(t[i]);
+    }
 }
 
 static void cpu_model(char *buf, size_t size)
@@ -320,23 +492,57 @@ static void cpu_model(char *buf, size_t size)
         fclose(f);
 }
 
-static void print_row(const row *r, const row *base, const row *node)
+/* vs_base: the row's time over row 5's; vs_plain: over node plain function's, 0 for n/a */
+static void print_row(const row *r, double vs_base, double vs_plain)
 {
     if (!r->ran) {
         printf("| %s | %s | n/a | | | |\n", r->id, r->what);
         return;
     }
-    printf("| %s | %s | %.1f | %.2f | ", r->id, r->what, r->median_us, r->median_us / base->median_us);
-    if (node->ran)
-        printf("%.2f |", r->median_us / node->median_us);
+    printf("| %s | %s | %.1f | %.2f | ", r->id, r->what, r->median_us, vs_base);
+    if (vs_plain > 0)
+        printf("%.2f |", vs_plain);
     else
         printf("n/a |");
     printf(" %s |\n", r->result);
 }
 
+/* Prints which rows' results are row 5's and how far the others are; returns 0 when one is not
+ * the same number to 4 digits (a row that computes something else measures something else). */
+static int check_results(const row *rows, size_t n, const row *base)
+{
+    char same[256] = "", near[1024] = "";
+    double b = strtod(base->result, NULL), worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rows[i].ran || !rows[i].check || &rows[i] == base)
+            continue;
+        char *end;
+        double v = strtod(rows[i].result, &end);
+        if (!strcmp(rows[i].result, base->result)) {
+            snprintf(same + strlen(same), sizeof same - strlen(same), "%s%s", same[0] ? ", " : "", rows[i].id);
+            continue;
+        }
+        double rel = end != rows[i].result && *end == 0 && b != 0 ? fabs(v - b) / fabs(b) : INFINITY;
+        snprintf(near + strlen(near), sizeof near - strlen(near), "%s%s by %.1e", near[0] ? ", " : "", rows[i].id, rel);
+        if (!(rel <= worst))
+            worst = rel;
+    }
+    printf("Results: as row 5's in rows %s", same[0] ? same : "(none)");
+    if (near[0])
+        printf("; relative differences: %s (up to 1e-4 accepted)", near);
+    printf(".\n");
+    if (worst > 1e-4) {
+        printf("**A row's result is not row 5's: its time is not comparable.**\n");
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    const char *node = "node", *script_path = NULL;
+    int failed = 0;
+    signal(SIGPIPE, SIG_IGN); /* a helper that died is an error from fflush, not the end */
+    const char *node = "node", *script_path = NULL, *peers = NULL;
     const char *data_paths[8];
     int ndata = 0;
     char self_dir[4096] = "bench/node_bench.js";
@@ -349,13 +555,16 @@ int main(int argc, char **argv)
             node = NULL;
         else if (!strcmp(argv[i], "--node-helper") && i + 1 < argc)
             snprintf(self_dir, sizeof self_dir, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--peers") && i + 1 < argc)
+            peers = argv[++i];
         else if (!script_path)
             script_path = argv[i];
         else if (ndata < 8)
             data_paths[ndata++] = argv[i];
     }
     if (!script_path || !ndata || calls < 10) {
-        fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] SCRIPT.js DATA.json...\n");
+        fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] "
+                        "SCRIPT.js DATA.json...\n");
         return 2;
     }
     struct env e = {0};
@@ -376,19 +585,28 @@ int main(int argc, char **argv)
             die("setting up", "engine, program or sandbox");
 
         row rows[] = {
-            {"1", "new engine, script and sandbox per call (no snapshot)", 0, "", 0},
-            {"2", "engine snapshot: script compiled, new sandbox per call", 0, "", 0},
-            {"3", "script snapshot: new sandbox per call", 0, "", 0},
-            {"4", "everything cached: data kept inside, only the script runs", 0, "", 0},
-            {"5", "**production: fresh state, JSON in, result out**", 0, "", 0},
-            {"6", "production with a time limit armed", 0, "", 0},
-            {"7", "same guest code compiled natively, no sandbox", 0, "", 0},
-            {"8a", "node: new vm context per call (JSON.parse + run)", 0, "", 0},
-            {"8b", "node: one warm context (JSON.parse + run)", 0, "", 0},
-            {"8c", "node: JSON.parse alone", 0, "", 0},
-            {"t", "trivial call `1+1`, fresh state", 0, "", 0},
+            {"1", "new engine, script and sandbox per call (no snapshot)", 0, "", 0, 1},
+            {"2", "engine snapshot: script compiled, new sandbox per call", 0, "", 0, 1},
+            {"3", "script snapshot: new sandbox per call", 0, "", 0, 1},
+            {"4", "everything cached: data kept inside, only the script runs", 0, "", 0, 1},
+            {"5", "**production: fresh state, JSON in, result out**", 0, "", 0, 1},
+            {"6", "production with a time limit armed", 0, "", 0, 1},
+            {"7", "same guest code compiled natively, no sandbox", 0, "", 0, 1},
+            {"8a", "**node: plain function, no sandbox** (JSON.parse + call + JSON.stringify)", 0, "", 0, 1},
+            {"8b", "node: the script in node's main context, no sandbox (JSON.parse + vm.Script.runInThisContext + "
+                   "JSON.stringify)", 0, "", 0, 1},
+            {"8c", "**quickjs-emscripten: new runtime and context per call** (JSON.parse + evalCode + JSON.stringify, "
+                   "inside)", 0, "", 0, 1},
+            {"8d", "node: vm context, new per call (JSON.parse + runInContext + JSON.stringify)", 0, "", 0, 1},
+            {"8e", "node: vm context, one warm (JSON.parse + runInContext + JSON.stringify)", 0, "", 0, 1},
+            {"8f", "node: JSON.parse alone", 0, "", 0, 0},
+            {"t", "trivial call `1+1`, fresh state", 0, "", 0, 0},
         };
-        row *base = &rows[4], *node_warm = &rows[8];
+        enum { PEERS = 6 };
+        static const char *const peer_names[PEERS] = {"node_plain", "node_main", "qjs_fresh",
+                                                      "node_fresh", "node_warm", "node_parse"};
+        row *base = &rows[4], *plain = &rows[7], *qjs = &rows[9];
+        char notes[4096] = "";
 
         measure(&rows[0], op_baseline, &e, calls / 5 > 10 ? calls / 5 : 10);
         measure(&rows[1], op_engine_snapshot, &e, calls / 2);
@@ -447,25 +665,35 @@ int main(int argc, char **argv)
             measure(&rows[6], op_native, &e, calls);
         }
 #endif
+        struct peer_ratio ratio[PEERS] = {{0, 0, 0}};
         if (node) {
-            const char *helper = self_dir;
-            run_node(node, helper, script_path, data_paths[d], &rows[7], &rows[8], &rows[9]);
+            char n[16];
+            snprintf(n, sizeof n, "%d", calls);
+            const char *argv_[] = {node, self_dir, "--serve", script_path, data_paths[d], n, peers ? peers : "", NULL};
+            run_peers(argv_, &e, &rows[7], peer_names, PEERS, ratio, notes, sizeof notes);
         }
         {
             plugbox_program *p;
             plugbox_sandbox *b;
             if (plugbox_program_new(e.engine, "1+1", 3, NULL, &p) != PLUGBOX_OK || plugbox_sandbox_new(p, NULL, &b) != PLUGBOX_OK)
                 die("trivial", "set-up failed");
-            measure(&rows[10], op_trivial, b, calls * 5);
+            measure(&rows[13], op_trivial, b, calls * 5);
             plugbox_sandbox_free(b);
             plugbox_program_free(p);
         }
 
         printf("### %s (%zu bytes)\n\n", data_paths[d], e.data_len);
-        printf("| row | what | median µs | vs row 5 | vs node warm | result |\n");
+        printf("| row | what | median µs | vs row 5 | vs node plain | result |\n");
         printf("|---|---|---:|---:|---:|---|\n");
-        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-            print_row(&rows[i], base, node_warm);
+        /* The ratio columns: a plugbox row's time over row 5's as measured; a peer's from the
+         * pairs (1 / the median of row 5 / peer), as the peers ran at other moments than row 5's
+         * own measurement; and "vs node plain" as "vs row 5" times row 5 / node plain from the
+         * pairs. So the table agrees with the ratios line below it. */
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            int peer = i >= 7 && i < 7 + PEERS;
+            double vs_base = peer ? 1 / ratio[i - 7].median : rows[i].median_us / base->median_us;
+            print_row(&rows[i], vs_base, plain->ran ? vs_base * ratio[0].median : 0);
+        }
 
         /* rounds of one thread and of all cores, alternated, so that a slow moment of the
          * machine does not fall on one side only; the medians of each */
@@ -484,14 +712,22 @@ int main(int argc, char **argv)
         printf("Ratios from this run: row 6 / row 5 = %.3f", rows[5].median_us / base->median_us);
         if (rows[6].ran)
             printf("; row 5 / row 7 (the sandbox's cost) = %.2f", base->median_us / rows[6].median_us);
-        if (node_warm->ran)
-            printf("; row 5 / node warm = %.2f", base->median_us / node_warm->median_us);
+        /* the peers' ratios: medians of the rounds' ratios (run_peers), not of the table's times */
+        if (plain->ran)
+            printf("; row 5 / node plain function = %.2f (quartiles %.2f to %.2f)", ratio[0].median, ratio[0].q1,
+                   ratio[0].q3);
+        if (qjs->ran)
+            printf("; row 5 / quickjs-emscripten fresh = %.3f (%.3f to %.3f)", ratio[2].median, ratio[2].q1, ratio[2].q3);
         printf("; parallel speed-up %.2fx.\n\n", all / one);
+        if (!check_results(rows, sizeof rows / sizeof rows[0], base))
+            failed = 1;
+        if (notes[0])
+            printf("%s\n", notes);
         plugbox_sandbox_free(e.sandbox);
         plugbox_program_free(e.program);
         plugbox_engine_free(e.engine);
         free((char *)e.data);
     }
     free((char *)e.script);
-    return 0;
+    return failed;
 }
