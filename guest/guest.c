@@ -84,7 +84,8 @@ enum { MODULE_OFF = -1, MODULE_MISSING = -2, MODULE_OUTSIDE = -3, MODULE_TOO_LAR
 static char *module_normalize(JSContext *c, const char *base, const char *name, void *opaque);
 static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque);
 static int is_ts_name(const char *name);
-static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len);
+static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len,
+                          int *is_module);
 static char *ts_rewrite_stack(const char *stack, size_t len, size_t *out_len);
 static void ts_maps_free(void);
 
@@ -641,7 +642,8 @@ static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque)
     size_t len = (size_t)n;
     if (is_ts_name(name)) {
         size_t js_len;
-        char *js = ts_transpile(c, buf, len, name, &js_len);
+        int is_module;
+        char *js = ts_transpile(c, buf, len, name, &js_len, &is_module);
         js_free(c, buf);
         if (!js)
             return NULL;
@@ -842,16 +844,19 @@ EXPORT("pb_ts_init") int pb_ts_init(void)
 }
 
 /* The JavaScript of the TypeScript src (len bytes, NUL-terminated) named name: a js_malloc'd,
- * NUL-terminated text of *out_len bytes, its column map kept; or NULL with an exception
- * pending in c. With no transpiler loaded (a program made from the plain base, whose
+ * NUL-terminated text of *out_len bytes, its column map kept, *is_module set when the file has
+ * an import or export declaration (anywhere: QuickJS's own test looks at the first statement
+ * only); or NULL with an exception pending in c. With no transpiler loaded (a program made from the plain base, whose
  * JavaScript imports a .ts module), one is evaluated for this file and dropped after it. */
-static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len)
+static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len,
+                          int *is_module)
 {
     char *js = NULL;
     struct ts_map *map = NULL;
     JSContext *tc = ts_ctx;
     JSValue fn = JS_UNDEFINED;
     JSValue r = JS_UNDEFINED, code = JS_UNDEFINED, q = JS_UNDEFINED;
+    *is_module = 0;
     if (tc) {
         fn = JS_DupValue(tc, ts_fn);
     } else if (ts_load(&tc, &fn) < 0) {
@@ -874,6 +879,9 @@ static char *ts_transpile(JSContext *c, const char *src, size_t len, const char 
         goto fail;
     code = JS_GetPropertyStr(tc, r, "code");
     q = JS_GetPropertyStr(tc, r, "map");
+    JSValue mod = JS_GetPropertyStr(tc, r, "module");
+    *is_module = JS_ToBool(tc, mod) > 0;
+    JS_FreeValue(tc, mod);
     size_t n, qbytes = 0;
     const char *s = JS_IsString(code) ? JS_ToCStringLen(tc, &n, code) : NULL;
     uint8_t *qp = NULL;
@@ -1012,7 +1020,7 @@ static char *ts_rewrite_stack(const char *stack, size_t len, size_t *out_len)
     return out;
 }
 
-static int compile(const char *src, size_t len, const char *filename, const char *fn);
+static int compile(const char *src, size_t len, const char *filename, const char *fn, int is_module);
 
 EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn,
                                     int typescript)
@@ -1023,17 +1031,18 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
     script = function = JS_UNDEFINED;
     ts_maps_free();
     if (!typescript && !is_ts_name(filename))
-        return compile(src, len, filename, fn);
+        return compile(src, len, filename, fn, JS_DetectModule(src, len));
     size_t js_len;
-    char *js = ts_transpile(ctx, src, len, filename, &js_len);
+    int is_module;
+    char *js = ts_transpile(ctx, src, len, filename, &js_len, &is_module);
     if (!js)
         return fail_exception(pending_is_syntax_error() ? PB_SYNTAX : PB_EXCEPTION);
-    int r = compile(js, js_len, filename, fn);
+    int r = compile(js, js_len, filename, fn, is_module);
     js_free(ctx, js);
     return r;
 }
 
-static int compile(const char *src, size_t len, const char *filename, const char *fn)
+static int compile(const char *src, size_t len, const char *filename, const char *fn, int is_module)
 {
     const char *slash = strrchr(filename, '/');
     module_prefix_len = slash ? (size_t)(slash - filename + 1) : 0;
@@ -1041,7 +1050,7 @@ static int compile(const char *src, size_t len, const char *filename, const char
         module_prefix_len = 0;
     memcpy(module_prefix, filename, module_prefix_len);
     module_prefix[module_prefix_len] = '\0';
-    if (JS_DetectModule(src, len)) {
+    if (is_module) {
         int r = compile_module(src, len, filename, fn);
         if (r != PB_OK)
             return r;

@@ -1243,6 +1243,12 @@ EOF
     run_pb run rule.js
     expect_rc 1
     expect_stderr_has 'SyntaxError'
+    # a module whose first statement is not an import or export (QuickJS looks only there; the
+    # transpiler knows every declaration)
+    printf 'enum Unit { M = "m" }\nconst k: number = 2;\nexport function f(x: number) { return { v: x * k, u: Unit.M } }\n' > late.ts
+    PB_STDIN=<(echo 21) run_pb run --call f --data - late.ts
+    expect_rc 0
+    expect_stdout_eq '{"v":42,"u":"m"}'
     # .mts and .cts too
     printf 'export function f(x: number): number { return x * 2 }\n' > m.mts
     PB_STDIN=<(echo 21) run_pb run --call f --data - m.mts
@@ -1339,6 +1345,11 @@ EOF
     # line 7, "   (p as P).x": the '.' at column 12 of the TypeScript (column 9 of the JavaScript)
     expect_stderr_has 'at bad (err.ts:7:12)'
     expect_stderr_has 'at default (err.ts:10:48)'
+    # columns count code points, as QuickJS counts them (an emoji is one, not two UTF-16 units)
+    printf 'const e: string = "\360\237\230\200\360\237\230\200\360\237\230\200\360\237\230\200"; let n: number = 0; (null as any).x\n' > wide.ts
+    run_pb run wide.ts
+    expect_rc 1
+    expect_stderr_has 'at <eval> (wide.ts:1:59)'
     # a thrown Error: new at line 3, column 12
     printf 'function f(a: number,\n           b: number): never {\n    throw  new  Error(`boom ${a as number}`);\n}\nf(1, 2)\n' > throw.ts
     run_pb run throw.ts

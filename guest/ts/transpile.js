@@ -6,7 +6,7 @@
 // transpiled. Sucrase keeps every line where it was; columns move where types are removed, so
 // with the code comes a column map: for each stretch of a line that moved, the quadruple
 // (line, column in the JavaScript, line, column in the TypeScript), 1-based as QuickJS counts
-// them, written only where the shift changes.
+// them, written only where the shift changes; and whether the file is an ES module.
 // (Sucrase's index.js is not the entry: its option checker and its source map writer would
 // bring ts-interface-checker and @jridgewell/gen-mapping, which this needs neither of.)
 import {parse} from "sucrase/dist/esm/parser";
@@ -21,15 +21,17 @@ import {ContextualKeyword} from "sucrase/dist/esm/parser/tokenizer/keywords";
 
 const options = {transforms: ["typescript"], disableESTransforms: true};
 
-// Positions (ascending, undefined skipped by the caller) to 1-based line and column.
+// Positions (ascending) to 1-based line and column, the column in code points as QuickJS counts
+// it (the second half of a surrogate pair adds none).
 function locator(text) {
   let pos = 0, line = 1, col = 1;
   return (to) => {
     for (; pos < to; pos++) {
-      if (text.charCodeAt(pos) === 10) {
+      const c = text.charCodeAt(pos);
+      if (c === 10) {
         line++;
         col = 1;
-      } else {
+      } else if ((c & 0xfc00) !== 0xdc00) {
         col++;
       }
     }
@@ -121,7 +123,21 @@ function transpile(code) {
     if (ic - oc !== shift || il - ol !== lineDelta)
       map.push(ol, oc, il, ic);
   }
-  return {code: out, map: new Int32Array(map)};
+  // a module is a file with an import or export declaration anywhere, not only first (an enum
+  // before them is code, an interface blank lines); import() and import.meta make none
+  // (at the top level: a namespace's body has exports of its own)
+  let module = false;
+  for (let i = 0, depth = 0; i < tokens.length && !module; i++) {
+    const t = tokens[i], next = tokens[i + 1];
+    if (t.type === tt.braceL || t.type === tt.dollarBraceL)
+      depth++;
+    else if (t.type === tt.braceR)
+      depth--;
+    else if (depth === 0)
+      module = t.type === tt._export ||
+               (t.type === tt._import && !(next && (next.type === tt.parenL || next.type === tt.dot)));
+  }
+  return {code: out, map: new Int32Array(map), module};
 }
 
 globalThis.__pb_ts = transpile;
