@@ -1321,12 +1321,13 @@ case_typescript_errors() {
     expect_stdout_empty
     expect_stderr_has 'Uncaught SyntaxError: Unexpected token'
     expect_stderr_has 'at syn.ts:2:8'
-    # a syntax error that only QuickJS sees (sucrase passes it through): mapped back too
-    printf 'const a: number = 1;\nconst b: string = "x"; let = ;\n' > syn2.ts
+    # a syntax error that only QuickJS sees (sucrase passes it through): mapped back too, to the
+    # second declaration's '=' (column 18 of the JavaScript)
+    printf 'const a: number = 1;\nlet x: number = 1; let x: number = 2;\n' > syn2.ts
     run_pb run syn2.ts
     expect_rc 1
-    expect_stderr_has 'SyntaxError'
-    expect_stderr_has 'at syn2.ts:2:'
+    expect_stderr_has 'SyntaxError: invalid redefinition of lexical identifier'
+    expect_stderr_has 'at syn2.ts:2:34'
     cat > err.ts <<'EOF'
 // a TypeError thrown on line 7, column 12
 type P = { x: number };
