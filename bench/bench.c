@@ -33,7 +33,7 @@ extern char **environ;
 #ifdef PB_BENCH_NATIVE
 /* the guest's own code (guest/guest.c, guest/json.c) and QuickJS, compiled for the host */
 int pb_init(void);
-int pb_compile(const char *src, size_t len, const char *filename, const char *fn);
+int pb_compile(const char *src, size_t len, const char *filename, const char *fn, int typescript);
 int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi, uint32_t arena_cap,
            uint8_t *bytes, size_t bytes_len);
 const char *pb_native_text(size_t *len);
@@ -660,7 +660,7 @@ int main(int argc, char **argv)
 #ifdef PB_BENCH_NATIVE
         {
             char name[] = "bench.js";
-            if (pb_init() != 0 || pb_compile(e.script, e.script_len, name, NULL) != 0)
+            if (pb_init() != 0 || pb_compile(e.script, e.script_len, name, NULL, 0) != 0)
                 die("row 7", "native engine set-up failed");
             measure(&rows[6], op_native, &e, calls);
         }

@@ -7,13 +7,18 @@
  *
  *   pb_init()                          create the QuickJS runtime and context, install console
  *   pb_alloc(n) / pb_free(p)           the host places source text and input bytes with these
- *   pb_compile(src, len, name, fn)     compile a script; fn != 0: run its top level and keep
+ *   pb_compile(src, len, name, fn, ts) compile a script; fn != 0: run its top level and keep
  *                                      the function called fn (function style); fn == 0: keep
- *                                      the bytecode, run on every call (eval style)
+ *                                      the bytecode, run on every call (eval style); ts != 0 or
+ *                                      a name ending in .ts, .mts or .cts: TypeScript, transpiled
+ *                                      here first (see "TypeScript" below)
  *   pb_run(json, len, has_data, seed, arena_cap, bytes, bytes_len)
  *                                      one call: parse the input, run, encode the result;
  *                                      bytes != 0: the script also gets bytes[0..bytes_len)
  *                                      as a Uint8Array over that memory, detached at the end
+ *   pb_ts_init()                       evaluate the TypeScript transpiler once, kept for every
+ *                                      later pb_compile (the host keeps that state as a second
+ *                                      base image, for TypeScript programs only)
  *   pb_result()                        where the last outcome is described (struct pb_result)
  *   pb_interrupt_word()                the word the host sets to stop a running script
  */
@@ -25,6 +30,7 @@
 
 #include "quickjs.h"
 #include "json.h"
+#include "pb_ts_bundle.h" /* generated: guest/ts/bundle.sh */
 
 /* From guest/quickjs/03-limits.patch and 05-json.patch, bound weakly (see json.c): plain data to JSON text, and
  * which limit, if any, the engine itself raised with an exception value. */
@@ -77,6 +83,11 @@ IMPORT("read_module") int32_t host_read_module(const char *name, uint32_t name_l
 enum { MODULE_OFF = -1, MODULE_MISSING = -2, MODULE_OUTSIDE = -3, MODULE_TOO_LARGE = -4, MODULE_HOST = -5 };
 static char *module_normalize(JSContext *c, const char *base, const char *name, void *opaque);
 static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque);
+static int is_ts_name(const char *name);
+static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len,
+                          int *is_module);
+static char *ts_rewrite_stack(const char *stack, size_t len, size_t *out_len);
+static void ts_maps_free(void);
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -86,6 +97,7 @@ static JSValue uint8_array; /* the Uint8Array constructor, as it was before any 
 static JSValue bytes_buffer; /* this call's ArrayBuffer over the host's bytes, or undefined */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
+static char *stack_ts; /* the stack with TypeScript positions (malloc), freed on the next outcome */
 static char *out_fast;                    /* result text of the fast encoder (malloc) */
 static const char *text_native;           /* result.out, for a native build's wider pointers */
 static volatile int32_t interrupt_word;
@@ -263,7 +275,8 @@ static void clear_result(void)
     if (stack_text)
         JS_FreeCString(ctx, stack_text);
     free(out_fast);
-    out_text = stack_text = out_fast = NULL;
+    free(stack_ts);
+    out_text = stack_text = out_fast = stack_ts = NULL;
     text_native = NULL;
     memset(&result, 0, sizeof result);
 }
@@ -372,7 +385,10 @@ static int fail_exception(int default_kind)
             size_t sn = 0;
             stack_text = JS_ToCStringLen(ctx, &sn, st);
             if (stack_text) {
-                result.stack = (uint32_t)(uintptr_t)stack_text;
+                /* frames in TypeScript files: their columns in the file itself */
+                stack_ts = ts_rewrite_stack(stack_text, sn, &sn);
+                const char *st_text = stack_ts ? stack_ts : stack_text;
+                result.stack = (uint32_t)(uintptr_t)st_text;
                 result.stack_len = (uint32_t)sn;
             }
         }
@@ -623,7 +639,18 @@ static JSModuleDef *module_load(JSContext *c, const char *name, void *opaque)
         return NULL;
     }
     buf[n] = '\0';
-    JSValue f = JS_Eval(c, buf, (size_t)n, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    size_t len = (size_t)n;
+    if (is_ts_name(name)) {
+        size_t js_len;
+        int is_module;
+        char *js = ts_transpile(c, buf, len, name, &js_len, &is_module);
+        js_free(c, buf);
+        if (!js)
+            return NULL;
+        buf = js;
+        len = js_len;
+    }
+    JSValue f = JS_Eval(c, buf, len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
     js_free(c, buf);
     if (JS_IsException(f))
         return NULL;
@@ -677,19 +704,353 @@ static int compile_module(const char *src, size_t len, const char *filename, con
     return PB_OK;
 }
 
-EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn)
+/* ---- TypeScript ------------------------------------------------------------------------- */
+
+/* A TypeScript file (the main script with a name ending in .ts, .mts or .cts, or flagged by the
+ * host; any module imported by such a name) is turned into JavaScript here, inside the sandbox,
+ * by sucrase (guest/ts/transpile.js, bundled into pb_ts_bundle by guest/ts/bundle.sh): its
+ * "typescript" transform alone, so ES modules and the syntax QuickJS has stay as written. It
+ * runs in a context of its own (a realm the script cannot reach, so that nothing of it is in
+ * the script's globals): evaluated once by pb_ts_init, in the state the host keeps as the base
+ * of TypeScript programs, or, for a .ts module imported by a JavaScript program, evaluated for
+ * that file and freed after it. The runtime's limits (memory, time, stack, interrupt) hold for
+ * it as for any script. Sucrase keeps every line where it was; the columns it moves are kept
+ * per file, and errors' stacks are given with the file's own columns (ts_rewrite_stack). */
+
+static int is_ts_name(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 3 && !strcmp(name + n - 3, ".ts")) ||
+           (n > 4 && (!strcmp(name + n - 4, ".mts") || !strcmp(name + n - 4, ".cts")));
+}
+
+/* The column map of one transpiled file: quadruples (line, column in the JavaScript, line,
+ * column in the TypeScript), where the shift changes; between two, the shift of the first. */
+struct ts_map {
+    struct ts_map *next;
+    int32_t *q;
+    uint32_t n; /* quadruples */
+    char name[];
+};
+static struct ts_map *ts_maps; /* of the program being compiled, then of its snapshot */
+
+static void ts_maps_free(void)
+{
+    while (ts_maps) {
+        struct ts_map *m = ts_maps;
+        ts_maps = m->next;
+        free(m->q);
+        free(m);
+    }
+}
+
+/* Throws, in c, a SyntaxError with message msg whose stack names name:line:col. */
+static void ts_throw_syntax(JSContext *c, const char *msg, const char *name, int line, int col)
+{
+    char at[64];
+    JSValue e = JS_NewError(c);
+    JSValue global = JS_GetGlobalObject(c);
+    JSValue ctor = JS_GetPropertyStr(c, global, "SyntaxError");
+    JS_FreeValue(c, global);
+    JSValue proto = JS_GetPropertyStr(c, ctor, "prototype");
+    JS_FreeValue(c, ctor);
+    if (!JS_IsException(e) && JS_IsObject(proto))
+        JS_SetPrototype(c, e, proto);
+    JS_FreeValue(c, proto);
+    if (JS_IsException(e))
+        return;
+    snprintf(at, sizeof at, ":%d:%d\n", line, col);
+    size_t nl = strlen(name), al = strlen(at);
+    char *stack = malloc(7 + nl + al + 1);
+    if (stack) {
+        memcpy(stack, "    at ", 7);
+        memcpy(stack + 7, name, nl);
+        memcpy(stack + 7 + nl, at, al + 1);
+    }
+    JS_DefinePropertyValueStr(c, e, "message", JS_NewString(c, msg), JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    JS_DefinePropertyValueStr(c, e, "stack", stack ? JS_NewString(c, stack) : JS_NewString(c, ""),
+                              JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    free(stack);
+    JS_Throw(c, e);
+}
+
+/* Moves the pending exception of the transpiler's context tc into c: a SyntaxError of sucrase's
+ * parser with its position in the file; a limit as the same limit; anything else as an Error
+ * saying the file could not be transpiled. */
+static void ts_move_exception(JSContext *c, JSContext *tc, const char *name)
+{
+    JSValue e = JS_GetException(tc);
+    int limit = JS_LimitOfException ? JS_LimitOfException(tc, e) : JS_LIMIT_NONE;
+    if (limit != JS_LIMIT_NONE || interrupted) {
+        JS_Throw(c, e); /* the runtime's own: the limit stays what it is */
+        return;
+    }
+    JSValue m = JS_IsError(tc, e) ? JS_GetPropertyStr(tc, e, "message") : JS_UNDEFINED;
+    JSValue l = JS_GetPropertyStr(tc, e, "line"), col = JS_GetPropertyStr(tc, e, "column");
+    const char *ms = JS_IsString(m) ? JS_ToCString(tc, m) : NULL;
+    int32_t li = 0, ci = 0;
+    if (JS_IsNumber(l) && JS_IsNumber(col) && JS_ToInt32(tc, &li, l) == 0 && JS_ToInt32(tc, &ci, col) == 0 && ms)
+        ts_throw_syntax(c, ms, name, li, ci);
+    else
+        JS_ThrowInternalError(c, "%s could not be transpiled from TypeScript: %s", name, ms ? ms : "unknown error");
+    JS_FreeCString(tc, ms);
+    JS_FreeValue(tc, m);
+    JS_FreeValue(tc, l);
+    JS_FreeValue(tc, col);
+    JS_FreeValue(tc, e);
+}
+
+/* The transpiler, evaluated by pb_ts_init in a context of its own (ts_ctx), which stays. */
+static JSContext *ts_ctx;
+static JSValue ts_fn;
+
+/* Evaluates the transpiler in a new context: *tc and the function, or -1 with the exception
+ * pending in *tc (or none, *tc NULL, when the context could not be made). */
+static int ts_load(JSContext **tc, JSValue *fn)
+{
+    *fn = JS_UNDEFINED;
+    if (!(*tc = JS_NewContext(rt)))
+        return -1;
+    JSValue v = JS_Eval(*tc, (const char *)pb_ts_bundle, pb_ts_bundle_len, "<typescript>", JS_EVAL_TYPE_GLOBAL);
+    if (JS_IsException(v))
+        return -1;
+    JS_FreeValue(*tc, v);
+    JSValue global = JS_GetGlobalObject(*tc);
+    *fn = JS_GetPropertyStr(*tc, global, "__pb_ts");
+    JS_FreeValue(*tc, global);
+    return JS_IsException(*fn) ? -1 : 0;
+}
+
+EXPORT("pb_ts_init") int pb_ts_init(void)
+{
+    clear_result();
+    if (ts_ctx)
+        return PB_OK;
+    JSContext *tc;
+    JSValue fn;
+    if (ts_load(&tc, &fn) < 0) {
+        if (tc) {
+            ts_move_exception(ctx, tc, "<typescript>");
+            JS_FreeContext(tc);
+        } else {
+            JS_ThrowOutOfMemory(ctx);
+        }
+        return fail_exception(PB_EXCEPTION);
+    }
+    ts_ctx = tc;
+    ts_fn = fn;
+    JS_RunGC(rt);
+    return PB_OK;
+}
+
+/* The JavaScript of the TypeScript src (len bytes, NUL-terminated) named name: a js_malloc'd,
+ * NUL-terminated text of *out_len bytes, its column map kept, *is_module set when the file has
+ * an import or export declaration (anywhere: QuickJS's own test looks at the first statement
+ * only); or NULL with an exception pending in c. With no transpiler loaded (a program made from the plain base, whose
+ * JavaScript imports a .ts module), one is evaluated for this file and dropped after it. */
+static char *ts_transpile(JSContext *c, const char *src, size_t len, const char *name, size_t *out_len,
+                          int *is_module)
+{
+    char *js = NULL;
+    struct ts_map *map = NULL;
+    JSContext *tc = ts_ctx;
+    JSValue fn = JS_UNDEFINED;
+    JSValue r = JS_UNDEFINED, code = JS_UNDEFINED, q = JS_UNDEFINED;
+    *is_module = 0;
+    if (tc) {
+        fn = JS_DupValue(tc, ts_fn);
+    } else if (ts_load(&tc, &fn) < 0) {
+        JS_FreeValue(tc, fn);
+        if (!tc) {
+            JS_ThrowOutOfMemory(c);
+            return NULL;
+        }
+        goto fail;
+    }
+    JSValue arg = JS_NewStringLen(tc, src, len);
+    if (JS_IsException(arg)) {
+        JS_FreeValue(tc, fn);
+        goto fail;
+    }
+    r = JS_Call(tc, fn, JS_UNDEFINED, 1, (JSValueConst *)&arg);
+    JS_FreeValue(tc, fn);
+    JS_FreeValue(tc, arg);
+    if (JS_IsException(r))
+        goto fail;
+    code = JS_GetPropertyStr(tc, r, "code");
+    q = JS_GetPropertyStr(tc, r, "map");
+    JSValue mod = JS_GetPropertyStr(tc, r, "module");
+    *is_module = JS_ToBool(tc, mod) > 0;
+    JS_FreeValue(tc, mod);
+    size_t n, qbytes = 0;
+    const char *s = JS_IsString(code) ? JS_ToCStringLen(tc, &n, code) : NULL;
+    uint8_t *qp = NULL;
+    if (JS_IsObject(q)) { /* an Int32Array: its bytes through its buffer */
+        size_t off, blen, per;
+        JSValue buf = JS_GetTypedArrayBuffer(tc, q, &off, &qbytes, &per);
+        if (!JS_IsException(buf)) {
+            uint8_t *b = JS_GetArrayBuffer(tc, &blen, buf);
+            qp = b ? b + off : NULL;
+        }
+        JS_FreeValue(tc, buf);
+    }
+    if (!s || (!qp && qbytes)) {
+        JS_FreeCString(tc, s);
+        if (!JS_HasException(tc))
+            JS_ThrowTypeError(tc, "the transpiler returned no code");
+        goto fail;
+    }
+    size_t nl = strlen(name);
+    js = js_malloc(c, n + 1);
+    map = malloc(sizeof *map + nl + 1);
+    int32_t *qcopy = qbytes ? malloc(qbytes) : NULL;
+    if (!js || !map || (qbytes && !qcopy)) {
+        JS_FreeCString(tc, s);
+        js_free(c, js);
+        free(map);
+        free(qcopy);
+        js = NULL;
+        map = NULL;
+        JS_ThrowOutOfMemory(c);
+        goto out;
+    }
+    memcpy(js, s, n + 1);
+    JS_FreeCString(tc, s);
+    if (qbytes)
+        memcpy(qcopy, qp, qbytes);
+    map->q = qcopy;
+    map->n = (uint32_t)(qbytes / (4 * sizeof(int32_t)));
+    memcpy(map->name, name, nl + 1);
+    map->next = ts_maps;
+    ts_maps = map;
+    *out_len = n;
+    goto out;
+fail:
+    ts_move_exception(c, tc, name);
+out:
+    JS_FreeValue(tc, q);
+    JS_FreeValue(tc, code);
+    JS_FreeValue(tc, r);
+    if (tc != ts_ctx) {
+        JS_FreeContext(tc);
+        JS_RunGC(rt); /* the transpiler's objects: none of them stays */
+    }
+    return js;
+}
+
+/* Line and column in the TypeScript of line:col in the JavaScript of map. */
+static void ts_map_position(const struct ts_map *m, long *line, long *col)
+{
+    const int32_t *best = NULL;
+    for (uint32_t i = 0; i < m->n; i++) {
+        const int32_t *e = m->q + 4 * i;
+        if (e[0] > *line)
+            break;
+        if (e[0] == *line && e[1] <= *col)
+            best = e;
+    }
+    if (best) {
+        *col = best[3] + (*col - best[1]);
+        *line = best[2] + (*line - best[0]);
+    }
+}
+
+static int ts_text_append(char **p, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (n > *cap - *len) {
+        size_t c = (*len + n) * 2 + 64;
+        char *q = realloc(*p, c);
+        if (!q)
+            return -1;
+        *p = q;
+        *cap = c;
+    }
+    memcpy(*p + *len, s, n);
+    *len += n;
+    return 0;
+}
+
+/* The stack with every "NAME:LINE:COL" of a transpiled file at the file's own position (malloc,
+ * NUL-terminated, its length in *out_len), or NULL when nothing names one (or out of memory:
+ * the stack stays as QuickJS wrote it). */
+static char *ts_rewrite_stack(const char *stack, size_t len, size_t *out_len)
+{
+    if (!ts_maps)
+        return NULL;
+    char *out = NULL;
+    size_t olen = 0, cap = 0, done = 0;
+    int changed = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && stack[i - 1] != '(' && stack[i - 1] != ' ')
+            continue;
+        for (const struct ts_map *m = ts_maps; m; m = m->next) {
+            size_t nl = strlen(m->name);
+            if (nl > len - i || memcmp(stack + i, m->name, nl) != 0 || i + nl >= len || stack[i + nl] != ':')
+                continue;
+            const char *p = stack + i + nl + 1, *end = stack + len;
+            char *e1, *e2;
+            if (p >= end || *p < '0' || *p > '9')
+                continue;
+            long line = strtol(p, &e1, 10);
+            if (e1 >= end || *e1 != ':' || e1[1] < '0' || e1[1] > '9')
+                continue;
+            long col = strtol(e1 + 1, &e2, 10);
+            if (line <= 0 || line > INT32_MAX || col <= 0 || col > INT32_MAX)
+                continue;
+            ts_map_position(m, &line, &col);
+            char num[48];
+            int k = snprintf(num, sizeof num, "%ld:%ld", line, col);
+            if (ts_text_append(&out, &olen, &cap, stack + done, i + nl + 1 - done) < 0 ||
+                ts_text_append(&out, &olen, &cap, num, (size_t)k) < 0) {
+                free(out);
+                return NULL;
+            }
+            done = (size_t)(e2 - stack);
+            i = done - 1;
+            changed = 1;
+            break;
+        }
+    }
+    if (!changed || ts_text_append(&out, &olen, &cap, stack + done, len - done) < 0 ||
+        ts_text_append(&out, &olen, &cap, "", 1) < 0) {
+        free(out);
+        return NULL;
+    }
+    *out_len = olen - 1;
+    return out;
+}
+
+static int compile(const char *src, size_t len, const char *filename, const char *fn, int is_module);
+
+EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn,
+                                    int typescript)
 {
     clear_result();
     JS_FreeValue(ctx, script);
     JS_FreeValue(ctx, function);
     script = function = JS_UNDEFINED;
+    ts_maps_free();
+    if (!typescript && !is_ts_name(filename))
+        return compile(src, len, filename, fn, JS_DetectModule(src, len));
+    size_t js_len;
+    int is_module;
+    char *js = ts_transpile(ctx, src, len, filename, &js_len, &is_module);
+    if (!js)
+        return fail_exception(pending_is_syntax_error() ? PB_SYNTAX : PB_EXCEPTION);
+    int r = compile(js, js_len, filename, fn, is_module);
+    js_free(ctx, js);
+    return r;
+}
+
+static int compile(const char *src, size_t len, const char *filename, const char *fn, int is_module)
+{
     const char *slash = strrchr(filename, '/');
     module_prefix_len = slash ? (size_t)(slash - filename + 1) : 0;
     if (module_prefix_len >= sizeof module_prefix)
         module_prefix_len = 0;
     memcpy(module_prefix, filename, module_prefix_len);
     module_prefix[module_prefix_len] = '\0';
-    if (JS_DetectModule(src, len)) {
+    if (is_module) {
         int r = compile_module(src, len, filename, fn);
         if (r != PB_OK)
             return r;

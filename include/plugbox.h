@@ -187,6 +187,20 @@ PLUGBOX_API int plugbox_options_set_filename(plugbox_options *opts, const char *
  * (the default): importing a module is refused. The path is copied; only program creation
  * reads it. */
 PLUGBOX_API int plugbox_options_set_module_dir(plugbox_options *opts, const char *dir);
+/* TypeScript. A script whose filename (plugbox_options_set_filename) ends in ".ts", ".mts" or
+ * ".cts" is TypeScript; typescript != 0 makes the script TypeScript whatever its name (0, the
+ * default: by its name). Modules it imports are TypeScript by the same rule, by their own
+ * names ("./geo.ts"), whatever this option says. TypeScript is transpiled to JavaScript when
+ * the program is created, inside the sandbox (sucrase's TypeScript transform, embedded in the
+ * engine; types are removed, not checked; enums, `satisfies`, `const` type parameters,
+ * parameter properties work; a namespace that holds values and decorators are syntax errors:
+ * see README), under the options' memory and time limits. The first TypeScript program of an
+ * engine also loads the transpiler into a second base state of the engine (about 50 ms, once;
+ * JavaScript programs never load it). A file that is not valid TypeScript fails with
+ * PLUGBOX_SYNTAX and a stack naming the file's line and column; lines stay as they are, and
+ * errors' stacks give positions in the TypeScript file itself. Returns PLUGBOX_OK, or
+ * PLUGBOX_ARGUMENT for a NULL opts. */
+PLUGBOX_API int plugbox_options_set_typescript(plugbox_options *opts, int typescript);
 /* Stateful sandboxes keep the script's state (globals, heap) from call to call, for scripts
  * that count or track. A call that ends in a trap, a forced stop or a lost memory still
  * resets the sandbox to its snapshot. In eval style the whole script runs on every call, so

@@ -77,6 +77,7 @@ int plugbox_engine_new(plugbox_engine **out)
     }
     e->result_addr = io.result_addr;
     e->interrupt_addr = io.interrupt_addr;
+    pthread_mutex_init(&e->ts_lock, NULL);
     atomic_init(&e->refs, 1);
     *out = e;
     return PLUGBOX_OK;
@@ -86,11 +87,68 @@ void pb__engine_release(plugbox_engine *e)
 {
     if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
         pb__image_free(&e->base);
+        pb__image_free(&e->ts_base);
+        pthread_mutex_destroy(&e->ts_lock);
         free(e);
     }
 }
 
 void plugbox_engine_free(plugbox_engine *e) { pb__engine_release(e); }
+
+/* ---- TypeScript ------------------------------------------------------------------------------ */
+
+static int ts_init_body(pb_call *c, pb_rt_guard *g)
+{
+    (void)c->arg;
+    pb_rt_guest_begin(g);
+    Z_engineZ_pb_ts_init(&c->in->w);
+    pb_rt_guest_end(g);
+    return PLUGBOX_OK;
+}
+
+/* The engine's base with the transpiler evaluated (guest/guest.c, pb_ts_init), made once, by
+ * the first TypeScript program: JavaScript programs never pay for it (about 35 ms, and the
+ * memory it takes). Returns PLUGBOX_OK, or an error kind with errno set (PLUGBOX_HOST) or the
+ * error in err. */
+static int ts_base(plugbox_engine *e, pb_error *err)
+{
+    if (__atomic_load_n(&e->ts_ready, __ATOMIC_ACQUIRE))
+        return PLUGBOX_OK;
+    pthread_mutex_lock(&e->ts_lock);
+    int rc = PLUGBOX_OK;
+    if (!e->ts_ready) {
+        pb_instance *in = pb__instance_new();
+        if (!in) {
+            pthread_mutex_unlock(&e->ts_lock);
+            return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(errno));
+        }
+        rc = pb__image_load(in, &e->base, 1);
+        if (rc == PLUGBOX_OK) {
+            pb_call c = {.in = in, .interrupt_addr = e->interrupt_addr, .body = ts_init_body, .arg = NULL};
+            pb_outcome o = {0};
+            int have_outcome;
+            rc = pb__call_status(&c, pb__call_run(&c), e->result_addr, &o, &have_outcome);
+            if (rc != PLUGBOX_OK)
+                rc = pb__call_error(err, rc, &c, have_outcome ? &o : NULL, PB_DEFAULT_MEMORY_LIMIT);
+            else if ((rc = pb__image_take(&e->ts_base, in, &e->base)) != PLUGBOX_OK)
+                pb__error_setf(err, rc, "host resource exhausted: %s", strerror(ENOMEM));
+        } else {
+            pb__error_setf(err, rc, "host resource exhausted: %s", strerror(errno));
+        }
+        pb__instance_free(in);
+        if (rc == PLUGBOX_OK)
+            __atomic_store_n(&e->ts_ready, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&e->ts_lock);
+    return rc;
+}
+
+static int is_ts_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return (n > 3 && !strcmp(name + n - 3, ".ts")) ||
+           (n > 4 && (!strcmp(name + n - 4, ".mts") || !strcmp(name + n - 4, ".cts")));
+}
 
 /* ---- program ------------------------------------------------------------------------------- */
 
@@ -99,6 +157,7 @@ struct compile_args {
     size_t len;
     const char *filename;
     const char *function;
+    int typescript;
     pb_outcome outcome;
     uint64_t memory_limit;
 };
@@ -135,7 +194,7 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     if (rc != PLUGBOX_OK)
         return rc;
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_compile(&in->w, src, (uint32_t)a->len, name, fn);
+    Z_engineZ_pb_compile(&in->w, src, (uint32_t)a->len, name, fn, (uint32_t)a->typescript);
     Z_engineZ_pb_free(&in->w, src);
     Z_engineZ_pb_free(&in->w, name);
     Z_engineZ_pb_free(&in->w, fn);
@@ -166,6 +225,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     if (len == (size_t)-1)
         len = strlen(source);
     opts = pb__opts(opts);
+    int rc0;
     plugbox_program *p = program_alloc(engine);
     pb_instance *in = p ? pb__instance_new() : NULL;
     if (!in) {
@@ -176,7 +236,13 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     }
     *out = p;
     p->function_style = opts->function != NULL;
-    int rc = pb__image_load(in, &engine->base, 1);
+    int typescript = opts->typescript || is_ts_name(opts->filename);
+    if (typescript && (rc0 = ts_base(engine, &p->error)) != PLUGBOX_OK) {
+        pb__instance_free(in);
+        return rc0;
+    }
+    const pb_image *base = typescript ? &engine->ts_base : &engine->base;
+    int rc = pb__image_load(in, base, 1);
     if (rc != PLUGBOX_OK) {
         int err = errno;
         pb__instance_free(in);
@@ -187,8 +253,8 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     in->host.console_user = opts->console_user;
     in->host.module_dir = opts->module_dir; /* for this compilation only: the instance goes */
 
-    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function, {0},
-                             opts->memory_limit};
+    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function,
+                             typescript, {0}, opts->memory_limit};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
     pb_outcome o = {0};
@@ -196,7 +262,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     rc = pb__call_status(&c, pb__call_run(&c), engine->result_addr, &o, &have_outcome);
     if (rc != PLUGBOX_OK)
         rc = pb__call_error(&p->error, rc, &c, have_outcome ? &o : NULL, opts->memory_limit);
-    if (rc == PLUGBOX_OK && (rc = pb__image_take(&p->image, in, &engine->base)) != PLUGBOX_OK)
+    if (rc == PLUGBOX_OK && (rc = pb__image_take(&p->image, in, base)) != PLUGBOX_OK)
         pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
     pb__instance_free(in);
     return rc;

@@ -25,6 +25,7 @@ struct plugbox_options {
     char *filename;
     char *module_dir;
     int stateful;
+    int typescript; /* the script is TypeScript whatever its name */
     plugbox_console_fn console;
     void *console_user;
 };
@@ -70,6 +71,10 @@ typedef struct pb_error {
 
 struct plugbox_engine {
     pb_image base;           /* after the engine's own initialisation */
+    pb_image ts_base;        /* base with the TypeScript transpiler loaded: made by the first
+                                TypeScript program (under ts_lock), then read-only */
+    int ts_ready;            /* atomic: ts_base is made */
+    pthread_mutex_t ts_lock;
     uint32_t result_addr;    /* guest addresses of pb_result() and pb_interrupt_word() */
     uint32_t interrupt_addr;
     atomic_int refs;         /* the caller's plus one per live program */

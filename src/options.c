@@ -77,6 +77,14 @@ int plugbox_options_set_module_dir(plugbox_options *o, const char *dir)
     return set_string(&o->module_dir, dir);
 }
 
+int plugbox_options_set_typescript(plugbox_options *o, int typescript)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    o->typescript = typescript != 0;
+    return PLUGBOX_OK;
+}
+
 int plugbox_options_set_stateful(plugbox_options *o, int stateful)
 {
     if (!o)

@@ -1219,6 +1219,154 @@ CASES
     expect_stderr_has "Cannot import 'dir/lib/late.js': modules are read only when the program is created"
 }
 
+# TypeScript: a .ts script (or module) is transpiled inside the sandbox when the program is
+# made; types removed, enums and parameter properties made, lines and columns those of the file
+case_typescript_run() {
+    cat > rule.ts <<'EOF'
+enum Level { Low = 1, High = 5 }
+type Point = { x: number; y: number };
+interface Conf { limit: number }
+namespace Types { export type Id = string; export interface Tag { id: Id } }
+const conf = { limit: 3, name: "speed" } satisfies Conf & { name: string };
+function first<const T extends readonly unknown[]>(xs: T): T[0] { return xs[0]; }
+class Box<T> { constructor(public readonly value: T, private n: number = 0) {} get(): T { return this.value; } }
+const p: Point = { x: 1, y: 2 } as Point;
+const tag: Types.Tag = { id: "t" };
+({ level: Level.High, name: Level[5], first: first([7, 8] as const), box: new Box<string>("b").get(),
+   sum: p.x + p.y!, n: (data as { n: number }).n, conf, tag })
+EOF
+    PB_STDIN=<(echo '{"n":4}') run_pb run --data - rule.ts
+    expect_rc 0
+    expect_stdout_eq '{"level":5,"name":"High","first":7,"box":"b","sum":3,"n":4,"conf":{"limit":3,"name":"speed"},"tag":{"id":"t"}}'
+    # the same text named .js is JavaScript: the types do not parse
+    cp rule.ts rule.js
+    run_pb run rule.js
+    expect_rc 1
+    expect_stderr_has 'SyntaxError'
+    # a module whose first statement is not an import or export (QuickJS looks only there; the
+    # transpiler knows every declaration)
+    printf 'enum Unit { M = "m" }\nconst k: number = 2;\nexport function f(x: number) { return { v: x * k, u: Unit.M } }\n' > late.ts
+    PB_STDIN=<(echo 21) run_pb run --call f --data - late.ts
+    expect_rc 0
+    expect_stdout_eq '{"v":42,"u":"m"}'
+    # .mts and .cts too
+    printf 'export function f(x: number): number { return x * 2 }\n' > m.mts
+    PB_STDIN=<(echo 21) run_pb run --call f --data - m.mts
+    expect_rc 0
+    expect_stdout_eq '42'
+    printf 'const y: string = "c";\ny\n' > c.cts
+    run_pb run c.cts
+    expect_stdout_eq '"c"'
+    # a namespace holding values would be removed by the transpiler: refused, where it stands
+    printf 'let a: number = 1;\nnamespace N { export const a = 1 }\nN.a\n' > ns.ts
+    run_pb run ns.ts
+    expect_rc 1
+    expect_stderr_has 'SyntaxError: namespaces that hold values are not supported (only types)'
+    expect_stderr_has 'at ns.ts:2:1'
+    # decorators are not JavaScript that QuickJS runs: a syntax error at the '@'
+    printf 'function d(t: any) { return t }\nclass A {}\n  @d class K {}\n' > dec.ts
+    run_pb run dec.ts
+    expect_rc 1
+    expect_stderr_has 'SyntaxError'
+    expect_stderr_has 'at dec.ts:3:3'
+}
+
+# a TypeScript module importing TypeScript (types only, and values), called by name, over
+# NDJSON; a JavaScript module importing TypeScript
+case_typescript_modules() {
+    mkdir -p rules/lib
+    cat > rules/lib/geo.ts <<'EOF'
+export interface Pt { x: number; y: number }
+export type Unit = "m" | "km";
+export enum Dir { N = "north", S = "south" }
+export function dist(a: Pt, b: Pt): number { return Math.hypot(a.x - b.x, a.y - b.y); }
+EOF
+    cat > rules/main.ts <<'EOF'
+import { dist, Dir, type Unit } from './lib/geo.ts';
+import type { Pt } from './lib/geo.ts';
+const unit: Unit = "m";
+const origin = await Promise.resolve<Pt>({ x: 0, y: 0 });
+export function score(p: Pt): { d: number; unit: Unit; dir: Dir } {
+    return { d: dist(origin, p), unit, dir: p.y < 0 ? Dir.S : Dir.N };
+}
+EOF
+    printf '{"x":3,"y":4}' > p.json
+    run_pb run --call score --data p.json rules/main.ts
+    expect_rc 0
+    expect_stdout_eq '{"d":5,"unit":"m","dir":"north"}'
+    printf '{"x":6,"y":8}\n{"x":0,"y":-1}\nnot json\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 --call score "$PWD/rules/main.ts"
+    expect_rc 0
+    expect_stdout_eq "$(printf '%s\n' '{"d":10,"unit":"m","dir":"north"}' '{"d":1,"unit":"m","dir":"south"}' \
+        '{"error":{"kind":"input","message":"data is not valid JSON: invalid literal, expected '"'null'"' at line 1, column 2"}}')"
+    printf '%s\n' "import { dist } from './lib/geo.ts'" 'export default (p) => dist(p, { x: 0, y: 0 })' > rules/plain.js
+    run_pb run --data p.json rules/plain.js
+    expect_rc 0
+    expect_stdout_eq '5'
+    # an error in an imported TypeScript module: its own line and column
+    # (Pt is an interface imported without "type": the import of it is removed, as tsc does)
+    printf '%s\n' "import { dist, Pt } from './lib/geo.ts'" 'export function bad(): number { return dist(null as any as Pt, { x: 1, y: 1 }) }' > rules/bad.ts
+    run_pb run --call bad rules/bad.ts
+    expect_rc 1
+    expect_stderr_has "TypeError: Cannot read properties of null (reading 'x')"
+    # geo.ts line 4: the . of a.x at column 65 (column 49 once the types are gone)
+    expect_stderr_has 'at dist (rules/lib/geo.ts:4:65)'
+    expect_stderr_has 'at bad (rules/bad.ts:2:'
+}
+
+# errors name the TypeScript file's own line and column, not those of the JavaScript made of it
+case_typescript_errors() {
+    printf 'let x: number = 1;\nlet y: = 2;\n' > syn.ts
+    run_pb run syn.ts
+    expect_rc 1
+    expect_stdout_empty
+    expect_stderr_has 'Uncaught SyntaxError: Unexpected token'
+    expect_stderr_has 'at syn.ts:2:8'
+    # a syntax error that only QuickJS sees (sucrase passes it through): mapped back too, to the
+    # second declaration's '=' (column 18 of the JavaScript)
+    printf 'const a: number = 1;\nlet x: number = 1; let x: number = 2;\n' > syn2.ts
+    run_pb run syn2.ts
+    expect_rc 1
+    expect_stderr_has 'SyntaxError: invalid redefinition of lexical identifier'
+    expect_stderr_has 'at syn2.ts:2:34'
+    cat > err.ts <<'EOF'
+// a TypeError thrown on line 7, column 12
+type P = { x: number };
+interface Q { y: string }
+
+export function bad(p: P | null): number {
+    const z: number = 1, w: Q | undefined = undefined;
+   (p as P).x;
+    return (<P>p).x as number + z;
+}
+export default function (d: unknown): number { return bad(null); }
+EOF
+    run_pb run err.ts
+    expect_rc 1
+    expect_stderr_has "TypeError: Cannot read properties of null (reading 'x')"
+    # line 7, "   (p as P).x": the '.' at column 12 of the TypeScript (column 9 of the JavaScript)
+    expect_stderr_has 'at bad (err.ts:7:12)'
+    expect_stderr_has 'at default (err.ts:10:48)'
+    # columns count code points, as QuickJS counts them (an emoji is one, not two UTF-16 units)
+    printf 'const e: string = "\360\237\230\200\360\237\230\200\360\237\230\200\360\237\230\200"; let n: number = 0; (null as any).x\n' > wide.ts
+    run_pb run wide.ts
+    expect_rc 1
+    expect_stderr_has 'at <eval> (wide.ts:1:59)'
+    # a thrown Error: new at line 3, column 12
+    printf 'function f(a: number,\n           b: number): never {\n    throw  new  Error(`boom ${a as number}`);\n}\nf(1, 2)\n' > throw.ts
+    run_pb run throw.ts
+    expect_rc 1
+    expect_stderr_has 'Uncaught Error: boom 1'
+    expect_stderr_has 'at f (throw.ts:3:'
+    # the transpiler runs under the script's own limits
+    { for i in $(seq 3000); do echo "function f$i(a: number, b: { x: number }): number { return a + b.x }"; done
+      echo 'export default (d: unknown): number => 1'; } > big.ts
+    run_pb run --time-limit 20 big.ts
+    expect_limit 'time limit exceeded (20 ms)' 20000
+    run_pb run --memory-limit 8M big.ts
+    expect_limit 'out of memory' 20000
+}
+
 # errors as node words them: the callee or key named, every frame file:line:column
 case_errors_node_words() {
     local c want

@@ -647,7 +647,55 @@ static void t_modules(void)
     plugbox_options_free(o);
 }
 
+/* TypeScript through the API: by the filename's suffix or by the option; types removed, enums
+ * made; a syntax error and a runtime error placed at the TypeScript's own line and column; the
+ * same source without either is JavaScript, where the types do not parse. */
+static void t_typescript(void)
+{
+    const char *src = "enum Tone { Low = 1, High = 5 }\n"
+                      "interface In { n: number }\n"
+                      "function pick<const T extends readonly number[]>(xs: T): T[0] { return xs[0] }\n"
+                      "function score(d: In): number {\n"
+                      "    const conf = { k: 2 } satisfies Record<string, number>;\n"
+                      "    if (d.n < 0) { const o: { a?: { b: number } } = {}; return (o as any).a!.b as number; }\n"
+                      "    return d.n * conf.k + Tone.High + pick([10, 20] as const);\n"
+                      "}\n";
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "score");
+    plugbox_program *p = NULL;
+    /* as JavaScript (the default name, no option): the types do not parse */
+    CHECK_EQ_INT(plugbox_program_new(engine, src, (size_t)-1, o, &p), PLUGBOX_SYNTAX);
+    plugbox_program_free(p);
+    CHECK_EQ_INT(plugbox_options_set_typescript(NULL, 1), PLUGBOX_ARGUMENT);
+    for (int by_name = 0; by_name < 2; by_name++) {
+        if (by_name) {
+            CHECK_EQ_INT(plugbox_options_set_typescript(o, 0), PLUGBOX_OK);
+            CHECK_EQ_INT(plugbox_options_set_filename(o, "rules/score.ts"), PLUGBOX_OK);
+        } else {
+            CHECK_EQ_INT(plugbox_options_set_typescript(o, 1), PLUGBOX_OK);
+            CHECK_EQ_INT(plugbox_options_set_filename(o, "score.rule"), PLUGBOX_OK);
+        }
+        plugbox_sandbox *b = box_of(src, o);
+        int rc;
+        CHECK_STR(call(b, "{\"n\":3}", &rc), "21");
+        CHECK_EQ_INT(rc, PLUGBOX_OK);
+        call(b, "{\"n\":-1}", &rc);
+        CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+        CHECK_HAS(plugbox_sandbox_error_message(b), "Cannot read properties of undefined (reading 'b')");
+        /* line 6, column 77: the '.' before b in the TypeScript (column 47 in the JavaScript) */
+        CHECK_HAS(plugbox_sandbox_error_stack(b), by_name ? "at score (rules/score.ts:6:77)" : "at score (score.rule:6:77)");
+        plugbox_sandbox_free(b);
+    }
+    /* a syntax error: the TypeScript's line and column */
+    CHECK_EQ_INT(plugbox_program_new(engine, "let a: number = 1;\nlet b: = 2;\n", (size_t)-1, o, &p), PLUGBOX_SYNTAX);
+    CHECK_HAS(plugbox_program_error_message(p), "SyntaxError");
+    CHECK_HAS(plugbox_program_error_stack(p), "rules/score.ts:2:8");
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+}
+
 static const test_case cases[] = {
+    {"typescript", t_typescript},
     {"modules", t_modules},
     {"eval_string", t_eval_string},
     {"bytes", t_bytes},

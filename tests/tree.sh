@@ -9,7 +9,7 @@ cd "$src"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 missing=$(find . \( -path ./.git -o -path ./.cache -o -path './build*' -o -path './fuzz/corpus*' \) -prune -o \
-    -type f \( -name '*.[ch]' -o -name '*.sh' -o -name '*.js' -o -name '*.py' -o -name '*.scd' -o -name '*.map' \
+    -type f \( -name '*.[ch]' -o -name '*.sh' -o -name '*.js' -o -name '*.ts' -o -name '*.py' -o -name '*.scd' -o -name '*.map' \
                -o -name '*.patch' -o -name '*.allowlist' -o -name 'meson.build' -o -name 'meson_options.txt' \
                -o -name Makefile -o -path ./.ci/run \) -print |
     while read -r f; do head -n 3 "$f" | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"; done)
