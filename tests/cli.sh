@@ -219,6 +219,10 @@ trap_cleanup() { # ends what a case left running: plugbox and the writers of its
 # default: a shell leaves it ignored for background jobs, and plugbox keeps it so.
 start_bg() {
     last_cmd="plugbox$(printf ' %q' "$@") &"
+    # emptied here, not only by the child's redirections: a wait for a line of the previous
+    # run's output must not find it before the child has opened the files
+    : >"$T/out"
+    : >"$T/err"
     env --default-signal=INT "$PLUGBOX" "$@" <"${PB_STDIN:-/dev/null}" >"$T/out" 2>"$T/err" 3>&- &
     pid=$!
 }
