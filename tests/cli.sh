@@ -1186,7 +1186,7 @@ case_module_import() {
     expect_stderr_has "TypeError: Cannot read properties of null (reading 'x')"
     expect_stderr_has 'at dist (rules/lib/geo.js:1:'
     expect_stderr_has 'at bad (rules/bad.js:2:'
-    # the files are read once: a change after the program is made changes nothing
+    # a name the module does not export, and a module with no default export
     run_pb run --call nope rules/main.js
     expect_rc 1
     expect_stderr_has 'nope is not a function exported by rules/main.js'
