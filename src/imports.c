@@ -102,6 +102,10 @@ u32 Z_wasi_snapshot_preview1Z_fd_seek(struct Z_wasi_snapshot_preview1_instance_t
     return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
 }
 
+/* engine.h declares it only when the guest imports it (its C library does when the guest
+ * writes to a stdio stream), which the guest does not now: declared here as well, or
+ * -Wmissing-prototypes fails a build with warnings as errors (make test WERROR=1, CI) */
+u32 Z_wasi_snapshot_preview1Z_fd_fdstat_get(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u32 out);
 u32 Z_wasi_snapshot_preview1Z_fd_fdstat_get(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u32 out)
 {
     if (fd > 2)
