@@ -25,6 +25,7 @@
 
 #include "quickjs.h"
 #include "json.h"
+#include "prelude.h"
 
 /* From guest/quickjs/03-limits.patch and 05-json.patch, bound weakly (see json.c): plain data to JSON text, and
  * which limit, if any, the engine itself raised with an exception value. */
@@ -80,7 +81,7 @@ static JSValue uint8_array; /* the Uint8Array constructor, as it was before any 
 static JSValue bytes_buffer; /* this call's ArrayBuffer over the host's bytes, or undefined */
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
-static char *out_fast;                    /* result text of the fast encoder (malloc) */
+static char *out_fast;                    /* result text of the fast encoder (pb_text_realloc) */
 static const char *text_native;           /* result.out, for a native build's wider pointers */
 static volatile int32_t interrupt_word;
 static int interrupted; /* the interrupt handler stopped the script during this export */
@@ -122,6 +123,12 @@ static struct {
     int on;
 } arena;
 
+/* The first chunk of every call, taken once in pb_init: a call then takes nothing from the C
+ * allocator to begin with, whose bins (scattered through the heap that the prelude left) it
+ * would write to, each write a page that the host restores after the call. */
+#define ARENA_FIRST (16u << 10)
+static uint8_t *arena_first;
+
 static int in_arena(const void *p)
 {
     for (int i = 0; i < arena.chunks; i++)
@@ -134,12 +141,12 @@ static void *arena_alloc(size_t n)
 {
     size_t need = (n + sizeof(arena_head) + 7) & ~(size_t)7;
     if ((size_t)(arena.end - arena.ptr) < need) {
-        size_t chunk = arena.chunks ? (size_t)(arena.hi[arena.chunks - 1] - arena.lo[arena.chunks - 1]) * 2 : 16 << 10;
+        size_t chunk = arena.chunks ? (size_t)(arena.hi[arena.chunks - 1] - arena.lo[arena.chunks - 1]) * 2 : ARENA_FIRST;
         if (chunk > (4u << 20))
             chunk = 4u << 20;
         if (arena.chunks == ARENA_MAX_CHUNKS || arena.used + chunk > arena.cap)
             return NULL;
-        uint8_t *c = malloc(chunk);
+        uint8_t *c = arena.chunks ? malloc(chunk) : arena_first;
         if (!c)
             return NULL;
         arena.lo[arena.chunks] = c;
@@ -234,6 +241,46 @@ void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
 
 size_t pb_js_usable_size(const void *p) { return p ? block_size(p) : 0; }
 
+/* The result's JSON text (guest/quickjs/05-json.patch): from the arena in a fresh call, where
+ * it is thrown away with the rest of the call's memory; a text larger than ARENA_BIG, and every
+ * text outside such calls, from the C allocator. Taking it from the C allocator's bins in a
+ * fresh call would write to the bins' nodes, which lie all over the heap that the prelude left:
+ * pages that the host restores after every call. */
+void *pb_text_realloc(void *p, size_t n);
+void pb_text_free(void *p);
+
+void *pb_text_realloc(void *p, size_t n)
+{
+    if (!p && arena.on && n <= ARENA_BIG) {
+        void *q = arena_alloc(n);
+        return q ? q : malloc(n);
+    }
+    if (!p || !in_arena(p))
+        return realloc(p, n);
+    size_t old = ((arena_head *)p - 1)->size;
+    if (n <= old)
+        return p;
+    if ((uint8_t *)p + old == arena.ptr) { /* the last block grows in place */
+        size_t more = ((n + 7) & ~(size_t)7) - old;
+        if ((size_t)(arena.end - arena.ptr) >= more) {
+            arena.ptr += more;
+            ((arena_head *)p - 1)->size = (uint32_t)(old + more);
+            return p;
+        }
+    }
+    void *q = n <= ARENA_BIG ? arena_alloc(n) : NULL;
+    if (!q && !(q = malloc(n)))
+        return NULL;
+    memcpy(q, p, old);
+    return q;
+}
+
+void pb_text_free(void *p)
+{
+    if (p && !in_arena(p))
+        free(p);
+}
+
 static const JSMallocFunctions malloc_functions = {pb_js_malloc, pb_js_free, pb_js_realloc, pb_js_usable_size};
 
 static int interrupt_handler(JSRuntime *r, void *opaque)
@@ -256,7 +303,7 @@ static void clear_result(void)
         JS_FreeCString(ctx, out_text);
     if (stack_text)
         JS_FreeCString(ctx, stack_text);
-    free(out_fast);
+    pb_text_free(out_fast); /* one from a fresh call's arena went with the call's memory */
     out_text = stack_text = out_fast = NULL;
     text_native = NULL;
     memset(&result, 0, sizeof result);
@@ -495,6 +542,18 @@ out:
     return rc;
 }
 
+/* Collects garbage, and sets the next collection where QuickJS sets it after one of its own:
+ * when the heap has grown by half. Every call starts from the snapshot taken after this, and
+ * a threshold below the heap (QuickJS's first is 256 KiB, which the prelude alone passes)
+ * would make every call collect the whole heap at its first allocation. */
+static void collect(void)
+{
+    JSMemoryUsage u;
+    JS_RunGC(rt);
+    JS_ComputeMemoryUsage(rt, &u);
+    JS_SetGCThreshold(rt, (size_t)u.malloc_size + (size_t)u.malloc_size / 2);
+}
+
 /* ---- exports ---------------------------------------------------------------------------- */
 
 EXPORT("pb_init") int pb_init(void)
@@ -505,10 +564,18 @@ EXPORT("pb_init") int pb_init(void)
         return -1;
     JS_SetMaxStackSize(rt, PB_STACK_LIMIT);
     JS_SetInterruptHandler(rt, interrupt_handler, NULL);
-    if (JS_SetKeepSources)
-        JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script */
     ctx = JS_NewContext(rt);
     if (!ctx || install_globals() < 0)
+        return -1;
+    /* the prelude (prelude.c): what QuickJS lacks of the language and of the web's basics */
+    if (pb_prelude_install(ctx) < 0) {
+        fail_exception(PB_EXCEPTION); /* what stopped it, for the host */
+        return -1;
+    }
+    if (JS_SetKeepSources)
+        JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script (not the prelude) */
+    collect();
+    if (!(arena_first = malloc(ARENA_FIRST)))
         return -1;
     JSValue global = JS_GetGlobalObject(ctx);
     uint8_array = JS_GetPropertyStr(ctx, global, "Uint8Array");
@@ -527,6 +594,14 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
         script = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(script))
             return fail_exception(PB_SYNTAX);
+        /* every call sets the global `data`: made here, into the snapshot, a call changes its
+           value only, not the global object's shape (which, with the prelude's globals, takes
+           pages that every call would write and the host restore) */
+        JSValue global = JS_GetGlobalObject(ctx);
+        int r = JS_SetPropertyStr(ctx, global, "data", JS_UNDEFINED);
+        JS_FreeValue(ctx, global);
+        if (r < 0)
+            return fail_exception(PB_EXCEPTION);
     } else {
         JSValue compiled = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(compiled))
@@ -545,7 +620,7 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
             return fail_exception(PB_EXCEPTION);
         }
     }
-    JS_RunGC(rt); /* the snapshot taken next should hold no garbage */
+    collect(); /* the snapshot taken next should hold no garbage */
     return PB_OK;
 }
 

@@ -9,8 +9,11 @@ set -eu
 pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
 # installing and packaging: manual pages (scdoc, and man to read them), Debian packages
 pkgs="$pkgs binutils scdoc man-db dpkg-dev"
+# the guest's prelude: esbuild bundles core-js (fetched with npm) and node orders its modules
+pkgs="$pkgs esbuild"
 pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 
 missing=""
 for p in $pkgs; do

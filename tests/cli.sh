@@ -1732,6 +1732,73 @@ case_host_clocks() {
 }
 
 # ---------------------------------------------------------------------------
+# the language beyond QuickJS's own built-ins: the prelude (core-js, guest/prelude/)
+
+case_lang_set_methods() {
+    run_pb run -e 'new Set([1,2]).union(new Set([3])).size'
+    expect_rc 0
+    expect_stdout_eq '3'
+    run_pb run -e 'var a = new Set([1,2,3]), b = new Set([2,3,4]);
+        [[...a.intersection(b)], [...a.difference(b)], [...a.symmetricDifference(b)],
+         new Set([2]).isSubsetOf(a), a.isSupersetOf(new Set([1,3])), a.isDisjointFrom(new Set([9])),
+         a.isDisjointFrom(b), [...a.union(new Map([[7, 0]]))]]'
+    expect_rc 0
+    expect_stdout_eq '[[2,3],[1],[1,4],true,true,true,false,[1,2,3,7]]'
+    run_pb run -e 'new Set([1]).union([2])'
+    expect_rc 1
+    expect_stderr_has 'TypeError'
+}
+
+case_lang_iterator_helpers() {
+    run_pb run -e 'function* n() { for (let i = 1; ; i++) yield i }
+        var seen = [];
+        [n().filter(x => x % 2).map(x => x * 10).take(3).toArray(),
+         n().drop(2).take(2).toArray(),
+         n().take(3).flatMap(x => [x, -x]).toArray(),
+         n().take(4).reduce((s, x) => s + x),
+         (n().take(2).forEach(x => seen.push(x)), seen),
+         n().some(x => x > 5), n().take(3).every(x => x < 3), n().find(x => x * x > 50),
+         Iterator.from({ i: 0, next() { return { done: this.i > 2, value: this.i++ } } }).toArray(),
+         typeof Iterator, [].values() instanceof Iterator]'
+    expect_rc 0
+    expect_stdout_eq '[[10,30,50],[3,4],[1,-1,2,-2,3,-3],10,[1,2],true,false,8,[0,1,2],"function",true]'
+}
+
+case_lang_newer_builtins() {
+    run_pb run -e 'Promise.try((a, b) => a + b, 40, 2)'
+    expect_stdout_eq '42'
+    run_pb run -e 'Array.fromAsync([Promise.resolve(1), 2, (async () => 3)()])'
+    expect_stdout_eq '[1,2,3]'
+    run_pb run -e '[RegExp.escape("a.b*c"), new RegExp(RegExp.escape("1+1=2")).test("1+1=2")]'
+    expect_stdout_eq '["\\x61\\.b\\*c",true]'
+    # an error is told by what it is, not by what it says it is
+    run_pb run -e 'class E extends RangeError {};
+        [Error.isError(new TypeError()), Error.isError(new E()), Error.isError({}),
+         Error.isError(Object.create(Error.prototype)), Error.isError({ [Symbol.toStringTag]: "Error" })]'
+    expect_stdout_eq '[true,true,false,false,false]'
+    run_pb run -e '[Math.sumPrecise([1e20, 0.1, -1e20]), [1e20, 0.1, -1e20].reduce((a, b) => a + b), Math.f16round(1.337)]'
+    expect_stdout_eq '[0.1,0,1.3369140625]'
+    run_pb run -e 'var v = new DataView(new ArrayBuffer(2)); v.setFloat16(0, 1.5); [v.getFloat16(0), v.getUint16(0)]'
+    expect_stdout_eq '[1.5,15872]'
+    run_pb run -e '[typeof Symbol.dispose, typeof Symbol.asyncDispose, Symbol.dispose.description]'
+    expect_stdout_eq '["symbol","symbol","Symbol.dispose"]'
+}
+
+case_lang_prelude_hidden() {
+    # nothing of the prelude's machinery is a global; its functions look built in
+    run_pb run -e '[typeof __plugbox, "__core-js_shared__" in globalThis,
+        Object.getOwnPropertyNames(globalThis).filter(k => /plugbox|core-?js/i.test(k)).length,
+        /\[native code\]/.test(String(new Set().union)), /\[native code\]/.test(String(Iterator.from))]'
+    expect_rc 0
+    expect_stdout_eq '["undefined",false,0,true,true]'
+    # every call starts from the prelude as it was, whatever the last one changed
+    printf '{}\n{}\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 1 -e 'var r = typeof Set.prototype.union; delete Set.prototype.union; Iterator.prototype.map = null; r'
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf '"function"\n"function"')" ] || fail "a fresh call should see the prelude whole"
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }
