@@ -479,19 +479,81 @@ static int append_arg(struct text *t, JSValueConst v)
     return r;
 }
 
-static JSValue js_console(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int level)
+/* console's text of its arguments, separated by spaces, in malloc'd memory (prelude.c's format()
+ * too); NULL with an exception pending. */
+char *pb_console_text(JSContext *c, int argc, JSValueConst *argv, size_t *len);
+char *pb_console_text(JSContext *c, int argc, JSValueConst *argv, size_t *len)
 {
-    (void)c;
-    (void)this_val;
+    (void)c; /* text_append and append_arg use ctx, the only context */
     struct text t = {NULL, 0, 0};
     for (int i = 0; i < argc; i++) {
         if ((i > 0 && text_append(&t, " ", 1) < 0) || append_arg(&t, argv[i]) < 0) {
             free(t.p);
-            return JS_EXCEPTION;
+            return NULL;
         }
     }
-    host_console(level, t.p ? t.p : "", (uint32_t)t.len);
+    if (!t.p && !(t.p = malloc(1))) {
+        JS_ThrowOutOfMemory(ctx);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}
+
+/* console.group's indentation: two spaces a level, before every line */
+static int console_indent;
+
+/* p[0..*n) with console_indent spaces before every line: the new text replaces p (freed). */
+static char *indent(char *p, size_t *n)
+{
+    struct text t = {NULL, 0, 0};
+    size_t from = 0;
+    for (size_t i = 0; i <= *n; i++) {
+        if (i < *n && p[i] != '\n')
+            continue;
+        for (int k = 0; k < console_indent; k++)
+            if (text_append(&t, " ", 1) < 0)
+                goto fail;
+        if (text_append(&t, p + from, i - from + (i < *n)) < 0)
+            goto fail;
+        from = i + 1;
+    }
+    free(p);
+    *n = t.len;
+    return t.p;
+fail:
     free(t.p);
+    free(p);
+    return NULL;
+}
+
+static JSValue js_console(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int level)
+{
+    (void)this_val;
+    size_t n;
+    char *p = pb_console_text(c, argc, argv, &n);
+    if (p && console_indent > 0)
+        p = indent(p, &n);
+    if (!p)
+        return JS_EXCEPTION;
+    host_console(level, p, (uint32_t)n);
+    free(p);
+    return JS_UNDEFINED;
+}
+
+/* console.group and groupCollapsed (magic 1): the label, if any, as console.log writes it;
+ * console.groupEnd (magic -1) */
+static JSValue js_console_group(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic)
+{
+    if (magic > 0 && argc > 0) {
+        JSValue r = js_console(c, this_val, argc, argv, 0);
+        if (JS_IsException(r))
+            return r;
+    }
+    if (magic > 0 && console_indent < 1 << 20)
+        console_indent += 2;
+    else if (magic < 0 && console_indent >= 2)
+        console_indent -= 2;
     return JS_UNDEFINED;
 }
 
@@ -520,6 +582,12 @@ static int install_globals(void)
     for (int i = 0; i < 5; i++) {
         JSValue f = JS_NewCFunctionMagic(ctx, js_console, names[i], 1, JS_CFUNC_generic_magic, i);
         if (JS_SetPropertyStr(ctx, console, names[i], f) < 0)
+            goto out;
+    }
+    static const char *const groups[] = {"group", "groupCollapsed", "groupEnd"};
+    for (int i = 0; i < 3; i++) {
+        JSValue f = JS_NewCFunctionMagic(ctx, js_console_group, groups[i], 0, JS_CFUNC_generic_magic, i < 2 ? 1 : -1);
+        if (JS_SetPropertyStr(ctx, console, groups[i], f) < 0)
             goto out;
     }
     if (JS_SetPropertyStr(ctx, global, "console", JS_DupValue(ctx, console)) < 0)
@@ -606,6 +674,7 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
         JSValue compiled = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(compiled))
             return fail_exception(PB_SYNTAX);
+        pb_prelude_call_start();
         JSValue top = JS_EvalFunction(ctx, compiled);
         if (JS_IsException(top))
             return fail_exception(PB_EXCEPTION);
@@ -725,6 +794,7 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
                size_t bytes_len)
 {
     clear_result();
+    pb_prelude_call_start();
     rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;
     JSValue data = JS_UNDEFINED;
     if (has_data) {

@@ -48,3 +48,21 @@ import 'core-js/modules/es.math.sum-precise.js';
 // node 22 has these two symbols (explicit resource management's, without `using`)
 import 'core-js/modules/es.symbol.dispose.js';
 import 'core-js/modules/es.symbol.async-dispose.js';
+// Web: DOMException (what structuredClone, atob and btoa throw), structuredClone, URL,
+// URLSearchParams, atob, btoa
+import 'core-js/modules/web.dom-exception.constructor.js';
+import 'core-js/modules/web.dom-exception.stack.js';
+import 'core-js/modules/web.dom-exception.to-string-tag.js';
+import 'core-js/modules/web.structured-clone.js';
+import 'core-js/modules/web.url.constructor.js';
+import 'core-js/modules/web.url.can-parse.js';
+import 'core-js/modules/web.url.parse.js';
+import 'core-js/modules/web.url.to-json.js';
+import 'core-js/modules/web.url-search-params.constructor.js';
+import 'core-js/modules/web.url-search-params.delete.js';
+import 'core-js/modules/web.url-search-params.has.js';
+import 'core-js/modules/web.url-search-params.size.js';
+import 'core-js/modules/web.atob.js';
+import 'core-js/modules/web.btoa.js';
+// plugbox's own: TextEncoder, TextDecoder, performance, timers, the rest of console
+import './web.js';
