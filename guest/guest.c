@@ -624,6 +624,8 @@ static void collect(void)
 
 /* ---- exports ---------------------------------------------------------------------------- */
 
+static int run_jobs(void);
+
 EXPORT("pb_init") int pb_init(void)
 {
     script = function = JS_UNDEFINED;
@@ -679,6 +681,10 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
         if (JS_IsException(top))
             return fail_exception(PB_EXCEPTION);
         JS_FreeValue(ctx, top);
+        /* what the top level queued (promise jobs, timers) runs now, once, as it would in
+           node before anything else: the snapshot holds none of it */
+        if (run_jobs() < 0)
+            return fail_exception(PB_EXCEPTION);
         JSValue global = JS_GetGlobalObject(ctx);
         function = JS_GetPropertyStr(ctx, global, fn);
         JS_FreeValue(ctx, global);
@@ -693,14 +699,11 @@ EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *fil
     return PB_OK;
 }
 
-/* Runs the jobs that promises queued, so that async work settles within the call. */
+/* Runs the jobs that promises queued and the timers that the script set, until none is left,
+ * so that async work settles within the call (prelude.c). */
 static int run_jobs(void)
 {
-    JSContext *c;
-    int r;
-    while ((r = JS_ExecutePendingJob(rt, &c)) > 0)
-        ;
-    return r;
+    return pb_prelude_settle(ctx, &interrupt_word, &interrupted);
 }
 
 /* A promise result (an async function, a .then chain) is awaited: its value or rejection
@@ -780,6 +783,8 @@ EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t
     arena.cap = arena_cap;
     arena.on = arena_cap != 0;
     int r = run(json, len, has_data, seed_lo, seed_hi, bytes, bytes_len);
+    if (r != PB_OK && !arena.on)
+        pb_prelude_forget_timers(ctx); /* a stateful sandbox's next call starts with none */
     if (!JS_IsUndefined(bytes_buffer)) {
         /* the host takes its bytes back: arrays the script kept over them become empty */
         JS_DetachArrayBuffer(ctx, bytes_buffer);

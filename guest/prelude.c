@@ -10,7 +10,8 @@
  *   utf8Decode(buf, off, len, fatal, stream) -> [text, bytes of a cut character left over]
  *   now(), timeOrigin()                           performance
  *   format(...args)                               console's text of its arguments
- * Also here:
+ *   arm()                                         a timer was set while none was pending
+ * and web.js leaves step() and reset() there, its timers' entry points. Also here:
  * queueMicrotask and Error.isError, which the engine does better than core-js (see each). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 char *pb_console_text(JSContext *ctx, int argc, JSValueConst *argv, size_t *len);
 
 static JSValue helpers;   /* the __plugbox object, kept after the prelude ran */
+static int timers_armed;  /* a timer may be pending: step() until it says none */
 static uint64_t start_ns; /* the call's start on the monotonic clock */
 static int64_t origin_ms; /* and on the wall clock, in Date's milliseconds, once asked; or -1 */
 
@@ -67,6 +69,13 @@ static JSValue js_format(JSContext *ctx, JSValueConst this_val, int argc, JSValu
     JSValue s = JS_NewStringLen(ctx, t, n);
     free(t);
     return s;
+}
+
+static JSValue js_arm(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)ctx, (void)this_val, (void)argc, (void)argv;
+    timers_armed = 1;
+    return JS_UNDEFINED;
 }
 
 /* ---- UTF-8, as the WHATWG Encoding standard has it ------------------------------------------ */
@@ -289,6 +298,53 @@ static JSValue js_queue_microtask(JSContext *ctx, JSValueConst this_val, int arg
     return JS_UNDEFINED;
 }
 
+/* ---- timers -------------------------------------------------------------------------------- */
+
+static int run_jobs(JSContext *ctx)
+{
+    JSContext *c;
+    int r;
+    while ((r = JS_ExecutePendingJob(JS_GetRuntime(ctx), &c)) > 0)
+        ;
+    return r;
+}
+
+int pb_prelude_settle(JSContext *ctx, volatile int32_t *interrupt_word, int *interrupted)
+{
+    for (;;) {
+        if (run_jobs(ctx) < 0)
+            return -1;
+        if (!timers_armed)
+            return 0;
+        if (*interrupt_word) { /* an endless setInterval stops here too, between callbacks */
+            *interrupted = 1;
+            JS_ThrowInternalError(ctx, "interrupted");
+            return -1;
+        }
+        JSValue step = JS_GetPropertyStr(ctx, helpers, "step");
+        JSValue r = JS_Call(ctx, step, JS_UNDEFINED, 0, NULL);
+        JS_FreeValue(ctx, step);
+        if (JS_IsException(r))
+            return -1;
+        if (!JS_ToBool(ctx, r))
+            timers_armed = 0;
+        JS_FreeValue(ctx, r);
+    }
+}
+
+void pb_prelude_forget_timers(JSContext *ctx)
+{
+    if (!timers_armed)
+        return;
+    timers_armed = 0;
+    JSValue reset = JS_GetPropertyStr(ctx, helpers, "reset");
+    JSValue r = JS_Call(ctx, reset, JS_UNDEFINED, 0, NULL);
+    if (JS_IsException(r))
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    JS_FreeValue(ctx, r);
+    JS_FreeValue(ctx, reset);
+}
+
 /* ---- set-up -------------------------------------------------------------------------------- */
 
 static const JSCFunctionListEntry helper_funcs[] = {
@@ -298,6 +354,7 @@ static const JSCFunctionListEntry helper_funcs[] = {
     JS_CFUNC_DEF("now", 0, js_now),
     JS_CFUNC_DEF("timeOrigin", 0, js_time_origin),
     JS_CFUNC_DEF("format", 0, js_format),
+    JS_CFUNC_DEF("arm", 0, js_arm),
 };
 
 int pb_prelude_install(JSContext *ctx)

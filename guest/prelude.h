@@ -11,5 +11,10 @@
 int pb_prelude_install(JSContext *ctx);
 /* A call (or a program's top level) starts: performance.now() counts from here. */
 void pb_prelude_call_start(void);
+/* Runs promise jobs and timers until neither is left: 0, or -1 with the exception pending
+ * (one a callback threw, or the interrupt). */
+int pb_prelude_settle(JSContext *ctx, volatile int32_t *interrupt_word, int *interrupted);
+/* Forgets pending timers (a stateful sandbox's call that failed). */
+void pb_prelude_forget_timers(JSContext *ctx);
 
 #endif

@@ -1947,6 +1947,92 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
+# timers: run within the call, in the order of their due time, nothing sleeps
+
+case_timers_order() {
+    run_pb run -e 'var o = [];
+        setTimeout(() => o.push("b20"), 20);
+        setTimeout(() => { o.push("a10"); setTimeout(() => o.push("d10+5"), 5); setTimeout(() => o.push("c10+0")) }, 10);
+        var t = setTimeout(() => o.push("cleared"), 5);
+        setTimeout(() => o.push("e15"), 15);
+        setTimeout(() => o.push("f20"), 20);
+        clearTimeout(t); clearTimeout(12345); clearTimeout(undefined);
+        setTimeout((x, y) => o.push(x + y), 0, "ar", "gs");
+        o'
+    expect_rc 0
+    expect_stdout_eq '["args","a10","c10+0","e15","d10+5","b20","f20"]'
+}
+
+case_timers_promise() {
+    # a promise that a timer settles is awaited; nothing sleeps for the delays
+    run_pb run -e 'new Promise(r => setTimeout(() => r("late"), 100000))'
+    expect_rc 0
+    expect_stdout_eq '"late"'
+    expect_elapsed_below 5000
+    cat >f.js <<'EOF'
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function handle(d) {
+    let ticks = 0;
+    const i = setInterval(() => { if (++ticks === d.n) clearInterval(i); }, 10);
+    await sleep(1000);
+    return { ticks, after: await Promise.all([sleep(5).then(() => 'a'), 'b']) };
+}
+EOF
+    printf '{"n":3}' >d.json
+    run_pb run --call handle --data d.json f.js
+    expect_rc 0
+    expect_stdout_eq '{"ticks":3,"after":["a","b"]}'
+    # a timer that throws ends the call, as an uncaught exception, whatever the result
+    run_pb run -e 'setTimeout(() => { throw new TypeError("from a timer") }, 10); 1'
+    expect_rc 1
+    expect_stderr_has 'Uncaught TypeError: from a timer'
+    expect_stdout_empty
+    run_pb run -e 'setTimeout("code")'
+    expect_rc 1
+    expect_stderr_has 'The "callback" argument must be of type function'
+}
+
+case_timers_interval_time_limit() {
+    # an interval never cleared keeps the call going until its time limit
+    run_pb run --time-limit 200 -e 'var n = 0; setInterval(() => n++, 1); "never"'
+    expect_limit 'time limit exceeded' 5000
+    run_pb run --time-limit 200 -e 'new Promise(() => setInterval(() => {}, 1000))'
+    expect_limit 'time limit exceeded' 5000
+}
+
+case_timers_top_level() {
+    # function style: what the top level set runs once, when the program is made, before any call
+    cat >t.js <<'EOF'
+var log = [];
+setTimeout(() => log.push("timer"), 50);
+Promise.resolve().then(() => log.push("job"));
+function handle() { log.push("call"); return log; }
+EOF
+    printf '1\n2\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 1 --call handle t.js
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf '["job","timer","call"]\n["job","timer","call"]')" ] ||
+        fail "each call should see the top level's job and timer done, once"
+    printf 'setInterval(() => {}, 1); function handle() {}' >i.js
+    run_pb run --time-limit 200 --call handle i.js
+    expect_limit 'time limit exceeded' 5000
+}
+
+case_timers_stateful() {
+    # a stateful sandbox's call that fails forgets its timers: the next call does not run them
+    printf '1\n2\n3\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 -e '
+        globalThis.n = (globalThis.n || 0) + 1;
+        if (n === 1) { setTimeout(() => { globalThis.ran = true }, 10); throw new Error("first") }
+        setTimeout(() => { globalThis.ticks = (globalThis.ticks || 0) + 1 });
+        [n, globalThis.ran === true, globalThis.ticks || 0]'
+    expect_rc 0
+    head -1 "$T/out" | grep -q '"error"' || fail "the first line should be an error"
+    [ "$(tail -2 "$T/out")" = "$(printf '[2,false,0]\n[3,false,1]')" ] ||
+        fail "the failed call's timer should be forgotten, each later call's run before it ends"
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }

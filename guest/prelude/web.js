@@ -2,7 +2,8 @@
 // web.js - the web APIs that plugbox makes itself, over native helpers of guest/prelude.c.
 //
 // guest/prelude.c puts its helpers on globalThis.__plugbox before the prelude runs; this module
-// takes them and removes the name, so that scripts never see them.
+// takes them and removes the name, so that scripts never see them. It hands back `step` and
+// `reset` (the timers) on the same object, which prelude.c keeps.
 
 const native = globalThis.__plugbox;
 delete globalThis.__plugbox;
@@ -98,6 +99,99 @@ class Performance {
 }
 define(Performance.prototype, Symbol.toStringTag, 'Performance');
 define(globalThis, 'performance', new Performance());
+
+// ---- timers ----------------------------------------------------------------------------------
+// Within the call: when the script (and every promise job it queued) is done, guest.c calls
+// step() until none is left, each followed by the promise jobs it queued. Timers run in the order
+// of their due time on a clock of their own, which starts at 0 with the call and jumps to each
+// timer's due time as it runs: nothing sleeps, and the order does not depend on how long the
+// callbacks took (ties: in the order they were set).
+
+const TIMEOUT_MAX = 2 ** 31 - 1;
+let clock = 0;
+let nextId = 1;
+let order = 0;
+const live = new Map(); // id -> timer
+const heap = []; // timers by (due, order); cleared ones are skipped when they come up
+
+const before = (a, b) => a.due < b.due || (a.due === b.due && a.order < b.order);
+function push(t) {
+  let i = heap.length;
+  heap.push(t);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(heap[i], heap[p])) break;
+    [heap[i], heap[p]] = [heap[p], heap[i]];
+    i = p;
+  }
+}
+function pop() {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length) {
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l], heap[m])) m = l;
+      if (r < heap.length && before(heap[r], heap[m])) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  }
+  return top;
+}
+
+function schedule(fn, delay, args, repeat) {
+  if (typeof fn !== 'function')
+    throw new TypeError(`The "callback" argument must be of type function. Received ${fn === null ? 'null' : typeof fn}`);
+  delay = Number(delay);
+  if (!(delay >= 1 && delay <= TIMEOUT_MAX)) delay = 1; // as node
+  const t = { id: nextId++, due: clock + delay, order: order++, fn, args, every: repeat ? delay : 0 };
+  if (!heap.length) native.arm();
+  live.set(t.id, t);
+  push(t);
+  return t.id;
+}
+function clear(id) {
+  const t = live.get(typeof id === 'number' ? id : Number(id));
+  if (t) {
+    live.delete(t.id);
+    t.fn = null;
+  }
+}
+
+define(globalThis, 'setTimeout', function setTimeout(fn, delay = 0, ...args) { return schedule(fn, delay, args, false); });
+define(globalThis, 'setInterval', function setInterval(fn, delay = 0, ...args) { return schedule(fn, delay, args, true); });
+define(globalThis, 'clearTimeout', function clearTimeout(id) { clear(id); });
+define(globalThis, 'clearInterval', function clearInterval(id) { clear(id); });
+
+// Runs the next timer: true, or false when none is left.
+native.step = function step() {
+  while (heap.length) {
+    const t = pop();
+    if (!t.fn) continue;
+    clock = t.due;
+    const fn = t.fn;
+    if (t.every) {
+      t.due = clock + t.every;
+      t.order = order++;
+      push(t);
+    } else {
+      live.delete(t.id);
+    }
+    Reflect.apply(fn, globalThis, t.args);
+    return true;
+  }
+  return false;
+};
+// Forgets every timer (a stateful sandbox's call that failed).
+native.reset = function reset() {
+  heap.length = 0;
+  live.clear();
+};
 
 // ---- console ---------------------------------------------------------------------------------
 // log, info, warn, error, debug, group, groupCollapsed and groupEnd are prelude.c's; the rest
