@@ -2033,6 +2033,37 @@ case_timers_stateful() {
 }
 
 # ---------------------------------------------------------------------------
+# no Intl; the clock is UTC
+
+case_intl_absent() {
+    run_pb run -e '[typeof Intl, typeof globalThis.Intl]'
+    expect_rc 0
+    expect_stdout_eq '["undefined","undefined"]'
+    run_pb run -e 'new Intl.NumberFormat("de-DE").format(1)'
+    expect_rc 1
+    expect_stderr_has 'ReferenceError: Intl is not defined'
+    # what the locale methods give without it: no grouping, en-US dates in UTC, code-unit order
+    run_pb run -e '[(1234567.891).toLocaleString(), (1234.5).toLocaleString("de-DE"), 12345n.toLocaleString(),
+        new Date(0).toLocaleString(), new Date(0).toLocaleDateString("fr-FR"), new Date(0).toLocaleTimeString(),
+        "a".localeCompare("b"), Math.sign("ä".localeCompare("z")), "i".toLocaleUpperCase("tr"), [1234.5, 2].toLocaleString()]'
+    expect_stdout_eq '["1234567.891","1234.5","12345","01/01/1970, 12:00:00 AM","01/01/1970","12:00:00 AM",-1,1,"I","1234.5,2"]'
+}
+
+case_clock_utc() {
+    # the sandbox has no time zone: local time is UTC, whatever TZ the host has
+    local tz
+    for tz in America/New_York Asia/Kolkata; do
+        last_cmd="TZ=$tz plugbox run -e ..."
+        TZ=$tz timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run -e '[new Date(0).getHours(), new Date(0).getTimezoneOffset(),
+            new Date(2020, 0, 1).toISOString(), String(new Date(0)), new Date("2020-06-01T12:00:00").getUTCHours()]' \
+            >"$T/out" 2>"$T/err" </dev/null
+        rc=$?
+        expect_rc 0
+        expect_stdout_eq '[0,0,"2020-01-01T00:00:00.000Z","Thu Jan 01 1970 00:00:00 GMT+0000",12]'
+    done
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }
