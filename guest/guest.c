@@ -324,6 +324,33 @@ static int fail_static(int kind, const char *msg)
     return kind;
 }
 
+/* An error: of the engine's error class, or an object with Error.prototype among its
+ * prototypes (DOMException, from the prelude's core-js: what structuredClone, atob and btoa
+ * throw). Its text is its toString ("DataCloneError: ..."), not its JSON, and it has a stack.
+ * The prototypes are walked as they are (no Symbol.hasInstance), at most 64 of them; a proxy's
+ * trap that throws makes it no error. */
+static JSValue error_proto; /* Error.prototype, as it was before any script ran */
+
+static int error_like(JSValueConst v)
+{
+    if (JS_IsError(ctx, v))
+        return 1;
+    if (!JS_IsObject(v) || JS_IsFunction(ctx, v))
+        return 0;
+    JSValue p = JS_GetPrototype(ctx, v);
+    int found = 0;
+    for (int i = 0; i < 64 && JS_IsObject(p) && !found; i++) {
+        found = JS_VALUE_GET_PTR(p) == JS_VALUE_GET_PTR(error_proto);
+        JSValue up = found ? JS_UNDEFINED : JS_GetPrototype(ctx, p);
+        JS_FreeValue(ctx, p);
+        p = up;
+    }
+    if (JS_IsException(p))
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    JS_FreeValue(ctx, p);
+    return found;
+}
+
 /* The text of a thrown value for the error message. A value's own conversion runs script
  * code (toString, valueOf, a getter) that may throw, loop into the stack limit or run out of
  * memory: then a text that needs no code of the script stands in. */
@@ -340,7 +367,7 @@ static const char *describe(JSValueConst e, size_t *n)
         *n = len < 0 ? 0 : (size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1;
         return buf;
     }
-    if (JS_IsObject(e) && !JS_IsError(ctx, e) && !JS_IsFunction(ctx, e)) {
+    if (JS_IsObject(e) && !JS_IsFunction(ctx, e) && !error_like(e)) {
         /* a thrown value that is not an Error reads as its JSON ({"code":42}), not as
            [object Object] */
         JSValue j = JS_JSONStringify(ctx, e, JS_UNDEFINED, JS_UNDEFINED);
@@ -359,7 +386,7 @@ static const char *describe(JSValueConst e, size_t *n)
         return s;
     }
     JS_FreeValue(ctx, JS_GetException(ctx));
-    s = JS_IsError(ctx, e) ? "[object Error]" : "[object Object]";
+    s = error_like(e) ? "[object Error]" : "[object Object]";
     *n = strlen(s);
     return s;
 }
@@ -407,7 +434,7 @@ static int fail_exception(int default_kind)
     size_t n = 0;
     const char *text = describe(e, &n);
     set_text(text, n);
-    if (JS_IsError(ctx, e)) {
+    if (error_like(e)) {
         JSValue st = JS_GetPropertyStr(ctx, e, "stack");
         if (JS_IsString(st)) {
             size_t sn = 0;
@@ -458,7 +485,7 @@ static int text_append(struct text *t, const char *s, size_t n)
 static int append_arg(struct text *t, JSValueConst v)
 {
     JSValue s = JS_UNDEFINED;
-    if (JS_IsObject(v) && !JS_IsFunction(ctx, v) && !JS_IsError(ctx, v)) {
+    if (JS_IsObject(v) && !JS_IsFunction(ctx, v) && !error_like(v)) {
         s = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
         if (JS_IsException(s)) {
             JS_FreeValue(ctx, JS_GetException(ctx));
@@ -649,9 +676,12 @@ EXPORT("pb_init") int pb_init(void)
         return -1;
     JSValue global = JS_GetGlobalObject(ctx);
     uint8_array = JS_GetPropertyStr(ctx, global, "Uint8Array");
+    JSValue error = JS_GetPropertyStr(ctx, global, "Error");
+    error_proto = JS_GetPropertyStr(ctx, error, "prototype");
+    JS_FreeValue(ctx, error);
     JS_FreeValue(ctx, global);
     bytes_buffer = JS_UNDEFINED;
-    return JS_IsFunction(ctx, uint8_array) ? 0 : -1;
+    return JS_IsFunction(ctx, uint8_array) && JS_IsObject(error_proto) ? 0 : -1;
 }
 
 EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn)

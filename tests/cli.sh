@@ -1812,6 +1812,13 @@ case_web_structured_clone() {
     expect_stdout_eq '[true,true,true,[1,2],["x"],0,"/a/g",[1,2],true,"bad"]'
     run_pb run -e 'try { structuredClone({ f() {} }) } catch (e) { [e.name, e instanceof DOMException] }'
     expect_stdout_eq '["DataCloneError",true]'
+    # a DOMException is an error, not an object to print as JSON: its name, message and stack
+    run_pb run -e 'try { atob("a") } catch (e) { console.log(e) }
+        structuredClone(() => 1)'
+    expect_rc 1
+    expect_stderr_has 'InvalidCharacterError: The string is not correctly encoded'
+    expect_stderr_has 'Uncaught DataCloneError: Uncloneable type: Function'
+    expect_stderr_has 'at <eval> (<eval>:2:'
 }
 
 case_web_url() {
