@@ -199,7 +199,7 @@ native.reset = function reset() {
 
 const { log, warn, error } = console;
 const counts = new Map();
-const timers = new Map();
+const started = new Map(); // console.time's labels
 const label = (l) => (l === undefined ? 'default' : String(l));
 
 define(console, 'assert', function assert(ok, ...args) {
@@ -220,14 +220,14 @@ define(console, 'countReset', function countReset(l) {
 });
 define(console, 'time', function time(l) {
   l = label(l);
-  if (timers.has(l)) warn(`Label '${l}' already exists for console.time()`);
-  else timers.set(l, native.now());
+  if (started.has(l)) warn(`Label '${l}' already exists for console.time()`);
+  else started.set(l, native.now());
 });
 function elapsed(name, l, args, end) {
   l = label(l);
-  if (!timers.has(l)) return warn(`No such label '${l}' for console.${name}()`);
-  const ms = native.now() - timers.get(l);
-  if (end) timers.delete(l);
+  if (!started.has(l)) return warn(`No such label '${l}' for console.${name}()`);
+  const ms = native.now() - started.get(l);
+  if (end) started.delete(l);
   log(`${l}: ${ms}ms`, ...args);
 }
 define(console, 'timeEnd', function timeEnd(l) { elapsed('timeEnd', l, [], true); });
