@@ -10,6 +10,7 @@
  *   utf8Decode(buf, off, len, fatal, stream) -> [text, bytes of a cut character left over]
  *   now(), timeOrigin()                           performance
  *   format(...args)                               console's text of its arguments
+ *   detach(buffer)                                ArrayBuffer.prototype.transfer
  *   arm()                                         a timer was set while none was pending
  * and web.js leaves step() and reset() there, its timers' entry points. Also here:
  * queueMicrotask and Error.isError, which the engine does better than core-js (see each). */
@@ -267,6 +268,14 @@ static JSValue js_utf8_decode(JSContext *ctx, JSValueConst this_val, int argc, J
     return pair(ctx, text, left);
 }
 
+/* ---- detach(buffer): ArrayBuffer.prototype.transfer's (web.js), on an ArrayBuffer it checked - */
+static JSValue js_detach(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+    (void)this_val, (void)argc;
+    JS_DetachArrayBuffer(ctx, argv[0]);
+    return JS_UNDEFINED;
+}
+
 /* ---- Error.isError -------------------------------------------------------------------------
  * The engine knows an error by its internal class, as the proposal asks; core-js's can only
  * read Symbol.toStringTag, which any object may fake. */
@@ -354,6 +363,7 @@ static const JSCFunctionListEntry helper_funcs[] = {
     JS_CFUNC_DEF("now", 0, js_now),
     JS_CFUNC_DEF("timeOrigin", 0, js_time_origin),
     JS_CFUNC_DEF("format", 0, js_format),
+    JS_CFUNC_DEF("detach", 1, js_detach),
     JS_CFUNC_DEF("arm", 0, js_arm),
 };
 

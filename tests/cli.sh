@@ -1844,6 +1844,28 @@ case_web_base64() {
     expect_stdout_eq '["InvalidCharacterError","InvalidCharacterError"]'
 }
 
+case_web_array_buffer_transfer() {
+    run_pb run -e 'var b = new ArrayBuffer(4), u = new Uint8Array(b); u[0] = 7;
+        var c = b.transfer(8);
+        [b.detached, b.byteLength, u.length, c.byteLength, new Uint8Array(c)[0], c.detached,
+         c.transferToFixedLength(1).byteLength, c.detached, ArrayBuffer.prototype.transfer.length]'
+    expect_rc 0
+    expect_stdout_eq '[true,0,0,8,7,false,1,true,0]'
+    run_pb run -e 'var r = [];
+        for (const f of [() => { var b = new ArrayBuffer(1); b.transfer(); b.transfer() },
+                         () => ArrayBuffer.prototype.transfer.call(new SharedArrayBuffer(1)),
+                         () => new ArrayBuffer(1).transfer(-1)])
+            try { f(); r.push("none") } catch (e) { r.push(e.name) }
+        r'
+    expect_stdout_eq '["TypeError","TypeError","RangeError"]'
+    # the host's bytes: transferred away, the script's arrays over them are empty, the host's
+    # memory is untouched
+    printf 'abc' >b.bin
+    run_pb run --bytes b.bin -e 'var t = bytes.buffer.transfer(); [bytes.length, new TextDecoder().decode(t)]'
+    expect_rc 0
+    expect_stdout_eq '[0,"abc"]'
+}
+
 case_web_queue_microtask() {
     # in order with the promise jobs around it, as in node and browsers
     run_pb run -e 'var o = []; queueMicrotask(() => o.push("a")); Promise.resolve().then(() => o.push("b"));

@@ -9,9 +9,9 @@
 // core-js: only what QuickJS lacks (each probed; a module whose feature QuickJS has natively
 // would only add a check). Not here, because core-js cannot make them from JavaScript:
 // Float16Array (Math.f16round and DataView's float16 methods are), the RegExp v flag,
-// resizable ArrayBuffers, ArrayBuffer.prototype.transfer (core-js needs a host way to detach
-// a buffer), Atomics; and JSON.rawJSON, whose polyfill replaces JSON.stringify with a slower
-// one that the guest's own result encoder would not follow.
+// resizable ArrayBuffers, Atomics; and JSON.rawJSON, whose polyfill replaces JSON.stringify
+// with a slower one that the guest's own result encoder would not follow.
+// ArrayBuffer.prototype.transfer is web.js's: core-js needs a host's way to detach a buffer.
 
 // ES2025: Set methods
 import 'core-js/modules/es.set.union.v2.js';

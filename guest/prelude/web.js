@@ -89,6 +89,58 @@ define(TextDecoder.prototype, Symbol.toStringTag, 'TextDecoder');
 define(globalThis, 'TextEncoder', TextEncoder);
 define(globalThis, 'TextDecoder', TextDecoder);
 
+// ---- ArrayBuffer: transfer, transferToFixedLength, detached ---------------------------------
+// ES2024, and node 22 has them. core-js makes them only where the host offers a way to detach a
+// buffer (structuredClone's transfer, a MessageChannel); the engine has one (prelude.c's detach).
+// QuickJS 2025-04-26 has no resizable buffers, so the two transfers are one.
+
+const byteLengthOf = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+const sliceOf = ArrayBuffer.prototype.slice;
+// this's byte length: a TypeError unless it is an ArrayBuffer (not a SharedArrayBuffer)
+const ownLength = (b, what) => {
+  try {
+    return Reflect.apply(byteLengthOf, b, []);
+  } catch {
+    throw new TypeError(`ArrayBuffer.prototype.${what} called on an object that is not an ArrayBuffer`);
+  }
+};
+const isDetached = (b) => {
+  try {
+    Reflect.apply(sliceOf, b, [0, 0]);
+    return false;
+  } catch {
+    return true;
+  }
+};
+function transfer(buffer, newLength, what) {
+  const length = ownLength(buffer, what);
+  let n = length;
+  if (newLength !== undefined) {
+    n = Math.trunc(Number(newLength)) || 0;
+    if (n < 0 || n > Number.MAX_SAFE_INTEGER) throw new RangeError('Invalid array buffer length');
+  }
+  if (isDetached(buffer)) throw new TypeError(`Cannot perform ArrayBuffer.prototype.${what} on a detached ArrayBuffer`);
+  const copy = new ArrayBuffer(n);
+  new Uint8Array(copy).set(new Uint8Array(buffer, 0, Math.min(n, length)));
+  native.detach(buffer);
+  return copy;
+}
+define(ArrayBuffer.prototype, 'transfer', function transfer_(newLength = undefined) {
+  return transfer(this, newLength, 'transfer');
+});
+define(ArrayBuffer.prototype, 'transferToFixedLength', function transferToFixedLength(newLength = undefined) {
+  return transfer(this, newLength, 'transferToFixedLength');
+});
+Object.defineProperty(ArrayBuffer.prototype.transfer, 'name', { value: 'transfer' });
+Object.defineProperty(ArrayBuffer.prototype, 'detached', {
+  get: function detached() {
+    ownLength(this, 'detached');
+    return isDetached(this);
+  },
+  configurable: true,
+  enumerable: false,
+});
+
 // ---- performance -----------------------------------------------------------------------------
 // Milliseconds since the call started, whole ones as Date has them (prelude.c).
 
