@@ -30,7 +30,8 @@
 
 #include "quickjs.h"
 #include "json.h"
-#include "pb_ts_bundle.h" /* generated: guest/ts/bundle.sh */
+#include "pb_ts_bundle.h" /* generated: pb_ts_bundle[], pb_ts_bundle_LEN */
+#include "prelude.h"
 
 /* From guest/quickjs/03-limits.patch and 05-json.patch, bound weakly (see json.c): plain data to JSON text, and
  * which limit, if any, the engine itself raised with an exception value. */
@@ -98,7 +99,7 @@ static JSValue bytes_buffer; /* this call's ArrayBuffer over the host's bytes, o
 static struct pb_result result;
 static const char *out_text, *stack_text; /* owned by QuickJS, freed on the next outcome */
 static char *stack_ts; /* the stack with TypeScript positions (malloc), freed on the next outcome */
-static char *out_fast;                    /* result text of the fast encoder (malloc) */
+static char *out_fast;                    /* result text of the fast encoder (pb_text_realloc) */
 static const char *text_native;           /* result.out, for a native build's wider pointers */
 static volatile int32_t interrupt_word;
 static int interrupted; /* the interrupt handler stopped the script during this export */
@@ -140,6 +141,12 @@ static struct {
     int on;
 } arena;
 
+/* The first chunk of every call, taken once in pb_init: a call then takes nothing from the C
+ * allocator to begin with, whose bins (scattered through the heap that the prelude left) it
+ * would write to, each write a page that the host restores after the call. */
+#define ARENA_FIRST (16u << 10)
+static uint8_t *arena_first;
+
 static int in_arena(const void *p)
 {
     for (int i = 0; i < arena.chunks; i++)
@@ -152,12 +159,12 @@ static void *arena_alloc(size_t n)
 {
     size_t need = (n + sizeof(arena_head) + 7) & ~(size_t)7;
     if ((size_t)(arena.end - arena.ptr) < need) {
-        size_t chunk = arena.chunks ? (size_t)(arena.hi[arena.chunks - 1] - arena.lo[arena.chunks - 1]) * 2 : 16 << 10;
+        size_t chunk = arena.chunks ? (size_t)(arena.hi[arena.chunks - 1] - arena.lo[arena.chunks - 1]) * 2 : ARENA_FIRST;
         if (chunk > (4u << 20))
             chunk = 4u << 20;
         if (arena.chunks == ARENA_MAX_CHUNKS || arena.used + chunk > arena.cap)
             return NULL;
-        uint8_t *c = malloc(chunk);
+        uint8_t *c = arena.chunks ? malloc(chunk) : arena_first;
         if (!c)
             return NULL;
         arena.lo[arena.chunks] = c;
@@ -252,6 +259,46 @@ void *pb_js_realloc(JSMallocState *s, void *p, size_t n)
 
 size_t pb_js_usable_size(const void *p) { return p ? block_size(p) : 0; }
 
+/* The result's JSON text (guest/quickjs/05-json.patch): from the arena in a fresh call, where
+ * it is thrown away with the rest of the call's memory; a text larger than ARENA_BIG, and every
+ * text outside such calls, from the C allocator. Taking it from the C allocator's bins in a
+ * fresh call would write to the bins' nodes, which lie all over the heap that the prelude left:
+ * pages that the host restores after every call. */
+void *pb_text_realloc(void *p, size_t n);
+void pb_text_free(void *p);
+
+void *pb_text_realloc(void *p, size_t n)
+{
+    if (!p && arena.on && n <= ARENA_BIG) {
+        void *q = arena_alloc(n);
+        return q ? q : malloc(n);
+    }
+    if (!p || !in_arena(p))
+        return realloc(p, n);
+    size_t old = ((arena_head *)p - 1)->size;
+    if (n <= old)
+        return p;
+    if ((uint8_t *)p + old == arena.ptr) { /* the last block grows in place */
+        size_t more = ((n + 7) & ~(size_t)7) - old;
+        if ((size_t)(arena.end - arena.ptr) >= more) {
+            arena.ptr += more;
+            ((arena_head *)p - 1)->size = (uint32_t)(old + more);
+            return p;
+        }
+    }
+    void *q = n <= ARENA_BIG ? arena_alloc(n) : NULL;
+    if (!q && !(q = malloc(n)))
+        return NULL;
+    memcpy(q, p, old);
+    return q;
+}
+
+void pb_text_free(void *p)
+{
+    if (p && !in_arena(p))
+        free(p);
+}
+
 static const JSMallocFunctions malloc_functions = {pb_js_malloc, pb_js_free, pb_js_realloc, pb_js_usable_size};
 
 static int interrupt_handler(JSRuntime *r, void *opaque)
@@ -274,7 +321,7 @@ static void clear_result(void)
         JS_FreeCString(ctx, out_text);
     if (stack_text)
         JS_FreeCString(ctx, stack_text);
-    free(out_fast);
+    pb_text_free(out_fast); /* one from a fresh call's arena went with the call's memory */
     free(stack_ts);
     out_text = stack_text = out_fast = stack_ts = NULL;
     text_native = NULL;
@@ -296,6 +343,33 @@ static int fail_static(int kind, const char *msg)
     return kind;
 }
 
+/* An error: of the engine's error class, or an object with Error.prototype among its
+ * prototypes (DOMException, from the prelude's core-js: what structuredClone, atob and btoa
+ * throw). Its text is its toString ("DataCloneError: ..."), not its JSON, and it has a stack.
+ * The prototypes are walked as they are (no Symbol.hasInstance), at most 64 of them; a proxy's
+ * trap that throws makes it no error. */
+static JSValue error_proto; /* Error.prototype, as it was before any script ran */
+
+static int error_like(JSValueConst v)
+{
+    if (JS_IsError(ctx, v))
+        return 1;
+    if (!JS_IsObject(v) || JS_IsFunction(ctx, v))
+        return 0;
+    JSValue p = JS_GetPrototype(ctx, v);
+    int found = 0;
+    for (int i = 0; i < 64 && JS_IsObject(p) && !found; i++) {
+        found = JS_VALUE_GET_PTR(p) == JS_VALUE_GET_PTR(error_proto);
+        JSValue up = found ? JS_UNDEFINED : JS_GetPrototype(ctx, p);
+        JS_FreeValue(ctx, p);
+        p = up;
+    }
+    if (JS_IsException(p))
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    JS_FreeValue(ctx, p);
+    return found;
+}
+
 /* The text of a thrown value for the error message. A value's own conversion runs script
  * code (toString, valueOf, a getter) that may throw, loop into the stack limit or run out of
  * memory: then a text that needs no code of the script stands in. */
@@ -312,7 +386,7 @@ static const char *describe(JSValueConst e, size_t *n)
         *n = len < 0 ? 0 : (size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1;
         return buf;
     }
-    if (JS_IsObject(e) && !JS_IsError(ctx, e) && !JS_IsFunction(ctx, e)) {
+    if (JS_IsObject(e) && !JS_IsFunction(ctx, e) && !error_like(e)) {
         /* a thrown value that is not an Error reads as its JSON ({"code":42}), not as
            [object Object] */
         JSValue j = JS_JSONStringify(ctx, e, JS_UNDEFINED, JS_UNDEFINED);
@@ -331,7 +405,7 @@ static const char *describe(JSValueConst e, size_t *n)
         return s;
     }
     JS_FreeValue(ctx, JS_GetException(ctx));
-    s = JS_IsError(ctx, e) ? "[object Error]" : "[object Object]";
+    s = error_like(e) ? "[object Error]" : "[object Object]";
     *n = strlen(s);
     return s;
 }
@@ -379,7 +453,7 @@ static int fail_exception(int default_kind)
     size_t n = 0;
     const char *text = describe(e, &n);
     set_text(text, n);
-    if (JS_IsError(ctx, e)) {
+    if (error_like(e)) {
         JSValue st = JS_GetPropertyStr(ctx, e, "stack");
         if (JS_IsString(st)) {
             size_t sn = 0;
@@ -433,7 +507,7 @@ static int text_append(struct text *t, const char *s, size_t n)
 static int append_arg(struct text *t, JSValueConst v)
 {
     JSValue s = JS_UNDEFINED;
-    if (JS_IsObject(v) && !JS_IsFunction(ctx, v) && !JS_IsError(ctx, v)) {
+    if (JS_IsObject(v) && !JS_IsFunction(ctx, v) && !error_like(v)) {
         s = JS_JSONStringify(ctx, v, JS_UNDEFINED, JS_UNDEFINED);
         if (JS_IsException(s)) {
             JS_FreeValue(ctx, JS_GetException(ctx));
@@ -454,19 +528,81 @@ static int append_arg(struct text *t, JSValueConst v)
     return r;
 }
 
-static JSValue js_console(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int level)
+/* console's text of its arguments, separated by spaces, in malloc'd memory (prelude.c's format()
+ * too); NULL with an exception pending. */
+char *pb_console_text(JSContext *c, int argc, JSValueConst *argv, size_t *len);
+char *pb_console_text(JSContext *c, int argc, JSValueConst *argv, size_t *len)
 {
-    (void)c;
-    (void)this_val;
+    (void)c; /* text_append and append_arg use ctx, the only context */
     struct text t = {NULL, 0, 0};
     for (int i = 0; i < argc; i++) {
         if ((i > 0 && text_append(&t, " ", 1) < 0) || append_arg(&t, argv[i]) < 0) {
             free(t.p);
-            return JS_EXCEPTION;
+            return NULL;
         }
     }
-    host_console(level, t.p ? t.p : "", (uint32_t)t.len);
+    if (!t.p && !(t.p = malloc(1))) {
+        JS_ThrowOutOfMemory(ctx);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}
+
+/* console.group's indentation: two spaces a level, before every line */
+static int console_indent;
+
+/* p[0..*n) with console_indent spaces before every line: the new text replaces p (freed). */
+static char *indent(char *p, size_t *n)
+{
+    struct text t = {NULL, 0, 0};
+    size_t from = 0;
+    for (size_t i = 0; i <= *n; i++) {
+        if (i < *n && p[i] != '\n')
+            continue;
+        for (int k = 0; k < console_indent; k++)
+            if (text_append(&t, " ", 1) < 0)
+                goto fail;
+        if (text_append(&t, p + from, i - from + (i < *n)) < 0)
+            goto fail;
+        from = i + 1;
+    }
+    free(p);
+    *n = t.len;
+    return t.p;
+fail:
     free(t.p);
+    free(p);
+    return NULL;
+}
+
+static JSValue js_console(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int level)
+{
+    (void)this_val;
+    size_t n;
+    char *p = pb_console_text(c, argc, argv, &n);
+    if (p && console_indent > 0)
+        p = indent(p, &n);
+    if (!p)
+        return JS_EXCEPTION;
+    host_console(level, p, (uint32_t)n);
+    free(p);
+    return JS_UNDEFINED;
+}
+
+/* console.group and groupCollapsed (magic 1): the label, if any, as console.log writes it;
+ * console.groupEnd (magic -1) */
+static JSValue js_console_group(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic)
+{
+    if (magic > 0 && argc > 0) {
+        JSValue r = js_console(c, this_val, argc, argv, 0);
+        if (JS_IsException(r))
+            return r;
+    }
+    if (magic > 0 && console_indent < 1 << 20)
+        console_indent += 2;
+    else if (magic < 0 && console_indent >= 2)
+        console_indent -= 2;
     return JS_UNDEFINED;
 }
 
@@ -497,6 +633,12 @@ static int install_globals(void)
         if (JS_SetPropertyStr(ctx, console, names[i], f) < 0)
             goto out;
     }
+    static const char *const groups[] = {"group", "groupCollapsed", "groupEnd"};
+    for (int i = 0; i < 3; i++) {
+        JSValue f = JS_NewCFunctionMagic(ctx, js_console_group, groups[i], 0, JS_CFUNC_generic_magic, i < 2 ? 1 : -1);
+        if (JS_SetPropertyStr(ctx, console, groups[i], f) < 0)
+            goto out;
+    }
     if (JS_SetPropertyStr(ctx, global, "console", JS_DupValue(ctx, console)) < 0)
         goto out;
     JSValue math = JS_GetPropertyStr(ctx, global, "Math");
@@ -517,7 +659,21 @@ out:
     return rc;
 }
 
+/* Collects garbage, and sets the next collection where QuickJS sets it after one of its own:
+ * when the heap has grown by half. Every call starts from the snapshot taken after this, and
+ * a threshold below the heap (QuickJS's first is 256 KiB, which the prelude alone passes)
+ * would make every call collect the whole heap at its first allocation. */
+static void collect(void)
+{
+    JSMemoryUsage u;
+    JS_RunGC(rt);
+    JS_ComputeMemoryUsage(rt, &u);
+    JS_SetGCThreshold(rt, (size_t)u.malloc_size + (size_t)u.malloc_size / 2);
+}
+
 /* ---- exports ---------------------------------------------------------------------------- */
+
+static int run_jobs(void);
 
 EXPORT("pb_init") int pb_init(void)
 {
@@ -527,17 +683,28 @@ EXPORT("pb_init") int pb_init(void)
         return -1;
     JS_SetMaxStackSize(rt, PB_STACK_LIMIT);
     JS_SetInterruptHandler(rt, interrupt_handler, NULL);
-    if (JS_SetKeepSources)
-        JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script */
     JS_SetModuleLoaderFunc(rt, module_normalize, module_load, NULL);
     ctx = JS_NewContext(rt);
     if (!ctx || install_globals() < 0)
         return -1;
+    /* the prelude (prelude.c): what QuickJS lacks of the language and of the web's basics */
+    if (pb_prelude_install(ctx) < 0) {
+        fail_exception(PB_EXCEPTION); /* what stopped it, for the host */
+        return -1;
+    }
+    if (JS_SetKeepSources)
+        JS_SetKeepSources(rt, 1); /* "obj.method is not a function" quotes the script (not the prelude) */
+    collect();
+    if (!(arena_first = malloc(ARENA_FIRST)))
+        return -1;
     JSValue global = JS_GetGlobalObject(ctx);
     uint8_array = JS_GetPropertyStr(ctx, global, "Uint8Array");
+    JSValue error = JS_GetPropertyStr(ctx, global, "Error");
+    error_proto = JS_GetPropertyStr(ctx, error, "prototype");
+    JS_FreeValue(ctx, error);
     JS_FreeValue(ctx, global);
     bytes_buffer = JS_UNDEFINED;
-    return JS_IsFunction(ctx, uint8_array) ? 0 : -1;
+    return JS_IsFunction(ctx, uint8_array) && JS_IsObject(error_proto) ? 0 : -1;
 }
 
 /* ---- ES modules ------------------------------------------------------------------------- */
@@ -708,7 +875,7 @@ static int compile_module(const char *src, size_t len, const char *filename, con
 
 /* A TypeScript file (the main script with a name ending in .ts, .mts or .cts, or flagged by the
  * host; any module imported by such a name) is turned into JavaScript here, inside the sandbox,
- * by sucrase (guest/ts/transpile.js, bundled into pb_ts_bundle by guest/ts/bundle.sh): its
+ * by sucrase (guest/ts/transpile.js, bundled into pb_ts_bundle by the build): its
  * "typescript" transform alone, so ES modules and the syntax QuickJS has stay as written. It
  * runs in a context of its own (a realm the script cannot reach, so that nothing of it is in
  * the script's globals): evaluated once by pb_ts_init, in the state the host keeps as the base
@@ -811,7 +978,7 @@ static int ts_load(JSContext **tc, JSValue *fn)
     *fn = JS_UNDEFINED;
     if (!(*tc = JS_NewContext(rt)))
         return -1;
-    JSValue v = JS_Eval(*tc, (const char *)pb_ts_bundle, pb_ts_bundle_len, "<typescript>", JS_EVAL_TYPE_GLOBAL);
+    JSValue v = JS_Eval(*tc, (const char *)pb_ts_bundle, pb_ts_bundle_LEN, "<typescript>", JS_EVAL_TYPE_GLOBAL);
     if (JS_IsException(v))
         return -1;
     JS_FreeValue(*tc, v);
@@ -1058,14 +1225,27 @@ static int compile(const char *src, size_t len, const char *filename, const char
         script = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(script))
             return fail_exception(PB_SYNTAX);
+        /* every call sets the global `data`: made here, into the snapshot, a call changes its
+           value only, not the global object's shape (which, with the prelude's globals, takes
+           pages that every call would write and the host restore) */
+        JSValue global = JS_GetGlobalObject(ctx);
+        int r = JS_SetPropertyStr(ctx, global, "data", JS_UNDEFINED);
+        JS_FreeValue(ctx, global);
+        if (r < 0)
+            return fail_exception(PB_EXCEPTION);
     } else {
         JSValue compiled = JS_Eval(ctx, src, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
         if (JS_IsException(compiled))
             return fail_exception(PB_SYNTAX);
+        pb_prelude_call_start();
         JSValue top = JS_EvalFunction(ctx, compiled);
         if (JS_IsException(top))
             return fail_exception(PB_EXCEPTION);
         JS_FreeValue(ctx, top);
+        /* what the top level queued (promise jobs, timers) runs now, once, as it would in
+           node before anything else: the snapshot holds none of it */
+        if (run_jobs() < 0)
+            return fail_exception(PB_EXCEPTION);
         JSValue global = JS_GetGlobalObject(ctx);
         function = JS_GetPropertyStr(ctx, global, fn);
         JS_FreeValue(ctx, global);
@@ -1076,18 +1256,15 @@ static int compile(const char *src, size_t len, const char *filename, const char
             return fail_exception(PB_EXCEPTION);
         }
     }
-    JS_RunGC(rt); /* the snapshot taken next should hold no garbage */
+    collect(); /* the snapshot taken next should hold no garbage */
     return PB_OK;
 }
 
-/* Runs the jobs that promises queued, so that async work settles within the call. */
+/* Runs the jobs that promises queued and the timers that the script set, until none is left,
+ * so that async work settles within the call (prelude.c). */
 static int run_jobs(void)
 {
-    JSContext *c;
-    int r;
-    while ((r = JS_ExecutePendingJob(rt, &c)) > 0)
-        ;
-    return r;
+    return pb_prelude_settle(ctx, &interrupt_word, &interrupted);
 }
 
 /* A promise result (an async function, a .then chain) is awaited: its value or rejection
@@ -1167,6 +1344,8 @@ EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t
     arena.cap = arena_cap;
     arena.on = arena_cap != 0;
     int r = run(json, len, has_data, seed_lo, seed_hi, bytes, bytes_len);
+    if (r != PB_OK && !arena.on)
+        pb_prelude_forget_timers(ctx); /* a stateful sandbox's next call starts with none */
     if (!JS_IsUndefined(bytes_buffer)) {
         /* the host takes its bytes back: arrays the script kept over them become empty */
         JS_DetachArrayBuffer(ctx, bytes_buffer);
@@ -1181,6 +1360,7 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
                size_t bytes_len)
 {
     clear_result();
+    pb_prelude_call_start();
     rng_state = ((uint64_t)seed_hi << 32 | seed_lo) | 1;
     JSValue data = JS_UNDEFINED;
     if (has_data) {

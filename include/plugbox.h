@@ -71,7 +71,8 @@
  *   while they are blocked would kill the process whatever its handler): a thread must not
  *   block them again while it runs calls.
  *   Threads: the library starts one watchdog thread, on the first call with a time limit or
- *   an interrupt; the pool starts its workers.
+ *   an interrupt; the pool starts its workers; plugbox_engine_new runs the engine's set-up on
+ *   a thread of its own (1 MiB of stack, whatever the caller's), which ends before it returns.
  *   fork: a child process can keep using the engines, programs and sandboxes it inherited,
  *   with their limits (the watchdog starts again in the child when a limit needs it).
  */
@@ -214,9 +215,11 @@ PLUGBOX_API int plugbox_options_set_console(plugbox_options *opts, plugbox_conso
 typedef struct plugbox_engine plugbox_engine;
 
 /* Creates an engine: instantiates the compiled QuickJS module, initialises the JavaScript
- * runtime once and keeps that state as the base every program starts from (~a millisecond).
- * Returns PLUGBOX_OK and sets *out, or PLUGBOX_HOST (no memory, no address space, or the
- * process's fault handlers could not be installed; errno tells which) with *out set to NULL.
+ * runtime once, with the prelude (the built-ins QuickJS lacks, see README), and keeps that
+ * state as the base every program starts from (a few milliseconds).
+ * Returns PLUGBOX_OK and sets *out, or PLUGBOX_HOST (no memory, no address space, no thread,
+ * or the process's fault handlers could not be installed; errno tells which) with *out set
+ * to NULL.
  * Thread-safe; the engine is shared by any number of threads. */
 PLUGBOX_API int plugbox_engine_new(plugbox_engine **out);
 /* Frees the engine once every program made from it is freed. NULL is fine. */

@@ -9,10 +9,12 @@ set -eu
 pkgs="clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 wasi-libc wabt meson ninja-build pkg-config gcc make patch"
 # installing and packaging: manual pages (scdoc, and man to read them), Debian packages
 pkgs="$pkgs binutils scdoc man-db dpkg-dev"
-# the TypeScript transpiler embedded in the engine is bundled by esbuild at build time
+# esbuild bundles, at build time, the TypeScript transpiler (sucrase) and the guest's prelude
+# (core-js, both fetched with npm); node orders the prelude's modules
 pkgs="$pkgs esbuild"
 pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 
 missing=""
 for p in $pkgs; do

@@ -48,6 +48,43 @@ static int init_body(pb_call *c, pb_rt_guard *g)
     return r == 0 ? PLUGBOX_OK : PLUGBOX_HOST;
 }
 
+/* The set-up runs the prelude (guest/prelude.c), JavaScript that takes more of the native
+ * stack than a caller's small thread may have (below about 68 KiB, the engine could not
+ * start): it runs on a thread of its own, with a stack of INIT_STACK, whatever the caller's. */
+#define INIT_STACK (1u << 20)
+
+struct init_run {
+    pb_call c;
+    int rc;
+};
+
+static void *init_thread(void *arg)
+{
+    struct init_run *r = arg;
+    r->rc = pb__call_run(&r->c);
+    return NULL;
+}
+
+/* PLUGBOX_OK or the call's status; PLUGBOX_HOST with errno set when no thread could be made. */
+static int init_on_own_stack(struct init_run *r)
+{
+    pthread_attr_t at;
+    pthread_t t;
+    int err = pthread_attr_init(&at);
+    if (!err) {
+        err = pthread_attr_setstacksize(&at, INIT_STACK);
+        if (!err)
+            err = pb_rt_thread_create(&t, &at, init_thread, r);
+        pthread_attr_destroy(&at);
+    }
+    if (err) {
+        r->c.g.host_error = err == ENOMEM ? ENOMEM : EAGAIN;
+        return PLUGBOX_HOST;
+    }
+    pthread_join(t, NULL);
+    return r->rc;
+}
+
 int plugbox_engine_new(plugbox_engine **out)
 {
     if (!out)
@@ -64,8 +101,9 @@ int plugbox_engine_new(plugbox_engine **out)
         return PLUGBOX_HOST;
     }
     struct init_out io = {0, 0};
-    pb_call c = {.in = in, .body = init_body, .arg = &io};
-    int rc = pb__call_run(&c);
+    struct init_run r = {.c = {.in = in, .body = init_body, .arg = &io}};
+    int rc = init_on_own_stack(&r);
+    pb_call c = r.c;
     if (rc == PLUGBOX_OK)
         rc = pb__image_take(&e->base, in, NULL);
     int err = rc == PLUGBOX_OK ? 0 : c.g.host_error ? c.g.host_error : ENOMEM;

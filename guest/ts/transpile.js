@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The TypeScript transpiler the guest runs (guest.c, ts_transpile): sucrase's own transform with
 // its "typescript" transform only (ES modules, and the syntax QuickJS has, stay as they are),
-// bundled by guest/ts/bundle.sh into one script that defines globalThis.__pb_ts and nothing else.
+// bundled by esbuild (meson.build) into one script that defines globalThis.__pb_ts and nothing else.
 // It runs inside the sandbox, in a context of its own that is freed once the script is
 // transpiled. Sucrase keeps every line where it was; columns move where types are removed, so
 // with the code comes a column map: for each stretch of a line that moved, the quadruple
