@@ -17,7 +17,6 @@
 #include "rt_check.h"
 
 #define WASM_PAGE 65536u
-#define OS_PAGE (1u << PB_PAGE_SHIFT)
 #define RESERVATION (PB_DIRTY_MAP_BYTES + PB_WASM_SPAN)
 #define MAX_PAGES 65535u /* 65536 pages would not fit wasm_rt_memory_t's u32 size */
 #define POOL_SIZE 16     /* reservations kept for reuse */
@@ -652,8 +651,24 @@ struct restore_ctx {
  * or when dropping fails. */
 static void clear(uint8_t *p, size_t n, int drop)
 {
-    if (!drop || n < ZERO_BY_MADVISE || madvise(p, n, MADV_DONTNEED) != 0)
+    if (!drop || n < ZERO_BY_MADVISE) {
         memset(p, 0, n);
+        return;
+    }
+    /* the system's whole pages inside [p, p + n) dropped (a dirty page is smaller than the
+     * system's), what is left at either end zeroed */
+    long sys = sysconf(_SC_PAGESIZE);
+    uintptr_t page = sys > 0 ? (uintptr_t)sys : 65536;
+    uint8_t *lo = (uint8_t *)(((uintptr_t)p + page - 1) & ~(page - 1));
+    uint8_t *hi = (uint8_t *)((uintptr_t)(p + n) & ~(page - 1));
+    if (hi <= lo) {
+        memset(p, 0, n);
+        return;
+    }
+    if (madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0)
+        memset(lo, 0, (size_t)(hi - lo));
+    memset(p, 0, (size_t)(lo - p));
+    memset(hi, 0, (size_t)(p + n - hi));
 }
 
 /* Pages [first, first + count) back to the image: its zero pages by zeroing, which does not

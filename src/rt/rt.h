@@ -13,7 +13,7 @@
  *    stack for host code the guest calls, whatever stack the thread has; a stop raises it to
  *    the top, so that guest code leaves at its next check, without a signal, whatever the
  *    thread's signal mask;
- *  - each linear memory is one reservation: a dirty map (one byte per 4 KiB page, written by
+ *  - each linear memory is one reservation: a dirty map (one byte per 1 KiB page, written by
  *    every guest store, see guest/wasm2c.sh) followed by 8 GiB of address space, so that any
  *    32-bit address plus offset lands inside it; reservations are recycled, never leaked;
  *  - a watchdog thread, started on first use (and again in a child after fork), stops guest
