@@ -358,6 +358,59 @@ static int bench_programs(int ncalls)
     return same ? 0 : 1;
 }
 
+/* ---- host functions ----------------------------------------------------------------------- */
+
+static void host_echo(plugbox_host_call *call, void *user, const char *args, size_t len)
+{
+    (void)user;
+    plugbox_host_return(call, args, len);
+}
+
+#define HOST_TRIPS 1000
+
+/* 1,000 round trips host.echo({a:1}) in one call, and the same loop calling a JavaScript
+ * function that does what echo does (JSON.stringify of the arguments, JSON.parse of the text)
+ * inside the sandbox: a row's time is per trip. Returns 1 when the two results differ. */
+static int bench_host(int ncalls)
+{
+    plugbox_engine *engine;
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_add_function(o, "echo", host_echo, NULL);
+    static const char host_src[] =
+        "let r; for (let i = 0; i < 1000; i++) r = host.echo({a: 1}); r";
+    static const char local_src[] =
+        "function echo(...a) { return JSON.parse(JSON.stringify(a)) }\n"
+        "let r; for (let i = 0; i < 1000; i++) r = echo({a: 1}); r";
+    plugbox_program *ph, *pl;
+    plugbox_sandbox *bh, *bl;
+    if (plugbox_engine_new(&engine) != PLUGBOX_OK ||
+        plugbox_program_new(engine, host_src, sizeof host_src - 1, o, &ph) != PLUGBOX_OK ||
+        plugbox_program_new(engine, local_src, sizeof local_src - 1, NULL, &pl) != PLUGBOX_OK ||
+        plugbox_sandbox_new(ph, NULL, &bh) != PLUGBOX_OK || plugbox_sandbox_new(pl, NULL, &bl) != PLUGBOX_OK)
+        die("host functions", "set-up failed");
+    row rows[] = {
+        {"h", "**host.echo({a:1}): a round trip to a C function**", 0, "", 0, 0},
+        {"h0", "the same in JavaScript inside the sandbox (JSON.stringify + JSON.parse)", 0, "", 0, 0},
+    };
+    int n = ncalls / 5 > 21 ? ncalls / 5 : 21;
+    void *ch = bh, *cl = bl;
+    measure_pairs(&rows[0], op_trivial, &ch, &rows[1], op_trivial, &cl, 1, n);
+    printf("### Host functions: %d round trips in one call, time per trip (µs)\n\n", HOST_TRIPS);
+    printf("| row | what | median µs | vs h0 | result |\n|---|---|---:|---:|---|\n");
+    for (size_t i = 0; i < 2; i++)
+        printf("| %s | %s | %.2f | %.2f | %s |\n", rows[i].id, rows[i].what, rows[i].median_us / HOST_TRIPS,
+               rows[i].median_us / rows[1].median_us, rows[i].result);
+    int same = !strcmp(rows[0].result, rows[1].result);
+    printf("\n%s.\n\n", same ? "Both return the same value" : "The host and JavaScript results DIFFER");
+    plugbox_sandbox_free(bh);
+    plugbox_sandbox_free(bl);
+    plugbox_program_free(ph);
+    plugbox_program_free(pl);
+    plugbox_engine_free(engine);
+    plugbox_options_free(o);
+    return same ? 0 : 1;
+}
+
 #ifdef PB_BENCH_NATIVE
 static int op_native(void *ctx, char *out, size_t size)
 {
@@ -837,6 +890,8 @@ int main(int argc, char **argv)
     }
     free((char *)e.script);
     if (bench_programs(calls))
+        failed = 1;
+    if (bench_host(calls))
         failed = 1;
     return failed;
 }

@@ -57,6 +57,8 @@ static const char map_usage[] =
     "  --call NAME            function style, as in run\n"
     "  --memory-limit N       per line, as in run (default 256M)\n"
     "  --time-limit MS        per line, as in run (default: none)\n"
+    "  --config-file FILE     configuration, as in run\n"
+    "  --config KEY=VALUE     as in run (repeatable)\n"
     "  --max-line N           longest input line in bytes, with optional K, M or G suffix (default:\n"
     "                         the memory limit); a longer line is not read into memory: it is an\n"
     "                         input error for that line, and the next line runs\n"
@@ -92,6 +94,9 @@ static const char run_usage[] =
     "  --call NAME            function style: evaluate the script, then call NAME(data)\n"
     "  --memory-limit N       sandbox memory in bytes, with optional K, M or G suffix (default 256M)\n"
     "  --time-limit MS        wall-clock limit in milliseconds (default: none)\n"
+    "  --config-file FILE     JSON configuration: the script's deep-frozen global `config`\n"
+    "  --config KEY=VALUE     sets config.KEY over the file; VALUE is JSON if it parses, else a\n"
+    "                         string (repeatable: the last for a key wins)\n"
     "  -r, --raw              print a string result as raw text instead of JSON\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -335,8 +340,13 @@ static int report_host(const char *what, int rc)
     return exit_code_of(rc);
 }
 
+#define MAX_CONFIG_VALUES 256
+
 struct run_opts {
     const char *script_path, *code, *data_path, *bytes_path, *function;
+    const char *config_file;
+    const char *config[MAX_CONFIG_VALUES]; /* KEY=VALUE, in order: the last for a key wins */
+    int nconfig;
     uint64_t memory_limit, time_limit;
     int raw;
     /* map */
@@ -364,6 +374,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") ||
                     (!o->map && (!strcmp(a, "--data") || !strcmp(a, "--bytes"))) ||
                     !strcmp(a, "--call") || !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit") ||
+                    !strcmp(a, "--config") || !strcmp(a, "--config-file") ||
                     (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error") || !strcmp(a, "--max-line")));
         if (takes && !val) {
             if (i + 1 >= argc)
@@ -399,6 +410,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             if (!*val)
                 return usage_error("--call needs a function name%s", "");
             o->function = val;
+        } else if (!strcmp(a, "--config-file")) {
+            o->config_file = val;
+        } else if (!strcmp(a, "--config")) {
+            const char *e = strchr(val, '=');
+            if (!e || e == val)
+                return usage_error("--config: expected KEY=VALUE, not '%s'", val);
+            if (o->nconfig == MAX_CONFIG_VALUES)
+                return usage_error("--config: at most %s values", "256");
+            o->config[o->nconfig++] = val;
         } else if (!strcmp(a, "--memory-limit")) {
             if (parse_size(val, &o->memory_limit) != 0)
                 return usage_error("--memory-limit: invalid size '%s' (bytes, with an optional K, M or G suffix)", val);
@@ -426,6 +446,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         return usage_error("no script given%s", "");
     int from_stdin = (o->script_path && !strcmp(o->script_path, "-")) + (o->data_path && !strcmp(o->data_path, "-")) +
                      (o->bytes_path && !strcmp(o->bytes_path, "-"));
+    from_stdin += o->config_file && !strcmp(o->config_file, "-");
     if (o->map && from_stdin)
         return usage_error("map reads its lines from standard input: the script cannot come from there%s", "");
     if (from_stdin > 1)
@@ -464,6 +485,68 @@ static int set_module_dir(plugbox_options *opts, const char *script_path)
     return rc;
 }
 
+/* s[0..n) as a JSON string, or NULL when out of memory. Control characters escaped; other
+ * bytes as they are (the library checks that the result is UTF-8). */
+static char *json_string(const char *s, size_t n, size_t *len)
+{
+    char *d = malloc(n * 6 + 3), *p = d;
+    if (!d)
+        return NULL;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c < 0x20) {
+            p += sprintf(p, "\\u%04x", c);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    *p++ = '"';
+    *len = (size_t)(p - d);
+    return d;
+}
+
+/* --config-file and --config KEY=VALUE into the options: VALUE is JSON if it parses, else a
+ * string. Returns -1, or the exit code (the error printed). */
+static int set_config(const struct run_opts *o, plugbox_options *opts)
+{
+    if (o->config_file) {
+        char *text;
+        size_t len;
+        int rc = read_input("config file", o->config_file, o->memory_limit, &text, &len);
+        if (rc >= 0)
+            return rc;
+        rc = plugbox_options_set_config(opts, text, len);
+        free(text);
+        if (rc != PLUGBOX_OK)
+            return report_host("cannot keep the configuration", rc);
+    }
+    for (int i = 0; i < o->nconfig; i++) {
+        const char *kv = o->config[i], *eq = strchr(kv, '=');
+        char *key = strndup(kv, (size_t)(eq - kv));
+        if (!key)
+            return report_host("cannot keep the configuration", PLUGBOX_HOST);
+        int rc = plugbox_options_set_config_value(opts, key, eq + 1, strlen(eq + 1));
+        if (rc == PLUGBOX_INPUT) {
+            size_t len;
+            char *s = json_string(eq + 1, strlen(eq + 1), &len);
+            rc = s ? plugbox_options_set_config_value(opts, key, s, len) : PLUGBOX_HOST;
+            free(s);
+            if (rc == PLUGBOX_INPUT) {
+                free(key);
+                return usage_error("--config: the value of '%s' is not valid UTF-8", kv);
+            }
+        }
+        free(key);
+        if (rc != PLUGBOX_OK)
+            return report_host("cannot keep the configuration", rc);
+    }
+    return -1;
+}
+
 /* Returns -1 when everything is ready, else the exit code (the error printed). */
 static int setup(const struct run_opts *o, struct setup *st)
 {
@@ -481,6 +564,8 @@ static int setup(const struct run_opts *o, struct setup *st)
         fprintf(stderr, "%s: out of memory\n", prog_name);
         return EXIT_INTERNAL;
     }
+    if ((rc = set_config(o, st->opts)) >= 0)
+        return rc;
     rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK)
         return report_host("cannot start the engine", rc);
@@ -488,7 +573,8 @@ static int setup(const struct run_opts *o, struct setup *st)
                              st->opts, &st->program);
     if (rc != PLUGBOX_OK)
         return st->program ? report(rc, plugbox_program_error_message(st->program),
-                                    plugbox_program_error_stack(st->program), NULL)
+                                    plugbox_program_error_stack(st->program),
+                                    o->config_file && strcmp(o->config_file, "-") ? o->config_file : "--config-file")
                            : report_host("cannot compile the script", rc);
     return -1;
 }

@@ -3,10 +3,16 @@
 // "detection" parameter structure: label, confidence), keep the confident ones of the wanted
 // classes whose centre lies inside a polygon, and post a bus message when an object enters
 // the zone. Upstream, a detector attaches the regions; downstream sees only what is kept.
-//   ... ! plugboxfilter location=examples/zone.js time-limit=5 ! ...
-var ZONE = [[100, 100], [500, 120], [520, 400], [80, 380]]; // pixels, clockwise
-var MIN_CONFIDENCE = { person: 0.5, car: 0.6 };              // wanted classes
-var inside = {};                                             // ids inside on the last frame
+// The zone, the wanted labels and the confidence threshold come from the element's `config`
+// property, so that one rule file serves every camera:
+//   ... ! plugboxfilter location=examples/zone.js time-limit=5 \
+//         config='{"zone": [[100,100],[500,120],[520,400],[80,380]], "labels": ["person"], "threshold": 0.6}' ! ...
+// Without a configuration (or without one of its keys) the defaults below hold.
+var CONFIG = typeof config === 'object' && config !== null ? config : {};
+var ZONE = CONFIG.zone || [[100, 100], [500, 120], [520, 400], [80, 380]]; // pixels, clockwise
+var LABELS = CONFIG.labels || ['person', 'car'];                             // wanted classes
+var THRESHOLD = typeof CONFIG.threshold === 'number' ? CONFIG.threshold : 0.5; // least confidence
+var inside = {};                                                             // ids inside on the last frame
 
 function contains(polygon, x, y) {
   var hit = false;
@@ -22,8 +28,7 @@ function process(frame) {
   frame.rois.forEach(function (roi) {
     var detection = roi.params.detection || {};
     var label = detection.label || roi.type;
-    var min = MIN_CONFIDENCE[label];
-    if (min === undefined || !(detection.confidence >= min)) return;
+    if (LABELS.indexOf(label) < 0 || !(detection.confidence >= THRESHOLD)) return;
     if (!contains(ZONE, roi.x + roi.w / 2, roi.y + roi.h / 2)) return;
     kept.push(roi);
     now[roi.id] = true;

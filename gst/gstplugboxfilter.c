@@ -14,8 +14,8 @@
  * The script runs in a plugbox sandbox with its memory and time limits; an exception or a
  * limit posts a warning and the buffer is passed, dropped or the stream fails ("on-error").
  * Stopping or flushing the element interrupts a running call.
- * Setting "script" or "location" while playing compiles the new program on the setting
- * thread and swaps it in between two buffers: no buffer is lost or seen twice, and a script
+ * Setting "script", "location" or "config" (the script's global `config`, JSON) while
+ * playing compiles the new program on the setting thread and swaps it in between two buffers: no buffer is lost or seen twice, and a script
  * that does not compile leaves the old one running (with a warning).
  */
 #ifdef HAVE_CONFIG_H
@@ -46,6 +46,7 @@ enum {
     PROP_0,
     PROP_SCRIPT,
     PROP_LOCATION,
+    PROP_CONFIG,
     PROP_FUNCTION,
     PROP_MEMORY_LIMIT,
     PROP_TIME_LIMIT,
@@ -63,6 +64,7 @@ struct _GstPlugboxFilter {
 
     /* properties, under the object lock */
     gchar *script, *location, *function;
+    gchar *config; /* JSON text, the script's global `config`; NULL: none */
     guint64 memory_limit;
     guint time_limit;
     GstPlugboxOnError on_error;
@@ -185,7 +187,7 @@ static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, plugbox_engine *en
 {
     GST_OBJECT_LOCK(self);
     gchar *script = g_strdup(self->script), *location = g_strdup(self->location);
-    gchar *function = g_strdup(self->function);
+    gchar *function = g_strdup(self->function), *config = g_strdup(self->config);
     guint64 memory_limit = self->memory_limit;
     guint time_limit = self->time_limit;
     gboolean stateful = self->stateful;
@@ -216,6 +218,8 @@ static plugbox_sandbox *build_sandbox(GstPlugboxFilter *self, plugbox_engine *en
     plugbox_options_set_time_limit(opts, time_limit);
     plugbox_options_set_stateful(opts, stateful);
     plugbox_options_set_console(opts, on_console, self);
+    if (config)
+        plugbox_options_set_config(opts, config, strlen(config));
     int rc = plugbox_program_new(engine, source, strlen(source), opts, &prog);
     if (rc != PLUGBOX_OK) {
         g_set_error(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "%s: %s\n%s", name,
@@ -232,6 +236,7 @@ out:
     g_free(script);
     g_free(location);
     g_free(function);
+    g_free(config);
     return box;
 }
 
@@ -248,7 +253,7 @@ static void reload(GstPlugboxFilter *self)
     GError *err = NULL;
     plugbox_sandbox *box = engine ? build_sandbox(self, engine, &err) : NULL;
     if (!box) {
-        GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("the new script does not compile; the old one keeps running"),
+        GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("the new script or configuration does not compile; the old one keeps running"),
                             ("%s", err ? err->message : "?"));
         g_clear_error(&err);
         return;
@@ -278,13 +283,33 @@ static void gst_plugbox_filter_set_property(GObject *object, guint prop_id, cons
         self->location = g_value_dup_string(value);
         rebuild = TRUE;
         break;
+    case PROP_CONFIG:
+        g_free(self->config);
+        self->config = g_value_dup_string(value);
+        rebuild = TRUE;
+        break;
     case PROP_FUNCTION:
         g_free(self->function);
         self->function = g_value_dup_string(value);
         rebuild = TRUE;
         break;
-    case PROP_MEMORY_LIMIT: self->memory_limit = g_value_get_uint64(value); break;
-    case PROP_TIME_LIMIT: self->time_limit = g_value_get_uint(value); break;
+    /* the limits also go to the live sandboxes, which take them at their next call */
+    case PROP_MEMORY_LIMIT:
+        self->memory_limit = g_value_get_uint64(value);
+        for (int i = 0; i < 2; i++) {
+            plugbox_sandbox *b = i ? self->next_box : self->box;
+            if (b && plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, self->memory_limit) != PLUGBOX_OK)
+                GST_WARNING_OBJECT(self, "memory-limit %" G_GUINT64_FORMAT " is below what the script's snapshot "
+                                   "takes: the running script keeps its limit", self->memory_limit);
+        }
+        break;
+    case PROP_TIME_LIMIT:
+        self->time_limit = g_value_get_uint(value);
+        if (self->box)
+            plugbox_sandbox_set_limit(self->box, PLUGBOX_LIMIT_TIME, self->time_limit);
+        if (self->next_box)
+            plugbox_sandbox_set_limit(self->next_box, PLUGBOX_LIMIT_TIME, self->time_limit);
+        break;
     case PROP_ON_ERROR: self->on_error = g_value_get_enum(value); break;
     case PROP_STATEFUL: self->stateful = g_value_get_boolean(value); break;
     case PROP_DATA_ACCESS: self->data_access = g_value_get_enum(value); break;
@@ -302,6 +327,7 @@ static void gst_plugbox_filter_get_property(GObject *object, guint prop_id, GVal
     switch (prop_id) {
     case PROP_SCRIPT: g_value_set_string(value, self->script); break;
     case PROP_LOCATION: g_value_set_string(value, self->location); break;
+    case PROP_CONFIG: g_value_set_string(value, self->config); break;
     case PROP_FUNCTION: g_value_set_string(value, self->function); break;
     case PROP_MEMORY_LIMIT: g_value_set_uint64(value, self->memory_limit); break;
     case PROP_TIME_LIMIT: g_value_set_uint(value, self->time_limit); break;
@@ -1146,6 +1172,7 @@ static void gst_plugbox_filter_finalize(GObject *object)
     g_free(self->script);
     g_free(self->location);
     g_free(self->function);
+    g_free(self->config);
     g_free(self->caps_json);
     g_string_free(self->input, TRUE);
     g_string_free(self->key, TRUE);
@@ -1172,6 +1199,10 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
         g_param_spec_string("script", "Script", "JavaScript source defining the function called on every buffer "
                             "(takes precedence over location; setting it while playing swaps the script in between "
                             "two buffers)", NULL, rw));
+    g_object_class_install_property(gobject_class, PROP_CONFIG,
+        g_param_spec_string("config", "Configuration", "JSON text the script sees as its global `config`, "
+                            "deep-frozen (setting it while playing swaps it in between two buffers, like a script)",
+                            NULL, rw));
     g_object_class_install_property(gobject_class, PROP_LOCATION,
         g_param_spec_string("location", "Location", "File holding the JavaScript source (used when script is unset)",
                             NULL, rw));
@@ -1181,11 +1212,11 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
                             "drop, rois, meta and message", DEFAULT_FUNCTION, rw));
     g_object_class_install_property(gobject_class, PROP_MEMORY_LIMIT,
         g_param_spec_uint64("memory-limit", "Memory limit", "Most memory the script's sandbox may use, in bytes "
-                            "(read when the script is compiled)", 1u << 20, G_MAXUINT32, DEFAULT_MEMORY_LIMIT, rw));
+                            "(changeable while playing: from the next buffer on)", 1u << 20, G_MAXUINT32, DEFAULT_MEMORY_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_TIME_LIMIT,
         g_param_spec_uint("time-limit", "Time limit", "Most wall-clock time one buffer's call may take, in "
                           "milliseconds (a pipeline is real time); 0 for none, when only stopping or flushing "
-                          "the element ends a call (read when the script is compiled)", 0, G_MAXUINT,
+                          "the element ends a call (changeable while playing: from the next buffer on)", 0, G_MAXUINT,
                           DEFAULT_TIME_LIMIT, rw));
     g_object_class_install_property(gobject_class, PROP_ON_ERROR,
         g_param_spec_enum("on-error", "On error", "What happens to a buffer whose call throws or hits a limit "

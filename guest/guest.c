@@ -32,6 +32,7 @@
 #include "json.h"
 #include "pb_ts_bundle.h" /* generated: pb_ts_bundle[], pb_ts_bundle_LEN */
 #include "prelude.h"
+#include "grant.h"
 
 /* From guest/quickjs/03-limits.patch and 05-json.patch, bound weakly (see json.c): plain data to JSON text, and
  * which limit, if any, the engine itself raised with an exception value. */
@@ -1188,6 +1189,20 @@ static char *ts_rewrite_stack(const char *stack, size_t len, size_t *out_len)
 }
 
 static int compile(const char *src, size_t len, const char *filename, const char *fn, int is_module);
+
+/* What the host grants the program (grant.c), before its script is compiled: the globals
+ * `host` and `config`, in the snapshot. */
+EXPORT("pb_grant") int pb_grant(const char *functions, size_t functions_len, uint32_t functions_count,
+                                const char *config, size_t config_len, int has_config, const char *values,
+                                size_t values_len, uint32_t values_count)
+{
+    clear_result();
+    struct pb_grant g = {functions, functions_len, functions_count, config, config_len, has_config,
+                         values,    values_len,    values_count};
+    if (pb_grant_install(ctx, &g) < 0)
+        return fail_exception(PB_EXCEPTION);
+    return PB_OK;
+}
 
 EXPORT("pb_compile") int pb_compile(const char *src, size_t len, const char *filename, const char *fn,
                                     int typescript)

@@ -92,11 +92,11 @@ extern "C" {
  * later one of the same soname (libplugbox.so.0): plugbox_version() tells which version is
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
-#define PLUGBOX_VERSION_MINOR 3
+#define PLUGBOX_VERSION_MINOR 4
 #define PLUGBOX_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.3.0"
+#define PLUGBOX_VERSION "0.4.0"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -210,6 +210,63 @@ PLUGBOX_API int plugbox_options_set_stateful(plugbox_options *opts, int stateful
 /* Where console output goes; fn NULL discards it. */
 PLUGBOX_API int plugbox_options_set_console(plugbox_options *opts, plugbox_console_fn fn, void *user);
 
+/* ---- what the host grants: functions and configuration ------------------------------------ */
+
+/* Host functions, in the style of sqlite3_create_function. A script calls `host.NAME(...)`:
+ *
+ *     static void add(plugbox_host_call *call, void *user, const char *args, size_t len)
+ *     {
+ *         double a, b;            // args is the JSON array of the arguments: "[1,2]"
+ *         if (sscanf(args, "[%lf,%lf]", &a, &b) != 2) {
+ *             plugbox_host_throw(call, "add takes two numbers");
+ *             return;
+ *         }
+ *         char out[64];
+ *         plugbox_host_return(call, out, (size_t)snprintf(out, sizeof out, "%.17g", a + b));
+ *     }
+ *     plugbox_options_add_function(opts, "add", add, NULL);   // host.add(1, 2) === 3
+ *
+ * args: the arguments as one JSON array (as JSON.stringify writes it: undefined and functions
+ * are null), NUL-terminated, valid during the callback only. What the callback gives to
+ * plugbox_host_return is parsed into the script's value; nothing given, the value is
+ * undefined; plugbox_host_throw raises an Error with that message in the script (the last of
+ * the two the callback used wins). Text that is not JSON, or a result the sandbox's memory
+ * limit cannot hold, is an error the script sees (it can catch it), never more.
+ *
+ * Threads and limits: the callback runs on the thread that runs the call, inside the call. It
+ * must not call into the sandbox that called it (plugbox_sandbox_call then returns
+ * PLUGBOX_ARGUMENT) nor free it, nor the pool running it; it may use other sandboxes. The time
+ * limit keeps running while it runs, but host code cannot be stopped: a call whose deadline
+ * passed during a host function ends with PLUGBOX_TIMEOUT as soon as the function returns. The
+ * arguments and the result are made in the sandbox's memory and count against its limit.
+ * A host function completes before it returns: there are no asynchronous ones. */
+typedef struct plugbox_host_call plugbox_host_call;
+typedef void (*plugbox_host_fn)(plugbox_host_call *call, void *user, const char *args_json, size_t args_len);
+/* Grants host.NAME to the programs made with these options: a program's functions are those
+ * of its options when it is made, in the snapshot, and fixed from then on (sandboxes and
+ * pools made from it use them whatever their own options say). The global `host` is a frozen
+ * object that exists only when at least one function is granted. name: an identifier
+ * ([A-Za-z_$][A-Za-z0-9_$]*, at most 64 bytes), copied; unique per options object.
+ * Returns PLUGBOX_ARGUMENT for a bad or taken name or a NULL fn, PLUGBOX_HOST out of memory. */
+PLUGBOX_API int plugbox_options_add_function(plugbox_options *opts, const char *name, plugbox_host_fn fn,
+                                             void *user);
+/* The callback's result, JSON text of len bytes (copied; NULL with len 0: undefined). */
+PLUGBOX_API void plugbox_host_return(plugbox_host_call *call, const char *json, size_t len);
+/* Raises `new Error(message)` in the script when the callback returns (message copied,
+ * NUL-terminated, cut at 64 KiB; NULL: "host function failed"). */
+PLUGBOX_API void plugbox_host_throw(plugbox_host_call *call, const char *message);
+
+/* Configuration: the script sees a deep-frozen global `config`, decoded from this JSON text
+ * once, when the program is made, into its snapshot (a call pays nothing for it). The text is
+ * copied and checked when the program is made: text that is not JSON makes
+ * plugbox_program_new fail with PLUGBOX_INPUT, naming line and column. NULL: no base text. */
+PLUGBOX_API int plugbox_options_set_config(plugbox_options *opts, const char *json, size_t len);
+/* Sets config[key] to the JSON value json[0..len) over the base text (which must then be an
+ * object, or absent: {}); the last value set for a key wins. Returns PLUGBOX_INPUT when the
+ * value is not JSON, PLUGBOX_ARGUMENT for an empty key, PLUGBOX_HOST out of memory. */
+PLUGBOX_API int plugbox_options_set_config_value(plugbox_options *opts, const char *key, const char *json,
+                                                 size_t len);
+
 /* ---- engine ------------------------------------------------------------------------------- */
 
 typedef struct plugbox_engine plugbox_engine;
@@ -304,6 +361,20 @@ PLUGBOX_API const char *plugbox_sandbox_error_stack(const plugbox_sandbox *box);
 /* Stops the call running on box now, from any thread: it ends with PLUGBOX_INTERRUPTED.
  * Does nothing when no call runs. Thread-safe. Returns PLUGBOX_OK or PLUGBOX_HOST. */
 PLUGBOX_API int plugbox_sandbox_interrupt(plugbox_sandbox *box);
+
+/* Limits of a live sandbox, in the spirit of sqlite3_limit. */
+typedef enum plugbox_limit {
+    PLUGBOX_LIMIT_MEMORY = 0, /* bytes, as plugbox_options_set_memory_limit */
+    PLUGBOX_LIMIT_TIME = 1    /* milliseconds, 0 none, as plugbox_options_set_time_limit */
+} plugbox_limit;
+/* Changes a limit of box from the next call on: a call running meanwhile keeps the limits it
+ * started with. A memory limit below what the sandbox uses takes effect when it is next reset
+ * to its snapshot (a fresh sandbox: its next call; a stateful one keeps its state until a
+ * failure resets it, and a call that then needs more fails with PLUGBOX_MEMORY). Thread-safe:
+ * any thread may call it while box runs a call elsewhere. Returns PLUGBOX_OK; PLUGBOX_MEMORY
+ * for a memory limit below the program's snapshot (nothing changes); PLUGBOX_ARGUMENT for an
+ * unknown limit, a memory limit of 0 or a NULL box. */
+PLUGBOX_API int plugbox_sandbox_set_limit(plugbox_sandbox *box, plugbox_limit which, uint64_t value);
 
 /* ---- pool ---------------------------------------------------------------------------------- */
 

@@ -191,6 +191,8 @@ static int is_ts_name(const char *name)
 /* ---- program ------------------------------------------------------------------------------- */
 
 struct compile_args {
+    const plugbox_options *opts;
+    const pb_functions *functions;
     const char *source;
     size_t len;
     const char *filename;
@@ -198,6 +200,7 @@ struct compile_args {
     int typescript;
     pb_outcome outcome;
     uint64_t memory_limit;
+    uint32_t result_addr;
 };
 
 /* Free heap the snapshot keeps above what the script's set-up used, so that calls allocate
@@ -224,7 +227,13 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     struct compile_args *a = c->arg;
     pb_instance *in = c->in;
     uint32_t src = 0, name = 0, fn = 0;
-    int rc = pb__guest_put(in, g, a->source, a->len, &src);
+    int rc = pb__grant_put(in, g, a->functions, a->opts);
+    if (rc != PLUGBOX_OK)
+        return rc;
+    pb_outcome granted;
+    if (pb__outcome_read(in, a->result_addr, &granted) != 0 || granted.kind != 0)
+        return PLUGBOX_OK; /* the grant failed (or trapped): its outcome is the program's */
+    rc = pb__guest_put(in, g, a->source, a->len, &src);
     if (rc == PLUGBOX_OK)
         rc = pb__guest_put(in, g, a->filename, strlen(a->filename), &name);
     if (rc == PLUGBOX_OK && a->function)
@@ -274,6 +283,13 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     }
     *out = p;
     p->function_style = opts->function != NULL;
+    if ((rc0 = pb__grant_check(opts, &p->error)) != PLUGBOX_OK ||
+        (rc0 = pb__functions_copy(&p->functions, &opts->functions)) != PLUGBOX_OK) {
+        pb__instance_free(in);
+        if (rc0 == PLUGBOX_HOST && !p->error.kind)
+            pb__error_setf(&p->error, rc0, "host resource exhausted: %s", strerror(ENOMEM));
+        return rc0;
+    }
     int typescript = opts->typescript || is_ts_name(opts->filename);
     if (typescript && (rc0 = ts_base(engine, &p->error)) != PLUGBOX_OK) {
         pb__instance_free(in);
@@ -290,9 +306,10 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     in->host.console = opts->console;
     in->host.console_user = opts->console_user;
     in->host.module_dir = opts->module_dir; /* for this compilation only: the instance goes */
+    in->host.functions = &p->functions;
 
-    struct compile_args a = {source, len, opts->filename ? opts->filename : "<script>", opts->function,
-                             typescript, {0}, opts->memory_limit};
+    struct compile_args a = {opts, &p->functions, source, len, opts->filename ? opts->filename : "<script>",
+                             opts->function, typescript, {0}, opts->memory_limit, engine->result_addr};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
     pb_outcome o = {0};
@@ -311,6 +328,7 @@ void pb__program_release(plugbox_program *p)
     if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
         pb__image_free(&p->image);
         pb__error_free(&p->error);
+        pb__grants_free(&p->functions, NULL);
         pb__engine_release(p->engine);
         free(p);
     }

@@ -37,6 +37,7 @@ void pb__instance_free(pb_instance *in)
     if (!in)
         return;
     Z_engine_free(&in->w);
+    pb__pending_free(&in->host.pending);
     free(in);
 }
 

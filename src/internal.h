@@ -18,6 +18,32 @@
 #define PB_MAX_STACK_FRAMES 32
 #define PB_GUEST_TEXT_PAD 8 /* zero bytes after text put in the guest (guest/json.h) */
 
+/* Granted to scripts (grant.c): host functions, configuration values over the base text. */
+typedef struct pb_function {
+    char *name;
+    plugbox_host_fn fn;
+    void *user;
+} pb_function;
+typedef struct pb_functions {
+    pb_function *v;
+    size_t n;
+} pb_functions;
+typedef struct pb_config_value {
+    char *key;
+    char *json; /* len bytes and a NUL */
+    size_t len;
+} pb_config_value;
+typedef struct pb_config_values {
+    pb_config_value *v;
+    size_t n;
+} pb_config_values;
+/* What the host function running in an instance returned, until the guest takes it. */
+typedef struct pb_pending {
+    int kind;
+    char *text;
+    size_t len;
+} pb_pending;
+
 struct plugbox_options {
     uint64_t memory_limit;
     uint64_t time_limit_ms;
@@ -28,6 +54,10 @@ struct plugbox_options {
     int typescript; /* the script is TypeScript whatever its name */
     plugbox_console_fn console;
     void *console_user;
+    pb_functions functions;
+    char *config;       /* base configuration text (config_len bytes and a NUL), or NULL */
+    size_t config_len;
+    pb_config_values values;
 };
 
 /* What the imports of one instance reach. */
@@ -36,6 +66,8 @@ typedef struct pb_host {
     plugbox_console_fn console;
     void *console_user;
     const char *module_dir; /* while a program is created: where its imports are read */
+    const pb_functions *functions; /* the program's (host.NAME), or NULL */
+    pb_pending pending;
 } pb_host;
 
 struct Z_wasi_snapshot_preview1_instance_t {
@@ -84,6 +116,7 @@ struct plugbox_program {
     plugbox_engine *engine;
     pb_image image;
     int function_style;
+    pb_functions functions;  /* granted when it was made, fixed */
     pb_error error;
     atomic_int refs;         /* the caller's plus one per live sandbox */
 };
@@ -149,6 +182,15 @@ static inline const plugbox_options *pb__opts(const plugbox_options *o) { return
 /* sandbox.c: a call that a pool can cancel whether it has started or not */
 int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len,
                      int *cancel);
+
+/* grant.c */
+int pb__functions_copy(pb_functions *dst, const pb_functions *src);
+void pb__grants_free(pb_functions *f, pb_config_values *values);
+/* The configuration's base text is JSON (else PLUGBOX_INPUT with line and column in err). */
+int pb__grant_check(const plugbox_options *o, pb_error *err);
+/* Hands the functions' names and o's configuration to the guest (guest/grant.c). */
+int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const plugbox_options *o);
+void pb__pending_free(pb_pending *p);
 
 /* engine.c */
 void pb__engine_release(plugbox_engine *e);

@@ -26,6 +26,8 @@ void plugbox_options_free(plugbox_options *o)
     free(o->function);
     free(o->filename);
     free(o->module_dir);
+    free(o->config);
+    pb__grants_free(&o->functions, &o->values);
     free(o);
 }
 

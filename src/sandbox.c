@@ -23,6 +23,9 @@ struct plugbox_sandbox {
     uint64_t rng;               /* seeds the guest's Math.random, per call */
     pthread_mutex_t lock;       /* guards active */
     pb_rt_guard *active;        /* the running call's guard, for interrupts */
+    int busy;                   /* a call runs (a host function calling back in is refused) */
+    _Atomic uint64_t next_memory_limit; /* plugbox_sandbox_set_limit: taken at the next call */
+    _Atomic uint64_t next_time_limit_ms;
 };
 
 int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plugbox_sandbox **out)
@@ -49,10 +52,13 @@ int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plug
     pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
     sb->in->host.console = opts->console;
     sb->in->host.console_user = opts->console_user;
+    sb->in->host.functions = &prog->functions;
     sb->program = prog;
     atomic_fetch_add(&prog->refs, 1);
     sb->memory_limit = opts->memory_limit;
     sb->time_limit_ms = opts->time_limit_ms;
+    atomic_init(&sb->next_memory_limit, sb->memory_limit);
+    atomic_init(&sb->next_time_limit_ms, sb->time_limit_ms);
     sb->stateful = opts->stateful;
     sb->reset = RESET_NONE;
     if (getrandom(&sb->rng, sizeof sb->rng, 0) != (ssize_t)sizeof sb->rng)
@@ -151,10 +157,31 @@ static int reset(plugbox_sandbox *sb)
     return PLUGBOX_OK;
 }
 
+static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, const char **out, size_t *out_len,
+                    int *cancel);
+
 static int call(plugbox_sandbox *sb, struct run_args *a, const char **out, size_t *out_len, int *cancel)
 {
-    plugbox_program *p = sb->program;
-    plugbox_engine *e = p->engine;
+    plugbox_engine *e = sb->program->engine;
+    if (sb->busy) /* from a host function or console callback of this sandbox's own call */
+        return PLUGBOX_ARGUMENT;
+    sb->busy = 1;
+    int rc = run_call(sb, e, a, out, out_len, cancel);
+    sb->busy = 0;
+    return rc;
+}
+
+static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, const char **out, size_t *out_len,
+                    int *cancel)
+{
+    /* limits changed since the last call (plugbox_sandbox_set_limit): the memory's takes effect
+     * at the growth it bounds, so a stateful sandbox using more keeps what it has */
+    uint64_t mem = atomic_load(&sb->next_memory_limit);
+    sb->time_limit_ms = atomic_load(&sb->next_time_limit_ms);
+    if (mem != sb->memory_limit) {
+        sb->memory_limit = mem;
+        pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(mem >> 16));
+    }
     if (a->len > sb->memory_limit || a->bytes_len > sb->memory_limit - a->len)
         return pb__error_setf(&sb->error, PLUGBOX_MEMORY,
                               "out of memory (limit %llu bytes): the input takes %llu bytes",
@@ -255,6 +282,27 @@ int pb__sandbox_pristine(plugbox_sandbox *sb)
         if (map[i])
             return 0;
     return sb->in->w.w2c_g0 == img->state.w2c_g0;
+}
+
+int plugbox_sandbox_set_limit(plugbox_sandbox *sb, plugbox_limit which, uint64_t value)
+{
+    if (!sb)
+        return PLUGBOX_ARGUMENT;
+    switch (which) {
+    case PLUGBOX_LIMIT_MEMORY:
+        if (value == 0)
+            return PLUGBOX_ARGUMENT;
+        if (value > PB_MAX_MEMORY_LIMIT)
+            value = PB_MAX_MEMORY_LIMIT;
+        if (value < sb->program->image.size)
+            return PLUGBOX_MEMORY;
+        atomic_store(&sb->next_memory_limit, value);
+        return PLUGBOX_OK;
+    case PLUGBOX_LIMIT_TIME:
+        atomic_store(&sb->next_time_limit_ms, value > PB_MAX_TIME_LIMIT_MS ? PB_MAX_TIME_LIMIT_MS : value);
+        return PLUGBOX_OK;
+    default: return PLUGBOX_ARGUMENT;
+    }
 }
 
 int plugbox_sandbox_error_kind(const plugbox_sandbox *sb) { return sb ? sb->error.kind : PLUGBOX_ARGUMENT; }

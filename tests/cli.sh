@@ -2310,6 +2310,59 @@ case_clock_utc() {
     done
 }
 
+case_config_precedence() {
+    # the file, then each --config in order: VALUE is JSON if it parses, else a string; the last wins
+    printf '{\n  "zone": [[0, 0], [10, 10]],\n  "label": "person",\n  "t": 0.5\n}\n' > conf.json
+    run_pb run --config-file conf.json --config t=0.8 --config label=door --config 'extra={"a":[1]}' \
+        --config 'quoted="x y"' --config t=0.9 --config empty= -e 'config'
+    expect_rc 0
+    expect_stdout_eq '{"zone":[[0,0],[10,10]],"label":"door","t":0.9,"extra":{"a":[1]},"quoted":"x y","empty":""}'
+    # without a file: an object of the values; without either: no global at all
+    run_pb run --config n=3 -e '[config, Object.isFrozen(config)]'
+    expect_stdout_eq '[{"n":3},true]'
+    run_pb run -e 'typeof config'
+    expect_stdout_eq '"undefined"'
+    # frozen all the way down, in run and in function style
+    printf 'function f(d) { "use strict"; config.zone[0][0] = d; }\n' > f.js
+    run_pb run --config-file conf.json --call f --data <(echo 5) f.js
+    expect_rc 1
+    expect_stderr_has "read-only"
+}
+
+case_config_map() {
+    printf '{"k": 10}\n' > conf.json
+    for i in 1 2 3; do echo "$i"; done > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 --config-file conf.json --config m=2 -e 'data * config.k * config.m'
+    expect_rc 0
+    [ "$(tr '\n' ' ' < "$T/out")" = "20 40 60 " ] || fail "map did not see the configuration"
+}
+
+case_config_errors() {
+    printf '{\n  "a": 1,\n}\n' > bad.json
+    run_pb run --config-file bad.json -e 'config'
+    expect_rc 2
+    expect_stderr_has "bad.json: config is not valid JSON"
+    expect_stderr_has "line 3, column 1"
+    run_pb run --config-file missing.json -e 'config'
+    expect_rc 2
+    expect_stderr_has "missing.json"
+    run_pb run --config novalue -e 'config'
+    expect_rc 2
+    expect_stderr_has "KEY=VALUE"
+    run_pb run --config =1 -e 'config'
+    expect_rc 2
+    echo '[1, 2]' > arr.json
+    run_pb run --config-file arr.json --config a=1 -e 'config'
+    expect_rc 2
+    expect_stderr_has "not a JSON object"
+    run_pb run --config-file arr.json -e 'config'
+    expect_rc 0
+    expect_stdout_eq '[1,2]'
+    run_pb run --config "bad=$(printf '\xff')" -e 'config'
+    expect_rc 2
+    expect_stderr_has "UTF-8"
+}
+
 # ---------------------------------------------------------------------------
 # main
 

@@ -48,6 +48,32 @@ static const char *call(plugbox_sandbox *b, const char *json, int *rc)
 
 /* ---- cases ---------------------------------------------------------------------------------- */
 
+/* Limits changed on a live sandbox take effect from its next call */
+static void t_live_limits(void)
+{
+    plugbox_sandbox *b = box_of("if (data === 'loop') for (;;) {} else if (data === 'big') new Uint8Array(48 << 20).length; "
+                                "else 1", NULL);
+    int rc;
+    CHECK_STR(call(b, "\"big\"", &rc), "50331648"); /* fits the default 256 MiB */
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, 16u << 20), PLUGBOX_OK);
+    CHECK(call(b, "\"big\"", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_MEMORY);
+    CHECK_STR(call(b, NULL, &rc), "1");
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_TIME, 50), PLUGBOX_OK);
+    CHECK(call(b, "\"loop\"", &rc) == NULL); /* without the limit: for ever */
+    CHECK_EQ_INT(rc, PLUGBOX_TIMEOUT);
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_TIME, 0), PLUGBOX_OK);
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, 256u << 20), PLUGBOX_OK);
+    CHECK_STR(call(b, "\"big\"", &rc), "50331648");
+    /* below the snapshot: refused, nothing changes */
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, 64u << 10), PLUGBOX_MEMORY);
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, 0), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(b, (plugbox_limit)7, 1), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_sandbox_set_limit(NULL, PLUGBOX_LIMIT_TIME, 1), PLUGBOX_ARGUMENT);
+    CHECK_STR(call(b, "\"big\"", &rc), "50331648");
+    plugbox_sandbox_free(b);
+}
+
 static void t_eval_string(void)
 {
     plugbox_sandbox *b = box_of("'x'.repeat(3)", NULL);
@@ -696,6 +722,7 @@ static void t_typescript(void)
 
 static const test_case cases[] = {
     {"typescript", t_typescript},
+    {"live_limits", t_live_limits},
     {"modules", t_modules},
     {"eval_string", t_eval_string},
     {"bytes", t_bytes},

@@ -320,6 +320,34 @@ static guint64 errors_of(GstHarness *h)
     return errors;
 }
 
+static gpointer push_second(gpointer h)
+{
+    return GINT_TO_POINTER(gst_harness_push(h, frame(1)));
+}
+
+/* The limits change while playing: the running script takes them from its next buffer on.
+ * Without a time limit the looping buffer would never return (the job would hang). */
+static void t_live_limits(void)
+{
+    GstHarness *h = harness("plugboxfilter stateful=false time-limit=0 script=\"function process(b) { if (b.offset === 1) for (;;) {} "
+                            "if (b.offset === 2) return new Uint8Array(24 << 20).length > 0; return true; }\"");
+    gst_harness_push(h, frame(0));
+    CHECK_EQ_INT(errors_of(h), 0);
+    GstElement *f = filter_of(h);
+    g_object_set(f, "time-limit", 50, NULL);
+    Job *push = job_start(push_second, h);
+    CHECK_EQ_INT(GPOINTER_TO_INT(job_finish(push, "a looping call after the time limit was lowered")), GST_FLOW_OK);
+    CHECK_EQ_INT(errors_of(h), 1);
+    /* 24 MiB fits the default 64 MiB, not 16 */
+    gst_harness_push(h, frame(2));
+    CHECK_EQ_INT(errors_of(h), 1);
+    g_object_set(f, "memory-limit", (guint64)16 << 20, NULL);
+    gst_harness_push(h, frame(2));
+    CHECK_EQ_INT(errors_of(h), 2);
+    gst_object_unref(f);
+    gst_harness_teardown(h);
+}
+
 /* A pipeline is real time: without time-limit a call may take a second at most. */
 static void t_default_time_limit(void)
 {
@@ -382,7 +410,7 @@ static void t_stop_interrupts(void)
 static void t_stop_race(void)
 {
     for (guint i = 0; i < 20; i++) {
-        GstHarness *h = harness("plugboxfilter time-limit=0 script=\"function process(b) { for (;;) {} }\"");
+        GstHarness *h = harness("plugboxfilter stateful=false time-limit=0 script=\"function process(b) { for (;;) {} }\"");
         Job *push = job_start(push_first, h);
         if (i % 2)
             g_thread_yield();
@@ -544,6 +572,107 @@ static void t_rois_in(void)
     CHECK(!g_strcmp0(meta_json(out), "[{\"id\":7,\"parent_id\":0,\"type\":\"person\",\"x\":10,\"y\":20,\"w\":40,\"h\":60,"
                                      "\"params\":{\"detection\":{\"label\":\"person\",\"confidence\":0.75}}}]"));
     gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+
+static gpointer swap_configs(gpointer arg)
+{
+    struct swapper *s = arg;
+    for (gint v = 4; !g_atomic_int_get(&s->stop); v++) { /* after t_config_hot's own 0 to 3 */
+        gchar *config = g_strdup_printf("{\"v\": %d}", v);
+        g_object_set(s->element, "config", config, NULL);
+        g_free(config);
+        g_atomic_int_inc(&s->swaps);
+        g_usleep(2000);
+    }
+    return NULL;
+}
+
+/* The configuration changes while playing: it takes effect between two buffers, as a script
+ * swap does. Set between pushes, exactly from the next buffer; set under load from another
+ * thread, never backwards and no buffer lost or seen twice. */
+static void t_config_hot(void)
+{
+    GstHarness *h = harness("plugboxfilter config=\"{\\\"v\\\": 0}\" "
+                            "script=\"function process(b) { return { meta: config.v * 100000 + b.offset }; }\"");
+    GstElement *f = filter_of(h);
+    guint wrong = 0, i = 0;
+    for (guint v = 0; v < 4; v++) {
+        if (v) {
+            gchar *config = g_strdup_printf("{\"v\": %u}", v);
+            g_object_set(f, "config", config, NULL);
+            g_free(config);
+        }
+        for (guint k = 0; k < 10; k++, i++) {
+            gst_harness_push(h, frame(i));
+            GstBuffer *b = gst_harness_pull(h);
+            const gchar *m = meta_json(b);
+            if (!m || (guint)atoi(m) != v * 100000 + i)
+                wrong++;
+            gst_buffer_unref(b);
+        }
+    }
+    CHECK_EQ_INT(wrong, 0);
+    gchar *got = NULL;
+    g_object_get(f, "config", &got, NULL);
+    CHECK(got && !strcmp(got, "{\"v\": 3}"));
+    g_free(got);
+
+    struct swapper s = {f, 0, 0};
+    GThread *t = g_thread_new("config", swap_configs, &s);
+    guint in = 0, out = 0, last = 0, backwards = 0;
+    for (i = 0; i < 2000 || (g_atomic_int_get(&s.swaps) < 5 && i < 2000000); i++, in++) {
+        gst_harness_push(h, frame(i % 100000));
+        GstBuffer *b = gst_harness_pull(h);
+        const gchar *m = meta_json(b);
+        guint v = m ? (guint)(atoll(m) / 100000) : 0;
+        if (!m || (guint)(atoll(m) % 100000) != i % 100000 || (in > 0 && v < last))
+            backwards++;
+        last = v;
+        out++;
+        gst_buffer_unref(b);
+    }
+    g_atomic_int_set(&s.stop, 1);
+    g_thread_join(t);
+    CHECK(out == in && in >= 2000);
+    CHECK_EQ_INT(backwards, 0);
+    CHECK(last >= 4 && s.swaps > 1);
+    /* a configuration that is not JSON: a warning, and the old one keeps running */
+    GstBus *bus = bus_of(h);
+    g_object_set(f, "config", "{\"v\": ", NULL);
+    gchar *meta = NULL;
+    CHECK(push_frames(h, 1, &meta) == 1);
+    CHECK(meta && (guint)(atoll(meta) / 100000) == (guint)s.swaps + 3); /* the last one set */
+    GstMessage *w = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    CHECK(w != NULL);
+    if (w)
+        gst_message_unref(w);
+    g_free(meta);
+    gst_object_unref(f);
+    drop_bus(h, bus);
+    gst_harness_teardown(h);
+}
+
+/* examples/zone.js configured from outside: the same detections, another zone and classes */
+static void t_zone_config(void)
+{
+    gchar *launch = g_strdup_printf("plugboxfilter location=%s/zone.js config=\"{\\\"zone\\\": [[0, 0], [100, 0], "
+                                    "[100, 100], [0, 100]], \\\"labels\\\": [\\\"person\\\", \\\"dog\\\"], "
+                                    "\\\"threshold\\\": 0.95}\"", g_getenv("EXAMPLES"));
+    GstHarness *h = harness(launch);
+    GstBuffer *b = frame(0);
+    add_detection(b, 1, "person", 0.9, 280, 200); /* kept by the defaults; outside this zone */
+    add_detection(b, 3, "person", 0.96, 10, 10);  /* inside, confident enough */
+    add_detection(b, 4, "dog", 0.99, 20, 20);     /* a wanted class here */
+    add_detection(b, 5, "dog", 0.9, 20, 20);      /* below the threshold */
+    gst_harness_push(h, b);
+    GstBuffer *out = gst_harness_pull(h);
+    gint id = 0;
+    gdouble confidence = 0;
+    CHECK_EQ_INT(count_rois(out, &id, &confidence), 2);
+    CHECK_EQ_INT(id, 3);
+    gst_buffer_unref(out);
+    g_free(launch);
     gst_harness_teardown(h);
 }
 
@@ -825,7 +954,7 @@ static void t_name_budget(void)
 static void t_rois_cap(void)
 {
     count_criticals();
-    GstHarness *h = harness("plugboxfilter time-limit=0 script=\"function process(b) { var n = b.offset, r = []; "
+    GstHarness *h = harness("plugboxfilter stateful=false time-limit=0 script=\"function process(b) { var n = b.offset, r = []; "
                             "if (n === 0) for (var i = 0; i < 100000; i++) r.push({ id: i }); "
                             "if (n >= 1) for (var i = 0; i < 4096; i++) "
                             "r.push({ id: i, params: { detection: { label: 'x', confidence: 0.5 } } }); "
@@ -987,7 +1116,7 @@ static const test_case cases[] = {
     {"rois_in", t_rois_in},             {"zone_rule", t_zone_rule},
     {"pass_drop", t_pass_drop},         {"buffer_description", t_buffer_description},
     {"meta_downstream", t_meta_downstream}, {"bus_message", t_bus_message},
-    {"on_error", t_on_error},           {"time_limit", t_time_limit},
+    {"on_error", t_on_error},           {"time_limit", t_time_limit},       {"live_limits", t_live_limits},
     {"stateful", t_stateful},           {"caps_change", t_caps_change},
     {"hot_swap", t_hot_swap},           {"rois_order", t_rois_order},
     {"rois_replace", t_rois_replace},   {"json", t_json},
@@ -995,6 +1124,7 @@ static const test_case cases[] = {
     {"stop_interrupts", t_stop_interrupts}, {"stop_race", t_stop_race},
     {"flush_interrupts", t_flush_interrupts}, {"bad_names", t_bad_names},
     {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
+    {"config_hot", t_config_hot},       {"zone_config", t_zone_config},
 };
 
 int main(int argc, char **argv)
