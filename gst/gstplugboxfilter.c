@@ -37,6 +37,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_plugbox_filter_debug);
 
 #define DEFAULT_FUNCTION "process"
 #define DEFAULT_MEMORY_LIMIT (64u << 20)
+#define DEFAULT_WARNING_INTERVAL 1000
 #define DEFAULT_TIME_LIMIT 1000 /* a pipeline is real time */
 #define DEFAULT_ON_ERROR GST_PLUGBOX_ON_ERROR_PASS
 #define DEFAULT_STATEFUL TRUE
@@ -47,6 +48,7 @@ enum {
     PROP_SCRIPT,
     PROP_LOCATION,
     PROP_CONFIG,
+    PROP_WARNING_INTERVAL,
     PROP_FUNCTION,
     PROP_MEMORY_LIMIT,
     PROP_TIME_LIMIT,
@@ -70,6 +72,7 @@ struct _GstPlugboxFilter {
     GstPlugboxOnError on_error;
     gboolean stateful;
     GstPlugboxDataAccess data_access;
+    guint warning_interval; /* ms between two warnings of script errors; 0: every one */
 
     /* the sandbox the streaming thread calls, and the one a property change prepared for it
      * (swapped in between two buffers, under the object lock) */
@@ -91,6 +94,11 @@ struct _GstPlugboxFilter {
     /* statistics, under the object lock */
     guint64 calls, errors;
     gdouble total_us, max_us;
+
+    /* warnings of script errors, rate-limited (the streaming thread's): when the last was
+     * posted, and how many were not since */
+    gint64 warned_us;
+    guint64 unwarned;
 };
 
 G_DEFINE_TYPE(GstPlugboxFilter, gst_plugbox_filter, GST_TYPE_BASE_TRANSFORM);
@@ -283,6 +291,7 @@ static void gst_plugbox_filter_set_property(GObject *object, guint prop_id, cons
         self->location = g_value_dup_string(value);
         rebuild = TRUE;
         break;
+    case PROP_WARNING_INTERVAL: self->warning_interval = g_value_get_uint(value); break;
     case PROP_CONFIG:
         g_free(self->config);
         self->config = g_value_dup_string(value);
@@ -328,6 +337,7 @@ static void gst_plugbox_filter_get_property(GObject *object, guint prop_id, GVal
     case PROP_SCRIPT: g_value_set_string(value, self->script); break;
     case PROP_LOCATION: g_value_set_string(value, self->location); break;
     case PROP_CONFIG: g_value_set_string(value, self->config); break;
+    case PROP_WARNING_INTERVAL: g_value_set_uint(value, self->warning_interval); break;
     case PROP_FUNCTION: g_value_set_string(value, self->function); break;
     case PROP_MEMORY_LIMIT: g_value_set_uint64(value, self->memory_limit); break;
     case PROP_TIME_LIMIT: g_value_set_uint(value, self->time_limit); break;
@@ -1021,32 +1031,118 @@ static GstStateChangeReturn gst_plugbox_filter_change_state(GstElement *element,
 
 /* ---- the streaming thread ------------------------------------------------------------------ */
 
-/* An exception, a limit or a bad result: a warning, or an error with on-error=fail. */
+/* An exception, a limit or a bad result: a warning, or an error with on-error=fail. Warnings
+ * are rate-limited: the first, then at most one a second, which says how many were not posted
+ * since (the errors property counts every one). */
 static GstFlowReturn script_error(GstPlugboxFilter *self, GstPlugboxOnError on_error, const char *msg, const char *stack)
 {
     if (on_error == GST_PLUGBOX_ON_ERROR_FAIL) {
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
         return GST_FLOW_ERROR;
     }
-    GST_ELEMENT_WARNING(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
+    GST_OBJECT_LOCK(self);
+    gint64 interval = (gint64)self->warning_interval * G_TIME_SPAN_MILLISECOND;
+    GST_OBJECT_UNLOCK(self);
+    gint64 now = g_get_monotonic_time();
+    if (self->warned_us && now - self->warned_us < interval) {
+        self->unwarned++;
+        GST_DEBUG_OBJECT(self, "script: %s (warning not posted: at most one a second)", msg);
+    } else if (self->unwarned) {
+        GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                            ("script: %s (and %" G_GUINT64_FORMAT " more errors not posted since the last warning)",
+                             msg, self->unwarned),
+                            ("%s", stack));
+        self->unwarned = 0;
+        self->warned_us = now;
+    } else {
+        GST_ELEMENT_WARNING(self, STREAM, FAILED, ("script: %s", msg), ("%s", stack));
+        self->warned_us = now;
+    }
     return on_error == GST_PLUGBOX_ON_ERROR_DROP ? GST_BASE_TRANSFORM_FLOW_DROPPED : GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+/* The sandbox to call from now on: a new script's, swapped in here, between two buffers. */
+static plugbox_sandbox *current_box(GstPlugboxFilter *self)
 {
-    GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
     GST_OBJECT_LOCK(self);
     plugbox_sandbox *old = NULL;
-    if (self->next_box) { /* a new script: from this buffer on */
+    if (self->next_box) {
         old = self->box;
         self->box = self->next_box;
         self->next_box = NULL;
     }
     plugbox_sandbox *box = self->box;
+    GST_OBJECT_UNLOCK(self);
+    plugbox_sandbox_free(old);
+    return box;
+}
+
+/* A stream event for the script: its function `name` (start, eos, flush, stop), called with
+ * json when it defines one. Its result's JSON text goes to *result (g_free) when it returned
+ * something; its errors follow on-error, and FALSE means the stream must fail. A script that
+ * does not define the function is not an error. guarded: the call may be interrupted by a
+ * stop or a flush (it runs on the streaming thread). */
+static gboolean call_event(GstPlugboxFilter *self, plugbox_sandbox *box, const char *name, const char *json,
+                           gboolean guarded, gchar **result)
+{
+    if (result)
+        *result = NULL;
+    if (!box || (guarded && !begin_call(self, box)))
+        return TRUE;
+    const char *out;
+    size_t out_len;
+    int rc = plugbox_sandbox_call_function(box, name, json, json ? strlen(json) : 0, &out, &out_len);
+    gboolean halted = guarded && end_call(self);
+    if (rc == PLUGBOX_ARGUMENT || (rc == PLUGBOX_INTERRUPTED && halted))
+        return TRUE; /* no such function; or stopped, flushed: not the script's error */
+    GST_OBJECT_LOCK(self);
+    GstPlugboxOnError on_error = self->on_error;
+    if (rc != PLUGBOX_OK)
+        self->errors++;
+    GST_OBJECT_UNLOCK(self);
+    if (rc != PLUGBOX_OK) {
+        gchar *msg = g_strdup_printf("%s(): %s", name, plugbox_sandbox_error_message(box));
+        GstFlowReturn r = script_error(self, on_error, msg, plugbox_sandbox_error_stack(box));
+        g_free(msg);
+        return r != GST_FLOW_ERROR;
+    }
+    if (result && out)
+        *result = g_strndup(out, out_len);
+    return TRUE;
+}
+
+/* flush()'s result is an object whose "keep" is true */
+static gboolean says_keep(const gchar *json)
+{
+    GstPlugboxJsonReader r = {json, json + strlen(json)};
+    GString *key = g_string_new(NULL);
+    gboolean more = TRUE, keep = FALSE;
+    if (gst_plugbox_json_enter_object(&r))
+        while (gst_plugbox_json_member(&r, key, &more) && more) {
+            if (!strcmp(key->str, "keep") && gst_plugbox_json_peek(&r) == GST_PLUGBOX_JSON_TRUE)
+                keep = TRUE;
+            if (!gst_plugbox_json_skip(&r))
+                break;
+        }
+    g_string_free(key, TRUE);
+    return keep;
+}
+
+/* eos()'s result, posted as the element message "plugbox" before EOS goes downstream */
+static void post_summary(GstPlugboxFilter *self, const gchar *json)
+{
+    GstStructure *st = gst_structure_new("plugbox", "json", G_TYPE_STRING, json, "event", G_TYPE_STRING, "eos", NULL);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+}
+
+static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+{
+    GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
+    plugbox_sandbox *box = current_box(self); /* a new script: from this buffer on */
+    GST_OBJECT_LOCK(self);
     GstPlugboxOnError on_error = self->on_error;
     GstPlugboxDataAccess access = self->data_access;
     GST_OBJECT_UNLOCK(self);
-    plugbox_sandbox_free(old);
     if (!box)
         return GST_FLOW_OK;
 
@@ -1115,15 +1211,45 @@ static gboolean gst_plugbox_filter_sink_event(GstBaseTransform *trans, GstEvent 
     } else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
         GST_OBJECT_LOCK(self);
         self->flushing = FALSE;
+        gboolean stateful = self->stateful;
         GST_OBJECT_UNLOCK(self);
+        /* flush(): what the script keeps of its state across a flush is its own to say; with
+         * no flush() (or one that does not return {keep: true}) it starts from its snapshot */
+        plugbox_sandbox *box = current_box(self);
+        gchar *r = NULL;
+        if (!call_event(self, box, "flush", NULL, TRUE, &r)) {
+            g_free(r);
+            gst_event_unref(event);
+            return FALSE;
+        }
+        gboolean keep = r && says_keep(r);
+        g_free(r);
+        if (box && stateful && !keep)
+            plugbox_sandbox_reset(box);
     } else if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
         GstCaps *caps;
         gst_event_parse_caps(event, &caps);
         gchar *json = caps_to_json(caps);
         GST_OBJECT_LOCK(self);
         g_free(self->caps_json);
-        self->caps_json = json;
+        self->caps_json = g_strdup(json);
         GST_OBJECT_UNLOCK(self);
+        gboolean ok = call_event(self, current_box(self), "start", json, TRUE, NULL);
+        g_free(json);
+        if (!ok) {
+            gst_event_unref(event);
+            return FALSE;
+        }
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+        gchar *r = NULL;
+        if (!call_event(self, current_box(self), "eos", NULL, TRUE, &r)) {
+            g_free(r);
+            gst_event_unref(event);
+            return FALSE;
+        }
+        if (r)
+            post_summary(self, r);
+        g_free(r);
     }
     return GST_BASE_TRANSFORM_CLASS(gst_plugbox_filter_parent_class)->sink_event(trans, event);
 }
@@ -1146,6 +1272,8 @@ static gboolean gst_plugbox_filter_start(GstBaseTransform *trans)
     }
     GST_OBJECT_LOCK(self);
     self->box = box;
+    self->warned_us = 0;
+    self->unwarned = 0;
     self->calls = self->errors = 0;
     self->total_us = self->max_us = 0;
     GST_OBJECT_UNLOCK(self);
@@ -1155,6 +1283,8 @@ static gboolean gst_plugbox_filter_start(GstBaseTransform *trans)
 static gboolean gst_plugbox_filter_stop(GstBaseTransform *trans)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
+    /* stop(): the stream is over (its time limit bounds it; nothing else can stop it now) */
+    call_event(self, current_box(self), "stop", NULL, FALSE, NULL);
     GST_OBJECT_LOCK(self);
     plugbox_sandbox *box = self->box, *next = self->next_box;
     self->box = self->next_box = NULL;
@@ -1203,6 +1333,11 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
         g_param_spec_string("config", "Configuration", "JSON text the script sees as its global `config`, "
                             "deep-frozen (setting it while playing swaps it in between two buffers, like a script)",
                             NULL, rw));
+    g_object_class_install_property(gobject_class, PROP_WARNING_INTERVAL,
+        g_param_spec_uint("warning-interval", "Warning interval", "Least time between two warnings of script "
+                          "errors, in milliseconds: the first is posted, then at most one per interval, saying how "
+                          "many were not (the errors property counts them all); 0 posts every one",
+                          0, G_MAXUINT, DEFAULT_WARNING_INTERVAL, rw));
     g_object_class_install_property(gobject_class, PROP_LOCATION,
         g_param_spec_string("location", "Location", "File holding the JavaScript source (used when script is unset)",
                             NULL, rw));
@@ -1267,6 +1402,7 @@ static void gst_plugbox_filter_init(GstPlugboxFilter *self)
     self->on_error = DEFAULT_ON_ERROR;
     self->stateful = DEFAULT_STATEFUL;
     self->data_access = DEFAULT_DATA_ACCESS;
+    self->warning_interval = DEFAULT_WARNING_INTERVAL;
     self->input = g_string_sized_new(1024);
     self->key = g_string_new(NULL);
     self->text = g_string_new(NULL);

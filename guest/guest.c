@@ -95,6 +95,8 @@ static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue script;    /* eval style: compiled bytecode (set up by pb_init) */
 static JSValue function;  /* function style: the function to call */
+static JSValue module_ns; /* a module script's namespace, where pb_select looks first */
+static JSValue selected;  /* pb_select's function: what the next pb_run calls */
 static JSValue uint8_array; /* the Uint8Array constructor, as it was before any script ran */
 static JSValue bytes_buffer; /* this call's ArrayBuffer over the host's bytes, or undefined */
 static struct pb_result result;
@@ -678,7 +680,7 @@ static int run_jobs(void);
 
 EXPORT("pb_init") int pb_init(void)
 {
-    script = function = JS_UNDEFINED;
+    script = function = module_ns = selected = JS_UNDEFINED;
     rt = JS_NewRuntime2(&malloc_functions, NULL);
     if (!rt)
         return -1;
@@ -858,7 +860,8 @@ static int compile_module(const char *src, size_t len, const char *filename, con
     if (JS_IsException(ns))
         return fail_exception(PB_EXCEPTION);
     function = JS_GetPropertyStr(ctx, ns, fn ? fn : "default");
-    JS_FreeValue(ctx, ns);
+    JS_FreeValue(ctx, module_ns);
+    module_ns = ns; /* kept for pb_select */
     if (!JS_IsFunction(ctx, function)) {
         JS_FreeValue(ctx, function);
         function = JS_UNDEFINED;
@@ -1352,6 +1355,36 @@ static void drop(JSValue v)
 
 /* arena_cap: bytes the call may allocate without freeing, 0 when its memory must be reused
  * (a stateful sandbox). The host restores the snapshot after such a call. */
+/* The script's function `name` (an export of a module script, else a global), which the next
+ * pb_run calls instead of the program's own: 1, or 0 when the script has no such function
+ * (reading it may run a getter; what it throws counts as none). */
+EXPORT("pb_select") int pb_select(const char *name, size_t len)
+{
+    JS_FreeValue(ctx, selected);
+    selected = JS_UNDEFINED;
+    JSAtom a = JS_NewAtomLen(ctx, name, len);
+    if (a == JS_ATOM_NULL) {
+        JS_FreeValue(ctx, JS_GetException(ctx));
+        return 0;
+    }
+    JSValue f = JS_IsObject(module_ns) ? JS_GetProperty(ctx, module_ns, a) : JS_UNDEFINED;
+    if (!JS_IsFunction(ctx, f)) {
+        JS_FreeValue(ctx, f);
+        JSValue global = JS_GetGlobalObject(ctx);
+        f = JS_GetProperty(ctx, global, a);
+        JS_FreeValue(ctx, global);
+    }
+    JS_FreeAtom(ctx, a);
+    if (JS_IsException(f))
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    if (!JS_IsFunction(ctx, f)) {
+        JS_FreeValue(ctx, f);
+        return 0;
+    }
+    selected = f;
+    return 1;
+}
+
 EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t seed_lo, uint32_t seed_hi,
                             uint32_t arena_cap, uint8_t *bytes, size_t bytes_len)
 {
@@ -1359,6 +1392,8 @@ EXPORT("pb_run") int pb_run(const char *json, size_t len, int has_data, uint32_t
     arena.cap = arena_cap;
     arena.on = arena_cap != 0;
     int r = run(json, len, has_data, seed_lo, seed_hi, bytes, bytes_len);
+    JS_FreeValue(ctx, selected);
+    selected = JS_UNDEFINED;
     if (r != PB_OK && !arena.on)
         pb_prelude_forget_timers(ctx); /* a stateful sandbox's next call starts with none */
     if (!JS_IsUndefined(bytes_buffer)) {
@@ -1404,8 +1439,8 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
             return fail_exception(PB_EXCEPTION);
         }
     }
-    JSValue r;
-    if (JS_IsUndefined(function)) {
+    JSValue r, fn = JS_IsUndefined(selected) ? function : selected;
+    if (JS_IsUndefined(fn)) {
         JSValue global = JS_GetGlobalObject(ctx);
         int set = JS_SetPropertyStr(ctx, global, "data", data);
         if (set >= 0 && bytes)
@@ -1417,7 +1452,7 @@ static int run(const char *json, size_t len, int has_data, uint32_t seed_lo, uin
             return fail_exception(PB_EXCEPTION);
         r = JS_EvalFunction(ctx, JS_DupValue(ctx, script));
     } else {
-        r = JS_Call(ctx, function, JS_UNDEFINED, bytes ? 2 : 1, (JSValueConst *)args);
+        r = JS_Call(ctx, fn, JS_UNDEFINED, bytes ? 2 : 1, (JSValueConst *)args);
         drop(args[0]);
         drop(args[1]);
     }

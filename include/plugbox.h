@@ -353,6 +353,19 @@ enum {
  * when the bytes do not fit the memory limit. The caller keeps ownership of bytes. */
 PLUGBOX_API int plugbox_sandbox_call_bytes(plugbox_sandbox *box, const char *json, size_t len, void *bytes, size_t bytes_len,
                                unsigned flags, const char **out, size_t *out_len);
+/* Calls the script's function `name` instead of the program's own, for what a host sends
+ * besides its data (a stream's start or end): an export of a module script, else a global
+ * function (in eval style, one the script defined: so with a stateful sandbox, once a call
+ * ran the script). json, out and everything else as plugbox_sandbox_call (json NULL: the
+ * function gets undefined). Returns PLUGBOX_ARGUMENT when the script has no function `name`:
+ * nothing ran, and a stateful sandbox keeps its state. */
+PLUGBOX_API int plugbox_sandbox_call_function(plugbox_sandbox *box, const char *name, const char *json, size_t len,
+                                              const char **out, size_t *out_len);
+/* Brings box back to its program's snapshot now, as a fresh sandbox starts every call (a
+ * stateful sandbox forgets its state: after a seek, say). Not while a call runs on box.
+ * Returns PLUGBOX_OK, PLUGBOX_ARGUMENT (NULL, or from the sandbox's own call), or
+ * PLUGBOX_HOST when memory could not be restored (the next call tries again). */
+PLUGBOX_API int plugbox_sandbox_reset(plugbox_sandbox *box);
 /* Error of the last call: kind, message, stack ("" if none); strings valid until the next
  * call or free. */
 PLUGBOX_API int plugbox_sandbox_error_kind(const plugbox_sandbox *box);

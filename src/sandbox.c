@@ -99,6 +99,8 @@ struct run_args {
     size_t bytes_len;
     int write_back;   /* copy the bytes back after a call that succeeded */
     uint32_t result_addr;
+    const char *function; /* the script's function to call instead of the program's, or NULL */
+    int missing;      /* the script has no such function: nothing ran */
 };
 
 static int run_body(pb_call *c, pb_rt_guard *g)
@@ -108,6 +110,19 @@ static int run_body(pb_call *c, pb_rt_guard *g)
     wasm_rt_memory_t *m = &in->w.w2c_memory;
     uint32_t input = a->raw_ptr, bytes = 0;
     int rc;
+    if (a->function) {
+        uint32_t name;
+        if ((rc = pb__guest_put(in, g, a->function, strlen(a->function), &name)) != PLUGBOX_OK)
+            return rc;
+        pb_rt_guest_begin(g);
+        int found = Z_engineZ_pb_select(&in->w, name, (uint32_t)strlen(a->function));
+        Z_engineZ_pb_free(&in->w, name);
+        pb_rt_guest_end(g);
+        if (!found) {
+            a->missing = 1;
+            return PLUGBOX_ARGUMENT;
+        }
+    }
     if (a->json && !a->raw && (rc = pb__guest_put(in, g, a->json, a->len, &input)) != PLUGBOX_OK)
         return rc;
     /* (a failed copy leaves the input allocated: the sandbox is reset after this error) */
@@ -211,6 +226,13 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
             *out_len = o.out_len;
         }
     }
+    if (a->missing) {
+        /* nothing of the script ran: a stateful sandbox keeps its state, a fresh one goes
+         * back to its snapshot as after any call */
+        if (!sb->stateful)
+            sb->reset = RESET_DIRTY;
+        return pb__error_setf(&sb->error, PLUGBOX_ARGUMENT, "%s is not a function of the script", a->function);
+    }
     if (rc == PLUGBOX_INPUT && have_outcome && a->json)
         input_error(sb, a->json, a->len, o.out_len);
     else if (rc != PLUGBOX_OK)
@@ -240,6 +262,20 @@ int pb__sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const ch
 int plugbox_sandbox_call(plugbox_sandbox *sb, const char *json, size_t len, const char **out, size_t *out_len)
 {
     return pb__sandbox_call(sb, json, len, out, out_len, NULL);
+}
+
+int plugbox_sandbox_call_function(plugbox_sandbox *sb, const char *name, const char *json, size_t len,
+                                  const char **out, size_t *out_len)
+{
+    if (!sb || !out || !out_len)
+        return PLUGBOX_ARGUMENT;
+    *out = NULL;
+    *out_len = 0;
+    pb__error_clear(&sb->error);
+    if (!name || !*name)
+        return pb__error_setf(&sb->error, PLUGBOX_ARGUMENT, "no function name");
+    struct run_args a = {.json = json, .len = json ? len : 0, .function = name};
+    return call(sb, &a, out, out_len, NULL);
 }
 
 int plugbox_sandbox_call_bytes(plugbox_sandbox *sb, const char *json, size_t len, void *bytes, size_t bytes_len,
@@ -282,6 +318,15 @@ int pb__sandbox_pristine(plugbox_sandbox *sb)
         if (map[i])
             return 0;
     return sb->in->w.w2c_g0 == img->state.w2c_g0;
+}
+
+int plugbox_sandbox_reset(plugbox_sandbox *sb)
+{
+    if (!sb || sb->busy)
+        return PLUGBOX_ARGUMENT;
+    if (sb->reset == RESET_NONE)
+        sb->reset = RESET_DIRTY;
+    return reset(sb);
 }
 
 int plugbox_sandbox_set_limit(plugbox_sandbox *sb, plugbox_limit which, uint64_t value)

@@ -48,6 +48,57 @@ static const char *call(plugbox_sandbox *b, const char *json, int *rc)
 
 /* ---- cases ---------------------------------------------------------------------------------- */
 
+/* Calling one of the script's other functions; resetting a stateful sandbox */
+static const char *call_fn(plugbox_sandbox *b, const char *name, const char *json, int *rc)
+{
+    static char buf[4096];
+    const char *out;
+    size_t n;
+    *rc = plugbox_sandbox_call_function(b, name, json, json ? strlen(json) : 0, &out, &n);
+    if (*rc != PLUGBOX_OK)
+        return NULL;
+    snprintf(buf, sizeof buf, "%.*s", out ? (int)n : 9, out ? out : "undefined");
+    return buf;
+}
+
+static void t_call_function(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "process");
+    plugbox_options_set_stateful(o, 1);
+    plugbox_sandbox *b = box_of("var n = 0; function process(d) { n += d; return n; }"
+                                "function summary(extra) { return { n: n, extra: extra }; }", o);
+    int rc;
+    CHECK_STR(call(b, "2", &rc), "2");
+    CHECK_STR(call_fn(b, "summary", "[1]", &rc), "{\"n\":2,\"extra\":[1]}");
+    CHECK_STR(call_fn(b, "summary", NULL, &rc), "{\"n\":2}");
+    /* no such function: nothing ran, the state is kept */
+    CHECK(call_fn(b, "eos", NULL, &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_ARGUMENT);
+    CHECK_STR(plugbox_sandbox_error_message(b), "eos is not a function of the script");
+    CHECK(call_fn(b, "n", NULL, &rc) == NULL); /* a global, not a function */
+    CHECK_EQ_INT(rc, PLUGBOX_ARGUMENT);
+    CHECK_STR(call(b, "3", &rc), "5");
+    /* its errors are the call's */
+    CHECK(call_fn(b, "summary", "{", &rc) == NULL);
+    CHECK_EQ_INT(rc, PLUGBOX_INPUT);
+    /* back to the snapshot */
+    CHECK_EQ_INT(plugbox_sandbox_reset(b), PLUGBOX_OK);
+    CHECK_STR(call_fn(b, "summary", NULL, &rc), "{\"n\":0}");
+    CHECK_EQ_INT(plugbox_sandbox_reset(NULL), PLUGBOX_ARGUMENT);
+    plugbox_sandbox_free(b);
+    /* a module's exports first; eval style: what the script defined, once it ran */
+    plugbox_options_set_function(o, NULL);
+    b = box_of("export default function (d) { return d + 1 } export function eos() { return 'module' }", o);
+    CHECK_STR(call_fn(b, "eos", NULL, &rc), "\"module\"");
+    plugbox_sandbox_free(b);
+    b = box_of("function eos() { return 'eval' } 1", o);
+    CHECK_STR(call(b, NULL, &rc), "1");
+    CHECK_STR(call_fn(b, "eos", NULL, &rc), "\"eval\"");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 /* Limits changed on a live sandbox take effect from its next call */
 static void t_live_limits(void)
 {
@@ -723,6 +774,7 @@ static void t_typescript(void)
 static const test_case cases[] = {
     {"typescript", t_typescript},
     {"live_limits", t_live_limits},
+    {"call_function", t_call_function},
     {"modules", t_modules},
     {"eval_string", t_eval_string},
     {"bytes", t_bytes},

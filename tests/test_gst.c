@@ -141,16 +141,22 @@ static struct {
     GMutex lock;
     GCond cond;
     guint seen;
+    guint stopped; /* lines "script: stopped" */
 } in_call;
 
 static void on_log(GstDebugCategory *cat, GstDebugLevel level, const gchar *file, const gchar *function, gint line,
                    GObject *object, GstDebugMessage *message, gpointer user)
 {
     (void)level, (void)file, (void)function, (void)line, (void)object, (void)user;
-    if (strcmp(gst_debug_category_get_name(cat), "plugboxfilter") || !strstr(gst_debug_message_get(message), "script: in the call"))
+    const gchar *text = gst_debug_message_get(message);
+    if (strcmp(gst_debug_category_get_name(cat), "plugboxfilter"))
+        return;
+    gboolean call = strstr(text, "script: in the call") != NULL, stopped = strstr(text, "script: stopped") != NULL;
+    if (!call && !stopped)
         return;
     g_mutex_lock(&in_call.lock);
-    in_call.seen++;
+    in_call.seen += call;
+    in_call.stopped += stopped;
     g_cond_broadcast(&in_call.cond);
     g_mutex_unlock(&in_call.lock);
 }
@@ -476,19 +482,23 @@ static void t_caps_change(void)
     gst_harness_teardown(h);
 }
 
+/* Sets the element's `property` to `format` with v = first, first + 1, ... every 2 ms until
+ * stopped, counting the swaps. */
 struct swapper {
     GstElement *element;
     volatile gint stop;
     gint swaps;
+    const gchar *property, *format;
+    gint first;
 };
 
-static gpointer swap_scripts(gpointer arg)
+static gpointer swap_values(gpointer arg)
 {
     struct swapper *s = arg;
-    for (gint v = 2; !g_atomic_int_get(&s->stop); v++) {
-        gchar *script = g_strdup_printf("function process(b) { return { meta: %d }; }", v);
-        g_object_set(s->element, "script", script, NULL);
-        g_free(script);
+    for (gint v = s->first; !g_atomic_int_get(&s->stop); v++) {
+        gchar *value = g_strdup_printf(s->format, v);
+        g_object_set(s->element, s->property, value, NULL);
+        g_free(value);
         g_atomic_int_inc(&s->swaps);
         g_usleep(2000);
     }
@@ -500,8 +510,8 @@ static void t_hot_swap(void)
     GstHarness *h = harness("plugboxfilter script=\"function process(b) { return { meta: 1 }; }\"");
     GstBus *bus = bus_of(h);
     GstElement *f = filter_of(h);
-    struct swapper s = {f, 0, 0};
-    GThread *t = g_thread_new("swap", swap_scripts, &s);
+    struct swapper s = {f, 0, 0, "script", "function process(b) { return { meta: %d }; }", 2};
+    GThread *t = g_thread_new("swap", swap_values, &s);
     /* at least 2000 buffers, and on until several swaps happened under load (buffers are fast
      * and a compile is not: a fixed count can end before the first swap) */
     guint in = 0, out = 0, last = 0, backwards = 0;
@@ -575,19 +585,6 @@ static void t_rois_in(void)
     gst_harness_teardown(h);
 }
 
-static gpointer swap_configs(gpointer arg)
-{
-    struct swapper *s = arg;
-    for (gint v = 4; !g_atomic_int_get(&s->stop); v++) { /* after t_config_hot's own 0 to 3 */
-        gchar *config = g_strdup_printf("{\"v\": %d}", v);
-        g_object_set(s->element, "config", config, NULL);
-        g_free(config);
-        g_atomic_int_inc(&s->swaps);
-        g_usleep(2000);
-    }
-    return NULL;
-}
-
 /* The configuration changes while playing: it takes effect between two buffers, as a script
  * swap does. Set between pushes, exactly from the next buffer; set under load from another
  * thread, never backwards and no buffer lost or seen twice. */
@@ -618,8 +615,8 @@ static void t_config_hot(void)
     CHECK(got && !strcmp(got, "{\"v\": 3}"));
     g_free(got);
 
-    struct swapper s = {f, 0, 0};
-    GThread *t = g_thread_new("config", swap_configs, &s);
+    struct swapper s = {f, 0, 0, "config", "{\"v\": %d}", 4}; /* after the 0 to 3 above */
+    GThread *t = g_thread_new("config", swap_values, &s);
     guint in = 0, out = 0, last = 0, backwards = 0;
     for (i = 0; i < 2000 || (g_atomic_int_get(&s.swaps) < 5 && i < 2000000); i++, in++) {
         gst_harness_push(h, frame(i % 100000));
@@ -649,6 +646,107 @@ static void t_config_hot(void)
         gst_message_unref(w);
     g_free(meta);
     gst_object_unref(f);
+    drop_bus(h, bus);
+    gst_harness_teardown(h);
+}
+
+/* The script's stream events: start(caps) at caps, eos() before EOS goes on (its result
+ * posted), flush() at FLUSH_STOP (state reset unless it says {keep: true}), stop() when the
+ * element stops */
+static const gchar *events_script =
+    "var n = 0, width = 0; function start(caps) { width = caps.width; } "
+    "function process(b) { n++; return { meta: [n, width] }; } "
+    "function eos() { return { frames: n, width: width }; } "
+    "function stop() { console.log('stopped'); }";
+
+static void t_events(void)
+{
+    watch_console();
+    for (int keep = 0; keep < 2; keep++) {
+        gchar *script = g_strdup_printf("%s %s", events_script,
+                                        keep ? "function flush() { return { keep: true }; }" : "");
+        GstElement *f = gst_element_factory_make("plugboxfilter", NULL);
+        g_object_set(f, "script", script, NULL);
+        GstHarness *h = gst_harness_new_with_element(f, "sink", "src");
+        gst_object_unref(f);
+        GstBus *bus = bus_of(h);
+        gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=4,height=2,framerate=10/1");
+        gchar *meta = NULL;
+        CHECK(push_frames(h, 3, &meta) == 3);
+        CHECK(meta && !strcmp(meta, "[3,4]"));
+        gst_harness_push_event(h, gst_event_new_flush_start());
+        gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
+        gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=8,height=2,framerate=10/1");
+        gst_harness_push_event(h, gst_event_new_segment(&(GstSegment){.format = GST_FORMAT_TIME, .rate = 1,
+                                                                       .applied_rate = 1, .stop = GST_CLOCK_TIME_NONE}));
+        CHECK(push_frames(h, 1, &meta) == 1);
+        /* without flush(): from the snapshot (n counts again), with the new caps' start() */
+        CHECK(meta && !strcmp(meta, keep ? "[4,8]" : "[1,8]"));
+        CHECK(gst_harness_push_event(h, gst_event_new_eos()));
+        GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+        CHECK(m != NULL);
+        if (m) {
+            const GstStructure *st = gst_message_get_structure(m);
+            CHECK(gst_structure_has_name(st, "plugbox"));
+            CHECK(!g_strcmp0(gst_structure_get_string(st, "event"), "eos"));
+            CHECK(!g_strcmp0(gst_structure_get_string(st, "json"), keep ? "{\"frames\":4,\"width\":8}"
+                                                                          : "{\"frames\":1,\"width\":8}"));
+            gst_message_unref(m);
+        }
+        /* EOS went on downstream after the message */
+        GstEvent *e;
+        gboolean eos = FALSE;
+        while ((e = gst_harness_try_pull_event(h))) {
+            eos |= GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+            gst_event_unref(e);
+        }
+        CHECK(eos);
+        g_mutex_lock(&in_call.lock);
+        guint stopped = in_call.stopped;
+        g_mutex_unlock(&in_call.lock);
+        drop_bus(h, bus);
+        gst_harness_teardown(h);
+        g_mutex_lock(&in_call.lock);
+        CHECK_EQ_INT(in_call.stopped, stopped + 1);
+        g_mutex_unlock(&in_call.lock);
+        g_free(meta);
+        g_free(script);
+    }
+}
+
+/* An event function that throws follows on-error; warnings of errors are rate-limited, and the
+ * errors property counts every one */
+static void t_event_errors(void)
+{
+    GstHarness *h = harness("plugboxfilter script=\"function process(b) { throw new Error('bad ' + b.offset); } "
+                            "function eos() { throw new Error('no summary'); }\"");
+    GstBus *bus = bus_of(h);
+    gint64 t0 = g_get_monotonic_time();
+    CHECK(push_frames(h, 50, NULL) == 50); /* on-error=pass */
+    gint64 elapsed = g_get_monotonic_time() - t0;
+    CHECK_EQ_INT(errors_of(h), 50);
+    guint warnings = 0;
+    GstMessage *m;
+    while ((m = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING))) {
+        warnings++;
+        gst_message_unref(m);
+    }
+    /* the first, then at most one a second, however fast the machine is */
+    CHECK(warnings >= 1 && warnings <= 1 + elapsed / G_USEC_PER_SEC + 1);
+    g_usleep(G_USEC_PER_SEC + 100000);
+    CHECK(push_frames(h, 1, NULL) == 1);
+    m = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    CHECK(m != NULL);
+    if (m) {
+        GError *err = NULL;
+        gst_message_parse_warning(m, &err, NULL);
+        CHECK(err && strstr(err->message, "bad 0") && strstr(err->message, "more errors not posted"));
+        g_clear_error(&err);
+        gst_message_unref(m);
+    }
+    gst_harness_push_event(h, gst_event_new_eos());
+    CHECK_EQ_INT(errors_of(h), 52);
+    CHECK(gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT) == NULL); /* no summary */
     drop_bus(h, bus);
     gst_harness_teardown(h);
 }
@@ -892,7 +990,7 @@ static void expect_result(GstHarness *h, GstBus *bus, guint i, const gchar *ids,
 static void t_bad_names(void)
 {
     count_criticals();
-    GstHarness *h = harness("plugboxfilter script=\"var bad = ["
+    GstHarness *h = harness("plugboxfilter warning-interval=0 script=\"var bad = ["
                             "[{ id: 5, params: { '': { a: 1 } } }], "
                             "[{ id: 5 }, { id: 6, params: { '1x': {} } }], "
                             "[{ id: 5, params: { p: { 'a b': 1 } } }], "
@@ -923,7 +1021,7 @@ static void t_name_budget(void)
     gchar *known = g_strnfill(65536, 'k');
     g_quark_from_string(known);
     g_quark_from_string("detection");
-    GstHarness *h = harness("plugboxfilter script=\"function process(b) { var n = b.offset, r = []; "
+    GstHarness *h = harness("plugboxfilter warning-interval=0 script=\"function process(b) { var n = b.offset, r = []; "
                             "if (n <= 3) for (var i = 0; i < 100; i++) r.push({ id: i, type: 'budget' + n % 3 + '_' + i }); "
                             "if (n === 4) r.push({ id: 1, type: 'u'.repeat(65536) }); "
                             "if (n === 5) r.push({ id: 1, type: 'k'.repeat(65536) }); "
@@ -954,7 +1052,7 @@ static void t_name_budget(void)
 static void t_rois_cap(void)
 {
     count_criticals();
-    GstHarness *h = harness("plugboxfilter stateful=false time-limit=0 script=\"function process(b) { var n = b.offset, r = []; "
+    GstHarness *h = harness("plugboxfilter warning-interval=0 stateful=false time-limit=0 script=\"function process(b) { var n = b.offset, r = []; "
                             "if (n === 0) for (var i = 0; i < 100000; i++) r.push({ id: i }); "
                             "if (n >= 1) for (var i = 0; i < 4096; i++) "
                             "r.push({ id: i, params: { detection: { label: 'x', confidence: 0.5 } } }); "
@@ -1125,6 +1223,7 @@ static const test_case cases[] = {
     {"flush_interrupts", t_flush_interrupts}, {"bad_names", t_bad_names},
     {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
     {"config_hot", t_config_hot},       {"zone_config", t_zone_config},
+    {"events", t_events},               {"event_errors", t_event_errors},
 };
 
 int main(int argc, char **argv)
