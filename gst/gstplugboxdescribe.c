@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* gstplugboxdescribe.c - what the script sees of a buffer: its timestamps, offset, flags, caps,
+ * regions of interest and the metadata an upstream plugboxfilter attached, as JSON. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <string.h>
+
+#include "gstplugboxelement.h"
+
+/* ---- what the script sees ------------------------------------------------------------------ */
+
+typedef struct {
+    GString *s;
+    gboolean first;
+} FieldWriter;
+
+static void put_value(GString *s, const GValue *value)
+{
+    GType t = G_VALUE_TYPE(value);
+    if (t == G_TYPE_INT) {
+        gst_plugbox_json_put_int(s, g_value_get_int(value));
+    } else if (t == G_TYPE_UINT) {
+        gst_plugbox_json_put_uint(s, g_value_get_uint(value));
+    } else if (t == G_TYPE_INT64) {
+        gst_plugbox_json_put_int(s, g_value_get_int64(value));
+    } else if (t == G_TYPE_UINT64) {
+        gst_plugbox_json_put_uint(s, g_value_get_uint64(value));
+    } else if (t == G_TYPE_DOUBLE) {
+        gst_plugbox_json_put_double(s, g_value_get_double(value));
+    } else if (t == G_TYPE_FLOAT) {
+        gst_plugbox_json_put_double(s, g_value_get_float(value));
+    } else if (t == G_TYPE_BOOLEAN) {
+        g_string_append(s, g_value_get_boolean(value) ? "true" : "false");
+    } else if (t == G_TYPE_STRING) {
+        gst_plugbox_json_put_string(s, g_value_get_string(value) ? g_value_get_string(value) : "");
+    } else if (t == GST_TYPE_FRACTION) {
+        gint n = gst_value_get_fraction_numerator(value), d = gst_value_get_fraction_denominator(value);
+        if (d)
+            gst_plugbox_json_put_double(s, (gdouble)n / d);
+        else
+            g_string_append(s, "null");
+    } else {
+        gchar *text = gst_value_serialize(value);
+        gst_plugbox_json_put_string(s, text ? text : "");
+        g_free(text);
+    }
+}
+
+static gboolean put_field(GQuark field, const GValue *value, gpointer user)
+{
+    FieldWriter *w = user;
+    if (!w->first)
+        g_string_append_c(w->s, ',');
+    w->first = FALSE;
+    gst_plugbox_json_put_string(w->s, g_quark_to_string(field));
+    g_string_append_c(w->s, ':');
+    put_value(w->s, value);
+    return TRUE;
+}
+
+/* {"media":"video/x-raw","format":"I420","width":320,...}: rebuilt on a caps change only */
+gchar *gst_plugbox_caps_to_json(GstCaps *caps)
+{
+    if (!caps || gst_caps_get_size(caps) == 0)
+        return g_strdup("null");
+    GstStructure *st = gst_caps_get_structure(caps, 0);
+    GString *s = g_string_new("{\"media\":");
+    gst_plugbox_json_put_string(s, gst_structure_get_name(st));
+    FieldWriter w = {s, FALSE};
+    gst_structure_foreach(st, put_field, &w);
+    g_string_append_c(s, '}');
+    return g_string_free(s, FALSE);
+}
+
+static void put_time(GString *s, const gchar *key, GstClockTime t)
+{
+    g_string_append(s, key);
+    if (GST_CLOCK_TIME_IS_VALID(t))
+        gst_plugbox_json_put_uint(s, t);
+    else
+        g_string_append(s, "null");
+}
+
+static void put_roi(GString *s, const GstVideoRegionOfInterestMeta *roi)
+{
+    g_string_append(s, "{\"id\":");
+    gst_plugbox_json_put_int(s, roi->id);
+    g_string_append(s, ",\"parent_id\":");
+    gst_plugbox_json_put_int(s, roi->parent_id);
+    g_string_append(s, ",\"type\":");
+    gst_plugbox_json_put_string(s, roi->roi_type ? g_quark_to_string(roi->roi_type) : "");
+    g_string_append(s, ",\"x\":");
+    gst_plugbox_json_put_uint(s, roi->x);
+    g_string_append(s, ",\"y\":");
+    gst_plugbox_json_put_uint(s, roi->y);
+    g_string_append(s, ",\"w\":");
+    gst_plugbox_json_put_uint(s, roi->w);
+    g_string_append(s, ",\"h\":");
+    gst_plugbox_json_put_uint(s, roi->h);
+    g_string_append(s, ",\"params\":{");
+    for (GList *l = roi->params; l; l = l->next) {
+        GstStructure *p = l->data;
+        if (l != roi->params)
+            g_string_append_c(s, ',');
+        gst_plugbox_json_put_string(s, gst_structure_get_name(p));
+        g_string_append(s, ":{");
+        FieldWriter w = {s, TRUE};
+        gst_structure_foreach(p, put_field, &w);
+        g_string_append_c(s, '}');
+    }
+    g_string_append(s, "}}");
+}
+
+/* The buffer's description, into self->input; its regions of interest, into self->rois. */
+void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
+{
+    static const struct {
+        GstBufferFlags flag;
+        const gchar *name;
+    } flags[] = {
+        {GST_BUFFER_FLAG_LIVE, "live"},           {GST_BUFFER_FLAG_DECODE_ONLY, "decode-only"},
+        {GST_BUFFER_FLAG_DISCONT, "discont"},     {GST_BUFFER_FLAG_RESYNC, "resync"},
+        {GST_BUFFER_FLAG_CORRUPTED, "corrupted"}, {GST_BUFFER_FLAG_MARKER, "marker"},
+        {GST_BUFFER_FLAG_HEADER, "header"},       {GST_BUFFER_FLAG_GAP, "gap"},
+        {GST_BUFFER_FLAG_DROPPABLE, "droppable"}, {GST_BUFFER_FLAG_DELTA_UNIT, "delta-unit"},
+    };
+    GString *s = self->input;
+    g_string_truncate(s, 0);
+    put_time(s, "{\"pts\":", GST_BUFFER_PTS(buf));
+    put_time(s, ",\"dts\":", GST_BUFFER_DTS(buf));
+    put_time(s, ",\"duration\":", GST_BUFFER_DURATION(buf));
+    g_string_append(s, ",\"offset\":");
+    if (GST_BUFFER_OFFSET_IS_VALID(buf))
+        gst_plugbox_json_put_uint(s, GST_BUFFER_OFFSET(buf));
+    else
+        g_string_append(s, "null");
+    g_string_append(s, ",\"flags\":[");
+    gboolean first = TRUE;
+    for (gsize i = 0; i < G_N_ELEMENTS(flags); i++) {
+        if (GST_BUFFER_FLAG_IS_SET(buf, flags[i].flag)) {
+            if (!first)
+                g_string_append_c(s, ',');
+            gst_plugbox_json_put_string(s, flags[i].name);
+            first = FALSE;
+        }
+    }
+    g_string_append(s, "],\"size\":");
+    gst_plugbox_json_put_uint(s, gst_buffer_get_size(buf));
+    g_string_append(s, ",\"caps\":");
+    g_string_append(s, self->caps_json ? self->caps_json : "null");
+
+    g_array_set_size(self->rois, 0);
+    gpointer state = NULL;
+    GstMeta *m;
+    while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+        InputRoi r = {(GstVideoRegionOfInterestMeta *)m, 0, 0, FALSE};
+        g_array_append_val(self->rois, r);
+    }
+    g_string_append(s, ",\"rois\":[");
+    for (guint i = 0; i < self->rois->len; i++) {
+        InputRoi *r = &g_array_index(self->rois, InputRoi, i);
+        if (i > 0)
+            g_string_append_c(s, ',');
+        r->start = s->len;
+        put_roi(s, r->meta);
+        r->end = s->len;
+    }
+    const gchar *meta = gst_plugbox_meta_get_json(buf);
+    g_string_append(s, "],\"meta\":");
+    g_string_append(s, meta ? meta : "null");
+    g_string_append_c(s, '}');
+}
+
