@@ -64,7 +64,9 @@ static const char map_usage[] =
     "                         input error for that line, and the next line runs\n"
     "  --on-error MODE        emit (default): the line's output is {\"error\":{\"kind\":...,\"message\":...}};\n"
     "                         skip: no output for that line; fail: stop, exit with the error's code\n"
-    "  --keep-state           one stateful sandbox per thread instead of fresh state per line\n"
+    "  --keep-state           one stateful sandbox per thread instead of fresh state per line;\n"
+    "                         after the last line, each thread's eos() (when the script defines\n"
+    "                         it) writes its result as a line of its own: a summary\n"
     "  -h, --help             show this help\n"
     "\n"
     "A progress line goes to stderr when it is a terminal. Every output line is valid UTF-8 JSON.\n"
@@ -986,6 +988,27 @@ static void on_result(void *user, uint64_t index, const plugbox_result *r)
         draw_progress(m, 0);
 }
 
+/* --keep-state: after the last line, each thread's eos() when the script defines it, its
+ * result written as a line of its own (none for undefined), errors as a line's are */
+static void map_eos(struct map_state *m, unsigned threads)
+{
+    plugbox_result *r = calloc(threads, sizeof *r);
+    unsigned n = 0;
+    if (!r || plugbox_pool_call_function(m->pool, "eos", NULL, 0, r, threads, &n) != PLUGBOX_OK) {
+        free(r);
+        fprintf(stderr, "%s: cannot call eos(): out of memory\n", prog_name);
+        m->failed_code = EXIT_INTERNAL;
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (r[i].status != PLUGBOX_ARGUMENT && (r[i].status != PLUGBOX_OK || r[i].json) && !m->stop_output)
+            put_outcome(m, m->lines, r[i].status, r[i].json, r[i].len,
+                        *r[i].message ? r[i].message : plugbox_strerror(r[i].status));
+        plugbox_result_clear(&r[i]);
+    }
+    free(r);
+}
+
 /* Submits every line of standard input to the pool, until its end or a stop. Returns 0, or
  * errno when the input could not be read. */
 static int map_lines(struct map_state *m)
@@ -1060,6 +1083,8 @@ static int cmd_map(int argc, char **argv)
     signals_stop_with(map_stop, &m);
     int read_error = map_lines(&m);
     plugbox_pool_wait(m.pool);
+    if (o.keep_state && !atomic_load(&m.stopping) && !m.stop_output)
+        map_eos(&m, threads);
     int signo = signals_work_done();
     plugbox_pool_free(m.pool);
 

@@ -431,6 +431,15 @@ PLUGBOX_API void plugbox_pool_free(plugbox_pool *pool);
 PLUGBOX_API int plugbox_pool_submit(plugbox_pool *pool, const char *json, size_t len);
 /* Blocks until every input submitted so far has been delivered. Thread-safe. */
 PLUGBOX_API void plugbox_pool_wait(plugbox_pool *pool);
+/* The end of a stateful pool's input: waits as plugbox_pool_wait, then calls the script's
+ * function `name` (as plugbox_sandbox_call_function) on each worker's sandbox in turn, on the
+ * calling thread, each with the state its worker built. results[i] gets worker i's outcome
+ * (owned by the caller: plugbox_result_clear), PLUGBOX_ARGUMENT when the script has no such
+ * function; *n the number of workers, at most cap of them called. Not concurrently with
+ * plugbox_pool_submit; plugbox_pool_cancel does not stop these calls (their time limit does).
+ * Returns PLUGBOX_OK, or PLUGBOX_ARGUMENT for a NULL pool, name, results or n. */
+PLUGBOX_API int plugbox_pool_call_function(plugbox_pool *pool, const char *name, const char *json, size_t len,
+                                           plugbox_result *results, unsigned cap, unsigned *n);
 /* Runs n inputs and fills results[i] for inputs[i] (lens[i] bytes; lens NULL: NUL-terminated),
  * waiting for all of them. Results go to the array, not to the pool's callback. Returns
  * PLUGBOX_OK (each result has its own status) or PLUGBOX_HOST (an input could not be queued:

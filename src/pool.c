@@ -343,6 +343,25 @@ void plugbox_pool_wait(plugbox_pool *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+int plugbox_pool_call_function(plugbox_pool *p, const char *name, const char *json, size_t len,
+                               plugbox_result *results, unsigned cap, unsigned *n)
+{
+    if (!p || !name || !results || !n)
+        return PLUGBOX_ARGUMENT;
+    plugbox_pool_wait(p); /* every worker is idle after it: its sandbox is free */
+    *n = p->nworkers < cap ? p->nworkers : cap;
+    for (unsigned i = 0; i < *n; i++) {
+        pthread_mutex_lock(&p->lock); /* what the worker did is seen from here */
+        plugbox_sandbox *box = p->workers[i].box;
+        pthread_mutex_unlock(&p->lock);
+        const char *out;
+        size_t out_len;
+        int status = plugbox_sandbox_call_function(box, name, json, len, &out, &out_len);
+        take_result(&results[i], status, box, out, out_len);
+    }
+    return PLUGBOX_OK;
+}
+
 int plugbox_pool_run(plugbox_pool *p, const char *const *inputs, const size_t *lens, size_t n,
                      plugbox_result *results)
 {

@@ -2363,6 +2363,31 @@ case_config_errors() {
     expect_stderr_has "UTF-8"
 }
 
+case_map_keep_state_eos() {
+    # after the last line, eos() writes a summary of the state as a line of its own
+    for i in 1 2 3 4 5; do echo "$i"; done > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 \
+        -e 'globalThis.sum = (globalThis.sum || 0) + data; function eos() { return { total: sum } } data * 2'
+    expect_rc 0
+    [ "$(tr '\n' ' ' < "$T/out")" = '2 4 6 8 10 {"total":15} ' ] || fail "expected the lines, then eos()'s summary"
+    # one summary per thread, each of its own lines: together every line
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 2 \
+        -e 'globalThis.n = (globalThis.n || 0) + 1; function eos() { return n } data'
+    expect_rc 0
+    [ "$(head -5 "$T/out" | tr '\n' ' ')" = '1 2 3 4 5 ' ] || fail "lines out of order"
+    [ "$(tail -n +6 "$T/out" | wc -l)" = 2 ] || fail "expected one summary per thread"
+    [ "$(tail -n +6 "$T/out" | awk '{ s += $1 } END { print s }')" = 5 ] || fail "the summaries do not add up to the lines"
+    # no eos(), or one that returns nothing: no extra line; fresh state: eos() is not called
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 -e 'function eos() {} data'
+    [ "$(wc -l < "$T/out")" = 5 ] || fail "an undefined summary wrote a line"
+    PB_STDIN=in.ndjson run_pb map --threads 1 -e 'function eos() { return "x" } data'
+    [ "$(wc -l < "$T/out")" = 5 ] || fail "eos() ran without --keep-state"
+    # an eos() that throws is a line's error, as --on-error says
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 1 -e 'function eos() { throw new Error("no") } data'
+    expect_rc 0
+    [ "$(tail -1 "$T/out")" = '{"error":{"kind":"exception","message":"Error: no"}}' ] || fail "eos()'s error: $(tail -1 "$T/out")"
+}
+
 # ---------------------------------------------------------------------------
 # main
 
