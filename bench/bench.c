@@ -388,6 +388,7 @@ static int bench_host(int ncalls)
         plugbox_program_new(engine, local_src, sizeof local_src - 1, NULL, &pl) != PLUGBOX_OK ||
         plugbox_sandbox_new(ph, NULL, &bh) != PLUGBOX_OK || plugbox_sandbox_new(pl, NULL, &bl) != PLUGBOX_OK)
         die("host functions", "set-up failed");
+    /* (the configuration rows below use the same engine) */
     row rows[] = {
         {"h", "**host.echo({a:1}): a round trip to a C function**", 0, "", 0, 0},
         {"h0", "the same in JavaScript inside the sandbox (JSON.stringify + JSON.parse)", 0, "", 0, 0},
@@ -402,6 +403,45 @@ static int bench_host(int ncalls)
                rows[i].median_us / rows[1].median_us, rows[i].result);
     int same = !strcmp(rows[0].result, rows[1].result);
     printf("\n%s.\n\n", same ? "Both return the same value" : "The host and JavaScript results DIFFER");
+
+    /* a configuration is in the snapshot: a trivial call reading it costs what one without
+     * does, whatever its size (1 MiB here) */
+    size_t cap = (1u << 20) + 64, k = 0;
+    char *big = malloc(cap);
+    k += (size_t)snprintf(big + k, cap - k, "{\"n\":1,\"list\":[");
+    while (k < (1u << 20))
+        k += (size_t)snprintf(big + k, cap - k, "%zu,", k);
+    big[k - 1] = ']';
+    big[k++] = '}';
+    plugbox_options *oc = plugbox_options_new(), *os = plugbox_options_new();
+    plugbox_options_set_config(oc, big, k);
+    plugbox_options_set_config(os, "{\"n\":1}", (size_t)-1);
+    plugbox_program *pc, *pt;
+    plugbox_sandbox *bc, *bt;
+    if (plugbox_program_new(engine, "config.n + 1", (size_t)-1, oc, &pc) != PLUGBOX_OK ||
+        plugbox_program_new(engine, "config.n + 1", (size_t)-1, os, &pt) != PLUGBOX_OK ||
+        plugbox_sandbox_new(pc, NULL, &bc) != PLUGBOX_OK || plugbox_sandbox_new(pt, NULL, &bt) != PLUGBOX_OK)
+        die("configuration", "set-up failed");
+    row crow[] = {
+        {"tc", "**trivial call reading a 1 MiB configuration** (`config.n + 1`)", 0, "", 0, 0},
+        {"tc0", "the same with a configuration of 7 bytes (`{\"n\":1}`)", 0, "", 0, 0},
+    };
+    void *cc = bc, *ct = bt;
+    measure_pairs(&crow[0], op_trivial, &cc, &crow[1], op_trivial, &ct, 1, ncalls * 5);
+    printf("### Configuration: in the snapshot, free per call\n\n| row | what | median µs | vs tc0 | result |\n"
+           "|---|---|---:|---:|---|\n");
+    for (size_t i = 0; i < 2; i++)
+        printf("| %s | %s | %.2f | %.2f | %s |\n", crow[i].id, crow[i].what, crow[i].median_us,
+               crow[i].median_us / crow[1].median_us, crow[i].result);
+    printf("\n");
+    same = same && !strcmp(crow[0].result, crow[1].result);
+    plugbox_sandbox_free(bc);
+    plugbox_sandbox_free(bt);
+    plugbox_program_free(pc);
+    plugbox_program_free(pt);
+    plugbox_options_free(oc);
+    plugbox_options_free(os);
+    free(big);
     plugbox_sandbox_free(bh);
     plugbox_sandbox_free(bl);
     plugbox_program_free(ph);
