@@ -331,7 +331,9 @@ PLUGBOX_API void plugbox_sandbox_free(plugbox_sandbox *box);
  * a function or a symbol), owned by the sandbox and valid until its next call or free.
  * Errors: PLUGBOX_EXCEPTION (uncaught; message "Error: boom" and stack), PLUGBOX_TIMEOUT,
  * PLUGBOX_MEMORY, PLUGBOX_STACK, PLUGBOX_INTERRUPTED, PLUGBOX_TRAP (the sandbox caught a fault
- * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST. After any error
+ * of guest code; it is reset and stays usable), PLUGBOX_INPUT, PLUGBOX_HOST, PLUGBOX_ARGUMENT
+ * (from a host function or console callback of a call running on the same sandbox, which it
+ * leaves undisturbed). After any error
  * the sandbox stays usable; PLUGBOX_HOST when it could not be restored to its snapshot, which
  * the next call tries again. */
 PLUGBOX_API int plugbox_sandbox_call(plugbox_sandbox *box, const char *json, size_t len, const char **out, size_t *out_len);

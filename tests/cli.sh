@@ -2370,9 +2370,10 @@ case_map_keep_state_eos() {
         -e 'globalThis.sum = (globalThis.sum || 0) + data; function eos() { return { total: sum } } data * 2'
     expect_rc 0
     [ "$(tr '\n' ' ' < "$T/out")" = '2 4 6 8 10 {"total":15} ' ] || fail "expected the lines, then eos()'s summary"
-    # one summary per thread, each of its own lines: together every line
-    PB_STDIN=in.ndjson run_pb map --keep-state --threads 2 \
-        -e 'globalThis.n = (globalThis.n || 0) + 1; function eos() { return n } data'
+    # one summary per thread (function style: every thread's script defines eos(), also one
+    # that happened to run no line), each of its own lines: together every line
+    PB_STDIN=in.ndjson run_pb map --keep-state --threads 2 --call f \
+        -e 'var n = 0; function f(d) { n++; return d } function eos() { return n }'
     expect_rc 0
     [ "$(head -5 "$T/out" | tr '\n' ' ')" = '1 2 3 4 5 ' ] || fail "lines out of order"
     [ "$(tail -n +6 "$T/out" | wc -l)" = 2 ] || fail "expected one summary per thread"
