@@ -89,6 +89,17 @@ GType gst_plugbox_data_access_get_type(void)
 
 /* ---- properties ---------------------------------------------------------------------------- */
 
+/* A limit set while running, for the running sandbox and the one waiting to be swapped in
+ * (under the object lock) */
+static void set_live_limit(GstPlugboxFilter *self, plugbox_limit which, guint64 value)
+{
+    plugbox_sandbox *boxes[] = {self->box, self->next_box};
+    for (int i = 0; i < 2; i++)
+        if (boxes[i] && plugbox_sandbox_set_limit(boxes[i], which, value) != PLUGBOX_OK) /* memory only */
+            GST_WARNING_OBJECT(self, "memory-limit %" G_GUINT64_FORMAT " is below what the script's snapshot takes: "
+                               "the running script keeps its limit", value);
+}
+
 static void gst_plugbox_filter_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(object);
@@ -119,19 +130,11 @@ static void gst_plugbox_filter_set_property(GObject *object, guint prop_id, cons
     /* the limits also go to the live sandboxes, which take them at their next call */
     case PROP_MEMORY_LIMIT:
         self->memory_limit = g_value_get_uint64(value);
-        for (int i = 0; i < 2; i++) {
-            plugbox_sandbox *b = i ? self->next_box : self->box;
-            if (b && plugbox_sandbox_set_limit(b, PLUGBOX_LIMIT_MEMORY, self->memory_limit) != PLUGBOX_OK)
-                GST_WARNING_OBJECT(self, "memory-limit %" G_GUINT64_FORMAT " is below what the script's snapshot "
-                                   "takes: the running script keeps its limit", self->memory_limit);
-        }
+        set_live_limit(self, PLUGBOX_LIMIT_MEMORY, self->memory_limit);
         break;
     case PROP_TIME_LIMIT:
         self->time_limit = g_value_get_uint(value);
-        if (self->box)
-            plugbox_sandbox_set_limit(self->box, PLUGBOX_LIMIT_TIME, self->time_limit);
-        if (self->next_box)
-            plugbox_sandbox_set_limit(self->next_box, PLUGBOX_LIMIT_TIME, self->time_limit);
+        set_live_limit(self, PLUGBOX_LIMIT_TIME, self->time_limit);
         break;
     case PROP_ON_ERROR: self->on_error = g_value_get_enum(value); break;
     case PROP_STATEFUL: self->stateful = g_value_get_boolean(value); break;

@@ -44,16 +44,13 @@ void pb_text_free(void *p);
 
 static char **names; /* the granted functions' names, by index (magic) */
 static uint32_t count;
+static JSValue error_ctor; /* Error, as it was before any script ran: what plugbox_host_throw raises */
 
 static JSValue throw_error(JSContext *ctx, const char *msg)
 {
-    JSValue global = JS_GetGlobalObject(ctx);
-    JSValue ctor = JS_GetPropertyStr(ctx, global, "Error");
-    JS_FreeValue(ctx, global);
     JSValue m = JS_NewString(ctx, msg);
-    JSValue e = JS_IsException(m) ? m : JS_CallConstructor(ctx, ctor, 1, (JSValueConst *)&m);
+    JSValue e = JS_IsException(m) ? m : JS_CallConstructor(ctx, error_ctor, 1, (JSValueConst *)&m);
     JS_FreeValue(ctx, m);
-    JS_FreeValue(ctx, ctor);
     if (JS_IsException(e))
         return e;
     return JS_Throw(ctx, e);
@@ -183,6 +180,11 @@ static int install_host(JSContext *ctx, const char *list, size_t list_len, uint3
 {
     names = js_mallocz(ctx, sizeof *names * (n ? n : 1));
     if (!names)
+        return -1;
+    JSValue global = JS_GetGlobalObject(ctx);
+    error_ctor = JS_GetPropertyStr(ctx, global, "Error");
+    JS_FreeValue(ctx, global);
+    if (JS_IsException(error_ctor))
         return -1;
     JSValue host = JS_NewObjectProto(ctx, JS_NULL);
     if (JS_IsException(host))

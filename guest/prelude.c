@@ -168,6 +168,8 @@ static JSValue js_utf8_encode(JSContext *ctx, JSValueConst this_val, int argc, J
     return buf;
 }
 
+static JSValue pair(JSContext *ctx, JSValue v, size_t n);
+
 static JSValue js_utf8_encode_into(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
     (void)this_val, (void)argc;
@@ -193,27 +195,20 @@ static JSValue js_utf8_encode_into(JSContext *ctx, JSValueConst this_val, int ar
         read += len == 4 ? 2 : 1; /* UTF-16 code units */
     }
     JS_FreeCString(ctx, s);
-    JSValue r = JS_NewArray(ctx);
-    if (JS_IsException(r))
-        return r;
-    if (JS_SetPropertyUint32(ctx, r, 0, JS_NewInt64(ctx, (int64_t)read)) < 0 ||
-        JS_SetPropertyUint32(ctx, r, 1, JS_NewInt64(ctx, (int64_t)i)) < 0) {
-        JS_FreeValue(ctx, r);
-        return JS_EXCEPTION;
-    }
-    return r;
+    return pair(ctx, JS_NewInt64(ctx, (int64_t)read), i);
 }
 
-static JSValue pair(JSContext *ctx, JSValue text, size_t left)
+/* [v, n], which takes v */
+static JSValue pair(JSContext *ctx, JSValue v, size_t n)
 {
-    if (JS_IsException(text))
-        return text;
+    if (JS_IsException(v))
+        return v;
     JSValue r = JS_NewArray(ctx);
     if (JS_IsException(r)) {
-        JS_FreeValue(ctx, text);
+        JS_FreeValue(ctx, v);
         return r;
     }
-    if (JS_SetPropertyUint32(ctx, r, 0, text) < 0 || JS_SetPropertyUint32(ctx, r, 1, JS_NewInt32(ctx, (int)left)) < 0) {
+    if (JS_SetPropertyUint32(ctx, r, 0, v) < 0 || JS_SetPropertyUint32(ctx, r, 1, JS_NewInt64(ctx, (int64_t)n)) < 0) {
         JS_FreeValue(ctx, r);
         return JS_EXCEPTION;
     }

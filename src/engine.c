@@ -200,7 +200,6 @@ struct compile_args {
     int typescript;
     pb_outcome outcome;
     uint64_t memory_limit;
-    uint32_t result_addr;
 };
 
 /* Free heap the snapshot keeps above what the script's set-up used, so that calls allocate
@@ -227,12 +226,10 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     struct compile_args *a = c->arg;
     pb_instance *in = c->in;
     uint32_t src = 0, name = 0, fn = 0;
-    int rc = pb__grant_put(in, g, a->functions, a->opts);
-    if (rc != PLUGBOX_OK)
-        return rc;
-    pb_outcome granted;
-    if (pb__outcome_read(in, a->result_addr, &granted) != 0 || granted.kind != 0)
-        return PLUGBOX_OK; /* the grant failed (or trapped): its outcome is the program's */
+    int refused;
+    int rc = pb__grant_put(in, g, a->functions, a->opts, &refused);
+    if (rc != PLUGBOX_OK || refused)
+        return rc; /* a refusal's outcome is the program's */
     rc = pb__guest_put(in, g, a->source, a->len, &src);
     if (rc == PLUGBOX_OK)
         rc = pb__guest_put(in, g, a->filename, strlen(a->filename), &name);
@@ -309,7 +306,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     in->host.functions = &p->functions;
 
     struct compile_args a = {opts, &p->functions, source, len, opts->filename ? opts->filename : "<script>",
-                             opts->function, typescript, {0}, opts->memory_limit, engine->result_addr};
+                             opts->function, typescript, {0}, opts->memory_limit};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
     pb_outcome o = {0};

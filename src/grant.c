@@ -190,8 +190,9 @@ static int append(char **buf, size_t *len, const char *s, size_t n, size_t pad)
     return 0;
 }
 
-int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const plugbox_options *o)
+int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const plugbox_options *o, int *refused)
 {
+    *refused = 0;
     if (!f->n && !o->config && !o->values.n)
         return PLUGBOX_OK;
     char *names = NULL, *values = NULL;
@@ -210,8 +211,8 @@ int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const 
         (values && (rc = pb__guest_put(in, g, values, values_len, &gv)) != PLUGBOX_OK))
         goto out;
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_grant(&in->w, gn, (uint32_t)names_len, (uint32_t)f->n, gc, (uint32_t)o->config_len,
-                       o->config != NULL, gv, (uint32_t)values_len, (uint32_t)o->values.n);
+    *refused = Z_engineZ_pb_grant(&in->w, gn, (uint32_t)names_len, (uint32_t)f->n, gc, (uint32_t)o->config_len,
+                                  o->config != NULL, gv, (uint32_t)values_len, (uint32_t)o->values.n) != 0;
     pb_rt_guest_end(g);
     rc = PLUGBOX_OK;
 out:

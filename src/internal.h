@@ -188,8 +188,9 @@ int pb__functions_copy(pb_functions *dst, const pb_functions *src);
 void pb__grants_free(pb_functions *f, pb_config_values *values);
 /* The configuration's base text is JSON (else PLUGBOX_INPUT with line and column in err). */
 int pb__grant_check(const plugbox_options *o, pb_error *err);
-/* Hands the functions' names and o's configuration to the guest (guest/grant.c). */
-int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const plugbox_options *o);
+/* Hands the functions' names and o's configuration to the guest (guest/grant.c); *refused is
+ * set when the guest could not install them (its outcome says why). */
+int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const plugbox_options *o, int *refused);
 void pb__pending_free(pb_pending *p);
 
 /* engine.c */

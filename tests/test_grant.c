@@ -142,6 +142,11 @@ static void t_errors(void)
     CHECK_HAS(out, "\"SyntaxError: host.badUtf8 returned text that is not JSON");
     CHECK_HAS(out, "\"SyntaxError: host.two returned text that is not JSON (at byte 2)\"");
     plugbox_sandbox_free(b);
+    /* the Error of before any script ran, whatever the script made of the global */
+    b = box_of("const E = Error; globalThis.Error = function () { return { fake: true } };"
+               "try { host.fail() } catch (e) { [e instanceof E, e.message] }", o);
+    CHECK_STR(call(b, NULL, &rc), "[true,\"no such camera: 7\"]");
+    plugbox_sandbox_free(b);
     /* uncaught, it ends the call as any exception does, with the script's stack */
     b = box_of("function f() { return host.fail() }\nf()", o);
     CHECK_STR(call(b, NULL, &rc), "Error: no such camera: 7");
