@@ -615,6 +615,24 @@ static void t_result_encoding(void)
     plugbox_sandbox_free(b);
 }
 
+/* JSON.stringify's stack and property list are internal: index properties a script puts on
+ * Array.prototype's chain (a read-only index, a setter) neither make it throw nor run, and the
+ * result encoder writes the same text. */
+static void t_stringify_internal_lists(void)
+{
+    plugbox_sandbox *b = box_of("Object.setPrototypeOf(Array.prototype, Object('-55'));\n"
+                                "var calls = 0;\n"
+                                "Object.defineProperty(Object.prototype, '1', { set() { calls++; } });\n"
+                                "var v = [null, [[]], {a: [1]}];\n"
+                                "[JSON.stringify(v), JSON.stringify(v, ['a']), JSON.stringify(v, null, 1).length,\n"
+                                " calls, v]", NULL);
+    int rc;
+    CHECK_STR(call(b, NULL, &rc), "[\"[null,[[]],{\\\"a\\\":[1]}]\",\"[null,[[]],{\\\"a\\\":[1]}]\",46,0,"
+                                  "[null,[[]],{\"a\":[1]}]]");
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    plugbox_sandbox_free(b);
+}
+
 /* Bytes beside the input: read, written back only with the flag and only after success,
  * detached when the call ends, bounded by the memory limit. */
 static void t_bytes(void)
@@ -801,6 +819,7 @@ static const test_case cases[] = {
     {"no_address_space_leak", t_no_address_space_leak},
     {"status_names", t_status_names},
     {"result_encoding", t_result_encoding},
+    {"stringify_internal_lists", t_stringify_internal_lists},
 };
 
 int main(int argc, char **argv)
