@@ -34,14 +34,30 @@ static const char main_usage[] =
     "no environment, bounded memory and time.\n"
     "\n"
     "Commands:\n"
-    "  run        run a script once over JSON data\n"
+    "  run        run a script or a WebAssembly plugin once over JSON data\n"
     "  map        run a script over every line of NDJSON, in parallel, results in order\n"
+    "  compile    compile a WebAssembly plugin to native code ahead of time\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help\n"
     "  --version      show the version\n"
     "\n"
-    "Run 'plugbox run --help' or 'plugbox map --help' for the options of each.\n";
+    "Run 'plugbox COMMAND --help' for the options of each.\n";
+
+static const char compile_usage[] =
+    "Usage: plugbox compile [OPTIONS] PLUGIN.wasm\n"
+    "\n"
+    "Compiles a WebAssembly plugin to native code (wasm2c, then the C compiler: $CC or cc) into\n"
+    "an artifact that run, map, the C API and the GStreamer element load without a compiler.\n"
+    "The module is checked first; compiling runs none of its code. An artifact is native code:\n"
+    "load only artifacts you compiled yourself.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output FILE      the artifact (default: PLUGIN.plugbox beside the module)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error, unreadable module or a module plugbox cannot run\n"
+    "(the reason on stderr), 4 internal error.\n";
 
 static const char map_usage[] =
     "Usage: plugbox map [OPTIONS] SCRIPT.js < in.ndjson > out.ndjson\n"
@@ -80,6 +96,7 @@ static const char map_usage[] =
 static const char run_usage[] =
     "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
     "       plugbox run [OPTIONS] -e CODE\n"
+    "       plugbox run [OPTIONS] --call NAME PLUGIN.wasm\n"
     "\n"
     "Runs the script once in a fresh sandbox and prints its result as JSON.\n"
     "Eval style (default): the input is the global `data`, the result the script's completion\n"
@@ -104,6 +121,9 @@ static const char run_usage[] =
     "\n"
     "A script (or a module it imports) named *.ts, *.mts or *.cts is TypeScript: transpiled\n"
     "inside the sandbox first, types removed (not checked), errors at the file's own lines.\n"
+    "A WebAssembly plugin (a module, or an artifact of 'plugbox compile') gets the data as its\n"
+    "input and its output is printed as it is; a module is compiled on first use into the\n"
+    "cache ($XDG_CACHE_HOME/plugbox).\n"
     "\n"
     "Output: the result as JSON and a newline on stdout, nothing when it is undefined;\n"
     "console output goes to stderr.\n"
@@ -462,7 +482,14 @@ struct setup {
     plugbox_options *opts;
     plugbox_program *program;
     char *script;
+    int plugin; /* the script is a WebAssembly plugin */
 };
+
+/* A WebAssembly module, or an artifact of plugbox compile (its header's magic). */
+static int is_plugin(const char *b, size_t n)
+{
+    return (n >= 4 && !memcmp(b, "\0asm", 4)) || (n >= 8 && !memcmp(b, "PLUGBOXA", 8));
+}
 
 static void setup_free(struct setup *st)
 {
@@ -571,8 +598,12 @@ static int setup(const struct run_opts *o, struct setup *st)
     rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK)
         return report_host("cannot start the engine", rc);
-    rc = plugbox_program_new(st->engine, o->code ? o->code : st->script, o->code ? strlen(o->code) : script_len,
-                             st->opts, &st->program);
+    st->plugin = !o->code && is_plugin(st->script, script_len);
+    if (st->plugin)
+        rc = plugbox_program_new_plugin(st->engine, st->script, script_len, st->opts, &st->program);
+    else
+        rc = plugbox_program_new(st->engine, o->code ? o->code : st->script, o->code ? strlen(o->code) : script_len,
+                                 st->opts, &st->program);
     if (rc != PLUGBOX_OK)
         return st->program ? report(rc, plugbox_program_error_message(st->program),
                                     plugbox_program_error_stack(st->program),
@@ -722,7 +753,9 @@ static int cmd_run(int argc, char **argv)
         exit_code = report(rc, plugbox_sandbox_error_message(box), plugbox_sandbox_error_stack(box), data_name);
         goto out;
     }
-    if (out) {
+    if (out && st.plugin) {
+        fwrite(out, 1, out_len, stdout); /* the plugin's bytes as they are */
+    } else if (out) {
         if (o.raw && out[0] == '"')
             print_raw_string(stdout, out, out_len);
         else
@@ -1110,6 +1143,90 @@ out:
     return exit_code;
 }
 
+/* ---- compile ---------------------------------------------------------------------------------- */
+
+static int cmd_compile(int argc, char **argv)
+{
+    usage_command = "compile";
+    const char *in = NULL, *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(compile_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", a);
+            out = argv[++i];
+        } else if (!strncmp(a, "--output=", 9)) {
+            out = a + 9;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (!in) {
+            in = a;
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+    }
+    if (!in)
+        return usage_error("no module given%s", "");
+    char *def = NULL;
+    if (!out) {
+        size_t n = strlen(in);
+        if (n > 5 && !strcmp(in + n - 5, ".wasm"))
+            n -= 5;
+        if (!(def = malloc(n + 9))) {
+            fprintf(stderr, "%s: out of memory\n", prog_name);
+            return EXIT_INTERNAL;
+        }
+        memcpy(def, in, n);
+        strcpy(def + n, ".plugbox");
+        out = def;
+    }
+    char *wasm = NULL;
+    size_t len = 0;
+    plugbox_engine *engine = NULL;
+    plugbox_program *prog = NULL;
+    int code = read_input("module", in, (uint64_t)1 << 32, &wasm, &len);
+    if (code >= 0)
+        goto done;
+    if (len < 4 || memcmp(wasm, "\0asm", 4)) {
+        fprintf(stderr, "%s: %s: not a WebAssembly module (no \\0asm at its start)\n", prog_name, in);
+        code = EXIT_USAGE;
+        goto done;
+    }
+    int rc = plugbox_engine_new(&engine);
+    if (rc != PLUGBOX_OK) {
+        code = report_host("cannot start the engine", rc);
+        goto done;
+    }
+    rc = plugbox_program_new_plugin(engine, wasm, len, NULL, &prog);
+    if (rc != PLUGBOX_OK && !prog) {
+        code = report_host("cannot compile the module", rc);
+        goto done;
+    }
+    if (rc != PLUGBOX_OK && rc != PLUGBOX_ARGUMENT && rc != PLUGBOX_HOST && !plugbox_program_save(prog, out)) {
+        /* compiled, but its initialisation failed under the default limits: the artifact stands */
+        fprintf(stderr, "%s: warning: %s\n", prog_name, plugbox_program_error_message(prog));
+        rc = PLUGBOX_OK;
+    } else if (rc != PLUGBOX_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog_name, in, plugbox_program_error_message(prog));
+        code = rc == PLUGBOX_HOST ? EXIT_INTERNAL : EXIT_USAGE;
+        goto done;
+    } else if (plugbox_program_save(prog, out) != PLUGBOX_OK) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", prog_name, out, strerror(errno));
+        code = EXIT_USAGE;
+        goto done;
+    }
+    code = 0;
+done:
+    plugbox_program_free(prog);
+    plugbox_engine_free(engine);
+    free(wasm);
+    free(def);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -1136,6 +1253,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "map"))
         return cmd_map(argc - 2, argv + 2);
+    if (!strcmp(cmd, "compile"))
+        return cmd_compile(argc - 2, argv + 2);
     fprintf(stderr, "plugbox: unknown command '%s'\nTry 'plugbox --help' for more information.\n", cmd);
     return EXIT_USAGE;
 }

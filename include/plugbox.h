@@ -296,6 +296,26 @@ typedef struct plugbox_program plugbox_program;
  * Thread-safe with respect to the engine. */
 PLUGBOX_API int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
                         plugbox_program **out);
+/* Makes a program from a WebAssembly plugin: bytes[0..len) is a module (.wasm) or an artifact
+ * that `plugbox compile` or plugbox_program_save wrote. A module is compiled to native code
+ * once (wasm2c and the C compiler, $CC or cc, must be installed; about a second for a small
+ * plugin) and kept in the cache, $XDG_CACHE_HOME/plugbox (else ~/.cache/plugbox), by its
+ * SHA-256 and this version: the next program of the same module loads it. An artifact is
+ * native code: load only artifacts you compiled yourself. The plugin's state after its start
+ * function and initialisers (_initialize, wizer.initialize), run under opts's limits, is the
+ * program's snapshot. opts's function (plugbox_options_set_function) names the export its
+ * calls run, () -> i32 in Extism's ABI; plugbox_sandbox_call_function may name another.
+ * The imports the plugin may have are documented in the README; any other fails here,
+ * naming it. Returns as plugbox_program_new (the error on the program: PLUGBOX_ARGUMENT for
+ * a module plugbox cannot run or compile, with the reason, or the limit its initialisation
+ * hit). Thread-safe with respect to the engine. */
+PLUGBOX_API int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t len,
+                                           const plugbox_options *opts, plugbox_program **out);
+/* Writes a plugin program's compiled artifact to path (replacing it at once: a reader sees
+ * the old file or the whole new one). Returns PLUGBOX_OK; PLUGBOX_ARGUMENT when the program
+ * is not a plugin's; PLUGBOX_HOST when the file cannot be written (errno set).
+ * Thread-safe. */
+PLUGBOX_API int plugbox_program_save(const plugbox_program *prog, const char *path);
 /* Drops the caller's reference; the program lives on while sandboxes made from it do.
  * NULL is fine. */
 PLUGBOX_API void plugbox_program_free(plugbox_program *prog);

@@ -32,7 +32,7 @@ static void publish(pb_call *c, pb_rt_guard *g)
 int pb__call_run(pb_call *c)
 {
     pb_rt_guard *g = &c->g;
-    wasm_rt_memory_t *m = &c->in->w.w2c_memory;
+    wasm_rt_memory_t *m = c->in->mem;
     volatile int rc = PLUGBOX_OK;
     clear_interrupt_word(m, c->interrupt_addr);
     if (pb_rt_enter(g, m) != 0) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifact.h"
 #include "internal.h"
 
 static pthread_mutex_t g_setup_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -20,7 +21,7 @@ static int process_setup(void)
     pthread_mutex_lock(&g_setup_lock);
     int ok = g_setup_ok;
     if (!ok && pb_rt_setup() == 0) {
-        Z_engine_init_module();
+        pb__engine_module.init_module();
         ok = !pb_rt_types_failed();
         if (!ok)
             errno = ENOMEM;
@@ -40,10 +41,10 @@ static int init_body(pb_call *c, pb_rt_guard *g)
 {
     struct init_out *o = c->arg;
     pb_rt_guest_begin(g);
-    Z_engineZ__initialize(&c->in->w); /* the C library's constructors (a WASI reactor) */
-    int32_t r = (int32_t)Z_engineZ_pb_init(&c->in->w);
-    o->result_addr = Z_engineZ_pb_result(&c->in->w);
-    o->interrupt_addr = Z_engineZ_pb_interrupt_word(&c->in->w);
+    pb__js_initialize(c->in);
+    int32_t r = pb__js_init(c->in);
+    o->result_addr = pb__js_result(c->in);
+    o->interrupt_addr = pb__js_interrupt_word(c->in);
     pb_rt_guest_end(g);
     return r == 0 ? PLUGBOX_OK : PLUGBOX_HOST;
 }
@@ -93,7 +94,7 @@ int plugbox_engine_new(plugbox_engine **out)
     if (process_setup() != 0)
         return PLUGBOX_HOST;
     plugbox_engine *e = pb_rt_calloc(1, sizeof *e);
-    pb_instance *in = e ? pb__instance_new() : NULL;
+    pb_instance *in = e ? pb__instance_new(&pb__engine_module, NULL) : NULL;
     if (!in) {
         int err = errno;
         free(e);
@@ -139,7 +140,7 @@ static int ts_init_body(pb_call *c, pb_rt_guard *g)
 {
     (void)c->arg;
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_ts_init(&c->in->w);
+    pb__js_ts_init(c->in);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
 }
@@ -155,7 +156,7 @@ static int ts_base(plugbox_engine *e, pb_error *err)
     pthread_mutex_lock(&e->ts_lock);
     int rc = PLUGBOX_OK;
     if (!e->ts_ready) {
-        pb_instance *in = pb__instance_new();
+        pb_instance *in = pb__instance_new(&pb__engine_module, NULL);
         if (!in) {
             pthread_mutex_unlock(&e->ts_lock);
             return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(errno));
@@ -210,15 +211,15 @@ struct compile_args {
 
 static void reserve_headroom(pb_instance *in, uint64_t memory_limit)
 {
-    uint64_t size = in->w.w2c_memory.size;
+    uint64_t size = in->mem->size;
     uint64_t room = memory_limit > size ? (memory_limit - size) / 2 : 0;
     if (room > HEADROOM_MAX)
         room = HEADROOM_MAX;
     if (room < (64u << 10))
         return;
-    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)room);
+    uint32_t p = pb__js_alloc(in, (uint32_t)room);
     if (p)
-        Z_engineZ_pb_free(&in->w, p); /* back to the allocator's top chunk, which never shrinks */
+        pb__js_free(in, p); /* back to the allocator's top chunk, which never shrinks */
 }
 
 static int compile_body(pb_call *c, pb_rt_guard *g)
@@ -238,21 +239,22 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     if (rc != PLUGBOX_OK)
         return rc;
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_compile(&in->w, src, (uint32_t)a->len, name, fn, (uint32_t)a->typescript);
-    Z_engineZ_pb_free(&in->w, src);
-    Z_engineZ_pb_free(&in->w, name);
-    Z_engineZ_pb_free(&in->w, fn);
+    pb__js_compile(in, src, (uint32_t)a->len, name, fn, (uint32_t)a->typescript);
+    pb__js_free(in, src);
+    pb__js_free(in, name);
+    pb__js_free(in, fn);
     reserve_headroom(in, a->memory_limit);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
 }
 
-static plugbox_program *program_alloc(plugbox_engine *engine)
+plugbox_program *pb__program_alloc(plugbox_engine *engine)
 {
     plugbox_program *p = pb_rt_calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->engine = engine;
+    p->mod = &pb__engine_module;
     atomic_fetch_add(&engine->refs, 1);
     atomic_init(&p->refs, 1);
     return p;
@@ -270,8 +272,8 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
         len = strlen(source);
     opts = pb__opts(opts);
     int rc0;
-    plugbox_program *p = program_alloc(engine);
-    pb_instance *in = p ? pb__instance_new() : NULL;
+    plugbox_program *p = pb__program_alloc(engine);
+    pb_instance *in = p ? pb__instance_new(&pb__engine_module, NULL) : NULL;
     if (!in) {
         int err = errno;
         pb__program_release(p);
@@ -299,7 +301,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
         pb__instance_free(in);
         return pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(err));
     }
-    pb_rt_set_max_pages(&in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
+    pb_rt_set_max_pages(in->mem, (uint32_t)(opts->memory_limit >> 16));
     in->host.console = opts->console;
     in->host.console_user = opts->console_user;
     in->host.module_dir = opts->module_dir; /* for this compilation only: the instance goes */
@@ -326,6 +328,10 @@ void pb__program_release(plugbox_program *p)
         pb__image_free(&p->image);
         pb__error_free(&p->error);
         pb__grants_free(&p->functions, NULL);
+        pb__import_plan_free(&p->imports);
+        pb__plugin_release(p->plugin);
+        free(p->artifact);
+        free(p->function);
         pb__engine_release(p->engine);
         free(p);
     }

@@ -211,8 +211,9 @@ int pb__grant_put(pb_instance *in, pb_rt_guard *g, const pb_functions *f, const 
         (values && (rc = pb__guest_put(in, g, values, values_len, &gv)) != PLUGBOX_OK))
         goto out;
     pb_rt_guest_begin(g);
-    *refused = Z_engineZ_pb_grant(&in->w, gn, (uint32_t)names_len, (uint32_t)f->n, gc, (uint32_t)o->config_len,
-                                  o->config != NULL, gv, (uint32_t)values_len, (uint32_t)o->values.n) != 0;
+    pb_js_grant ga = {gn, (uint32_t)names_len, (uint32_t)f->n, gc, (uint32_t)o->config_len, o->config != NULL,
+                      gv, (uint32_t)values_len, (uint32_t)o->values.n};
+    *refused = pb__js_grant(in, &ga) != 0;
     pb_rt_guest_end(g);
     rc = PLUGBOX_OK;
 out:
@@ -275,9 +276,8 @@ void plugbox_host_throw(plugbox_host_call *call, const char *message)
     p->kind = HOST_THREW;
 }
 
-u32 Z_plugboxZ_host_call(struct Z_plugbox_instance_t *pi, u32 index, u32 args, u32 len, u32 out_len)
+uint32_t pb__host_call(pb_host *h, uint32_t index, uint32_t args, uint32_t len, uint32_t out_len)
 {
-    pb_host *h = pi->host;
     wasm_rt_memory_t *m = h->mem;
     pending_clear(&h->pending);
     /* the arguments are JSON.stringify's text, NUL-terminated, read in place: nothing else
@@ -293,12 +293,11 @@ u32 Z_plugboxZ_host_call(struct Z_plugbox_instance_t *pi, u32 index, u32 args, u
     pb_rt_write(m, out_len, &n, 4);
     int kind = h->pending.kind;
     pb_rt_import_end(); /* a stop that came meanwhile takes effect here */
-    return (u32)kind;
+    return (uint32_t)kind;
 }
 
-void Z_plugboxZ_host_take(struct Z_plugbox_instance_t *pi, u32 dst, u32 len)
+void pb__host_take(pb_host *h, uint32_t dst, uint32_t len)
 {
-    pb_host *h = pi->host;
     if (dst && len == h->pending.len && h->pending.text && pb_rt_in_bounds(h->mem, dst, len))
         pb_rt_write(h->mem, dst, h->pending.text, len);
     pending_clear(&h->pending);

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "rt/rt_check.h"
 
 enum { WASI_OK = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EINVAL = 28, WASI_ESPIPE = 70 };
 
@@ -50,10 +49,8 @@ static void console_out(pb_host *h, int level, const uint8_t *text, size_t len)
     free(clean);
 }
 
-u32 Z_wasi_snapshot_preview1Z_fd_write(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u32 iovs,
-                                       u32 iovs_len, u32 nwritten)
+uint32_t pb__wasi_fd_write(pb_host *h, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32_t nwritten)
 {
-    pb_host *h = wi->host;
     wasm_rt_memory_t *m = h->mem;
     if (fd != 1 && fd != 2)
         return WASI_EBADF;
@@ -76,8 +73,7 @@ u32 Z_wasi_snapshot_preview1Z_fd_write(struct Z_wasi_snapshot_preview1_instance_
     return WASI_OK;
 }
 
-u32 Z_wasi_snapshot_preview1Z_clock_time_get(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 clock_id,
-                                             u64 precision, u32 out)
+uint32_t pb__wasi_clock_time_get(pb_host *h, uint32_t clock_id, uint64_t precision, uint32_t out)
 {
     (void)precision;
     clockid_t c;
@@ -89,42 +85,32 @@ u32 Z_wasi_snapshot_preview1Z_clock_time_get(struct Z_wasi_snapshot_preview1_ins
     struct timespec ts;
     clock_gettime(c, &ts);
     uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    return pb_rt_write(wi->host->mem, out, &ns, 8) == 0 ? WASI_OK : WASI_EFAULT;
+    return pb_rt_write(h->mem, out, &ns, 8) == 0 ? WASI_OK : WASI_EFAULT;
 }
 
-u32 Z_wasi_snapshot_preview1Z_fd_close(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd)
+uint32_t pb__wasi_fd_close(pb_host *h, uint32_t fd)
 {
-    (void)wi;
+    (void)h;
     (void)fd;
     return WASI_EBADF;
 }
 
-u32 Z_wasi_snapshot_preview1Z_fd_seek(struct Z_wasi_snapshot_preview1_instance_t *wi, u32 fd, u64 off, u32 whence,
-                                      u32 out)
+uint32_t pb__wasi_fd_seek(pb_host *h, uint32_t fd, uint64_t off, uint32_t whence, uint32_t out)
 {
-    (void)wi;
+    (void)h;
     (void)off;
     (void)whence;
     (void)out;
     return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
 }
 
-void Z_plugboxZ_console(struct Z_plugbox_instance_t *pi, u32 level, u32 text, u32 len)
+void pb__console(pb_host *h, uint32_t level, uint32_t text, uint32_t len)
 {
-    pb_host *h = pi->host;
     if (!pb_rt_in_bounds(h->mem, text, len) || level > PLUGBOX_CONSOLE_DEBUG)
         return;
     pb_rt_import_begin();
     console_out(h, (int)level, h->mem->data + text, len);
     pb_rt_import_end();
-}
-
-/* QuickJS's stack check (guest/quickjs/03-limits.patch); guest/wasm2c.sh inlines it at every call
- * site, so this is only what engine.h declares. */
-u32 Z_plugboxZ_stack_left(struct Z_plugbox_instance_t *pi)
-{
-    (void)pi;
-    return pb_rt_native_left();
 }
 
 /* Module files: what read_module answers besides a size (guest/guest.c words the errors). */
@@ -191,13 +177,12 @@ static int64_t read_module(pb_host *h, const char *name, size_t n, uint32_t dst,
     return r;
 }
 
-u32 Z_plugboxZ_read_module(struct Z_plugbox_instance_t *pi, u32 name, u32 name_len, u32 dst, u32 cap)
+uint32_t pb__read_module(pb_host *h, uint32_t name, uint32_t name_len, uint32_t dst, uint32_t cap)
 {
-    pb_host *h = pi->host;
     if (!pb_rt_in_bounds(h->mem, name, name_len) || !pb_rt_in_bounds(h->mem, dst, cap))
-        return (u32)PB_MODULE_OUTSIDE;
+        return (uint32_t)PB_MODULE_OUTSIDE;
     pb_rt_import_begin();
     int64_t r = read_module(h, (const char *)h->mem->data + name, name_len, dst, cap);
     pb_rt_import_end();
-    return (u32)(int32_t)(r > INT32_MAX ? PB_MODULE_TOO_LARGE : r);
+    return (uint32_t)(int32_t)(r > INT32_MAX ? PB_MODULE_TOO_LARGE : r);
 }

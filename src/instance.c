@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* instance.c - instances of the engine module, snapshots, and reading what the guest wrote. */
+/* instance.c - instances of a module, snapshots, and reading what the guest wrote. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -11,24 +11,36 @@
 static void instantiate(void *arg)
 {
     pb_instance *in = arg;
-    Z_engine_instantiate(&in->w, &in->plugbox, &in->wasi);
+    in->mod->instantiate(in->w, in->mod->n_imports ? (void *)&in->table : (void *)&in->imports);
 }
 
-pb_instance *pb__instance_new(void)
+pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *plan)
 {
     pb_instance *in = pb_rt_calloc(1, sizeof *in);
     if (!in)
         return NULL;
-    in->wasi.host = &in->host;
-    in->plugbox.host = &in->host;
+    size_t n = plan ? plan->n : 0;
+    if (!(in->w = pb_rt_calloc(1, mod->instance_size)) || (n && !(in->table.hosts = pb_rt_calloc(n, sizeof(void *))))) {
+        free(in->w);
+        free(in);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        in->table.hosts[i] = &in->host; /* PB_IMPORT_HOST */
+    in->table.fns = n ? plan->fns : NULL;
+    in->mod = mod;
+    in->imports = &in->host;
+    in->mem = (wasm_rt_memory_t *)((char *)in->w + mod->memory_offset);
     if (pb_rt_instantiate(instantiate, in) != 0) {
         int err = errno;
-        Z_engine_free(&in->w); /* what was made before the failure */
+        mod->free(in->w); /* what was made before the failure */
+        free(in->w);
+        free(in->table.hosts);
         free(in);
         errno = err;
         return NULL;
     }
-    in->host.mem = &in->w.w2c_memory;
+    in->host.mem = in->mem;
     return in;
 }
 
@@ -36,7 +48,9 @@ void pb__instance_free(pb_instance *in)
 {
     if (!in)
         return;
-    Z_engine_free(&in->w);
+    in->mod->free(in->w);
+    free(in->w);
+    free(in->table.hosts);
     pb__pending_free(&in->host.pending);
     free(in);
 }
@@ -58,11 +72,12 @@ static int page_is_zero(const uint8_t *p)
  * shows untouched since are known without reading them. */
 int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
 {
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     size_t pages = (size_t)m->size >> PB_PAGE_SHIFT;
     img->bytes = pb_rt_calloc(m->size ? m->size : 1, 1);
     img->zero = pb_rt_calloc(pages ? pages : 1, 1);
-    if (!img->bytes || !img->zero) {
+    img->state = pb_rt_malloc(in->mod->instance_size);
+    if (!img->bytes || !img->zero || !img->state) {
         pb__image_free(img);
         return PLUGBOX_HOST;
     }
@@ -78,7 +93,7 @@ int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
             memcpy(img->bytes + (i << PB_PAGE_SHIFT), page, (size_t)1 << PB_PAGE_SHIFT);
     }
     img->size = m->size;
-    img->state = in->w;
+    memcpy(img->state, in->w, in->mod->instance_size);
     /* the memory now equals the image: nothing is dirty with respect to it */
     memset(pb_rt_dirty_map(m), 0, (size_t)m->size >> PB_PAGE_SHIFT);
     return PLUGBOX_OK;
@@ -88,16 +103,17 @@ void pb__image_free(pb_image *img)
 {
     free(img->bytes);
     free(img->zero);
-    img->bytes = img->zero = NULL;
+    free(img->state);
+    img->bytes = img->zero = img->state = NULL;
 }
 
-/* Makes the instance equal to the image: memory (only dirty pages unless full) and globals.
+/* Makes the instance equal to the image: memory (only dirty pages unless full) and state.
  * A fresh instance is smaller than the image: it grows first and is copied in full. Returns
  * PLUGBOX_HOST (errno set) when the host refused: the instance must then be loaded again,
  * in full, before it runs. */
 int pb__image_load(pb_instance *in, const pb_image *img, int full)
 {
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     if (m->size < img->size) {
         uint32_t delta = img->size / 65536 - m->pages;
         if (pb_rt_mprotect(m->data + m->size, (size_t)delta * 65536, PROT_READ | PROT_WRITE) != 0)
@@ -108,18 +124,36 @@ int pb__image_load(pb_instance *in, const pb_image *img, int full)
     }
     if (pb_rt_restore(m, img->bytes, img->zero, img->size, full) != 0)
         return PLUGBOX_HOST;
-    Z_engine_instance_t keep = in->w;
-    in->w = img->state;
-    in->w.Z_wasi_snapshot_preview1_instance = keep.Z_wasi_snapshot_preview1_instance;
-    in->w.Z_plugbox_instance = keep.Z_plugbox_instance;
-    in->w.w2c_memory = keep.w2c_memory;
-    in->w.w2c_T0 = keep.w2c_T0;
+    /* the state is every byte of the instance outside its live ranges */
+    const pb_rt_module *mod = in->mod;
+    size_t at = 0;
+    for (size_t i = 0; i <= mod->n_live; i++) {
+        size_t end = i < mod->n_live ? mod->live[i].offset : mod->instance_size;
+        memcpy((char *)in->w + at, img->state + at, end - at);
+        if (i < mod->n_live)
+            at = end + mod->live[i].size;
+    }
     return PLUGBOX_OK;
+}
+
+/* 1 when the instance's state is the image's. */
+int pb__image_state_equal(const pb_instance *in, const pb_image *img)
+{
+    const pb_rt_module *mod = in->mod;
+    size_t at = 0;
+    for (size_t i = 0; i <= mod->n_live; i++) {
+        size_t end = i < mod->n_live ? mod->live[i].offset : mod->instance_size;
+        if (memcmp((const char *)in->w + at, img->state + at, end - at) != 0)
+            return 0;
+        if (i < mod->n_live)
+            at = end + mod->live[i].size;
+    }
+    return 1;
 }
 
 int pb__outcome_read(pb_instance *in, uint32_t addr, pb_outcome *o)
 {
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     uint32_t f[5];
     if (!pb_rt_in_bounds(m, addr, sizeof f))
         return -1;
@@ -135,7 +169,7 @@ int pb__outcome_read(pb_instance *in, uint32_t addr, pb_outcome *o)
 /* Host address of guest text [ptr, ptr+len), checked; NULL for ptr 0. */
 int pb__guest_text(pb_instance *in, uint32_t ptr, uint32_t len, const char **text)
 {
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     *text = NULL;
     if (!ptr)
         return len ? -1 : 0;
@@ -154,9 +188,9 @@ int pb__guest_put(pb_instance *in, pb_rt_guard *g, const char *s, size_t n, uint
     if (n >= UINT32_MAX - PB_GUEST_TEXT_PAD)
         return PLUGBOX_MEMORY;
     pb_rt_guest_begin(g);
-    uint32_t p = Z_engineZ_pb_alloc(&in->w, (uint32_t)n + PB_GUEST_TEXT_PAD);
+    uint32_t p = pb__js_alloc(in, (uint32_t)n + PB_GUEST_TEXT_PAD);
     pb_rt_guest_end(g);
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     if (!p)
         return PLUGBOX_MEMORY;
     if (!pb_rt_in_bounds(m, p, (uint64_t)n + PB_GUEST_TEXT_PAD))

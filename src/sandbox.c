@@ -41,7 +41,7 @@ int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plug
     plugbox_sandbox *sb = pb_rt_calloc(1, sizeof *sb);
     if (!sb)
         return PLUGBOX_HOST;
-    sb->in = pb__instance_new();
+    sb->in = pb__instance_new(prog->mod, &prog->imports);
     if (!sb->in || pb__image_load(sb->in, &prog->image, 1) != PLUGBOX_OK) {
         int err = errno;
         pb__instance_free(sb->in);
@@ -49,7 +49,7 @@ int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plug
         errno = err;
         return PLUGBOX_HOST;
     }
-    pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(opts->memory_limit >> 16));
+    pb_rt_set_max_pages(sb->in->mem, (uint32_t)(opts->memory_limit >> 16));
     sb->in->host.console = opts->console;
     sb->in->host.console_user = opts->console_user;
     sb->in->host.functions = &prog->functions;
@@ -107,7 +107,7 @@ static int run_body(pb_call *c, pb_rt_guard *g)
 {
     struct run_args *a = c->arg;
     pb_instance *in = c->in;
-    wasm_rt_memory_t *m = &in->w.w2c_memory;
+    wasm_rt_memory_t *m = in->mem;
     uint32_t input = a->raw_ptr, bytes = 0;
     int rc;
     if (a->function) {
@@ -115,8 +115,8 @@ static int run_body(pb_call *c, pb_rt_guard *g)
         if ((rc = pb__guest_put(in, g, a->function, strlen(a->function), &name)) != PLUGBOX_OK)
             return rc;
         pb_rt_guest_begin(g);
-        int found = Z_engineZ_pb_select(&in->w, name, (uint32_t)strlen(a->function));
-        Z_engineZ_pb_free(&in->w, name);
+        int found = pb__js_select(in, name, (uint32_t)strlen(a->function)) != 0;
+        pb__js_free(in, name);
         pb_rt_guest_end(g);
         if (!found) {
             a->missing = 1;
@@ -129,8 +129,9 @@ static int run_body(pb_call *c, pb_rt_guard *g)
     if (a->bytes && (rc = pb__guest_put(in, g, a->bytes, a->bytes_len, &bytes)) != PLUGBOX_OK)
         return rc;
     pb_rt_guest_begin(g);
-    Z_engineZ_pb_run(&in->w, input, (uint32_t)a->len, a->json != NULL || a->raw, (uint32_t)a->seed,
-                     (uint32_t)(a->seed >> 32), a->arena_cap, bytes, (uint32_t)a->bytes_len);
+    pb_js_run r = {input, (uint32_t)a->len, a->json != NULL || a->raw, (uint32_t)a->seed, (uint32_t)(a->seed >> 32),
+                   a->arena_cap, bytes, (uint32_t)a->bytes_len};
+    pb__js_run(in, &r);
     pb_rt_guest_end(g);
     pb_outcome o;
     if (a->write_back && pb__outcome_read(in, a->result_addr, &o) == 0 && o.kind == 0 &&
@@ -138,9 +139,9 @@ static int run_body(pb_call *c, pb_rt_guard *g)
         memcpy(a->bytes, m->data + bytes, a->bytes_len);
     pb_rt_guest_begin(g);
     if (input && !a->raw)
-        Z_engineZ_pb_free(&in->w, input);
+        pb__js_free(in, input);
     if (bytes)
-        Z_engineZ_pb_free(&in->w, bytes);
+        pb__js_free(in, bytes);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
 }
@@ -195,7 +196,7 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
     sb->time_limit_ms = atomic_load(&sb->next_time_limit_ms);
     if (mem != sb->memory_limit) {
         sb->memory_limit = mem;
-        pb_rt_set_max_pages(&sb->in->w.w2c_memory, (uint32_t)(mem >> 16));
+        pb_rt_set_max_pages(sb->in->mem, (uint32_t)(mem >> 16));
     }
     if (a->len > sb->memory_limit || a->bytes_len > sb->memory_limit - a->len)
         return pb__error_setf(&sb->error, PLUGBOX_MEMORY,
@@ -205,6 +206,16 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
     int rc = reset(sb);
     if (rc != PLUGBOX_OK)
         return rc;
+    if (sb->program->plugin) {
+        pb_call c = {.time_limit_ms = sb->time_limit_ms, .active_lock = &sb->lock, .active = &sb->active,
+                     .cancel = cancel};
+        rc = pb__plugin_call(sb->in, sb->program, a->function, &c, &sb->error, sb->memory_limit);
+        if (c.trap)
+            sb->reset = RESET_FULL;
+        else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION))
+            sb->reset = RESET_DIRTY; /* as for scripts: a stateful plugin's own error keeps its state */
+        return rc;
+    }
     a->seed = next_seed(&sb->rng);
     /* a fresh call's memory is thrown away: let it allocate without freeing, up to an eighth
      * of its limit (16 MiB at most), so that garbage cannot crowd out live data */
@@ -310,14 +321,14 @@ int pb__sandbox_pristine(plugbox_sandbox *sb)
     const pb_image *img = &sb->program->image;
     if (reset(sb) != PLUGBOX_OK)
         return 0;
-    wasm_rt_memory_t *m = &sb->in->w.w2c_memory;
+    wasm_rt_memory_t *m = sb->in->mem;
     if (m->size != img->size || memcmp(m->data, img->bytes, img->size) != 0)
         return 0;
     const uint8_t *map = pb_rt_dirty_map(m);
     for (size_t i = 0; i < (size_t)img->size >> PB_PAGE_SHIFT; i++)
         if (map[i])
             return 0;
-    return sb->in->w.w2c_g0 == img->state.w2c_g0;
+    return pb__image_state_equal(sb->in, img);
 }
 
 int plugbox_sandbox_reset(plugbox_sandbox *sb)

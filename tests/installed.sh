@@ -129,7 +129,7 @@ LC_ALL=C MANWIDTH=10000 man -l "$man1" 2>man.err | col -b > plugbox.1.txt
 LC_ALL=C MANWIDTH=10000 man -l "$man3" 2>man.err | col -b > plugbox.3.txt
 [ ! -s man.err ] && grep -q '^NAME' plugbox.3.txt || fail "plugbox(3) does not render: $(cat man.err)"
 # the options of the help texts: "  -e, --eval CODE  ..." gives -e and --eval
-{ pb --help; pb run --help; pb map --help; } | grep -E '^ +-' | grep -oE -- '(^| )--?[a-zA-Z][a-zA-Z-]*' |
+{ pb --help; pb run --help; pb map --help; pb compile --help; } | grep -E '^ +-' | grep -oE -- '(^| )--?[a-zA-Z][a-zA-Z-]*' |
     tr -d ' ' | sort -u > help.opts
 # the options of the page: the headings of its OPTIONS sections, "       -e, --eval CODE"
 awk '/^[A-Z]/ { in_options = /OPTIONS$/ } in_options' plugbox.1.txt | grep -E '^ {7}-' | grep -oE -- '(^| )--?[a-zA-Z][a-zA-Z-]*' |

@@ -17,7 +17,7 @@
 #include "rt_check.h"
 
 #define WASM_PAGE 65536u
-#define RESERVATION (PB_DIRTY_MAP_BYTES + PB_WASM_SPAN)
+#define RESERVATION (PB_HEADER_BYTES + PB_DIRTY_MAP_BYTES + PB_WASM_SPAN)
 #define MAX_PAGES 65535u /* 65536 pages would not fit wasm_rt_memory_t's u32 size */
 #define POOL_SIZE 16     /* reservations kept for reuse */
 #define ZERO_BY_MADVISE (1u << 20)
@@ -297,6 +297,7 @@ int pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
     g->host_error = 0;
     g->floor = t_stack_lo + PB_RT_HOST_STACK;
     g->check_word = &pb_rt_check_word;
+    g->mem_word = &PB_CHECK_WORD_AT(mem->data);
     g->mem = mem;
     g->soft_ok = 0;
     g->wprev = NULL;
@@ -304,6 +305,7 @@ int pb_rt_enter(pb_rt_guard *g, wasm_rt_memory_t *mem)
     g->prev = t_guard;
     t_guard = g;
     PB_RT_STORE(pb_rt_check_word, g->floor);
+    PB_RT_STORE(*g->mem_word, g->floor);
     return 0;
 }
 
@@ -317,6 +319,7 @@ void pb_rt_leave(pb_rt_guard *g)
 {
     t_guard = g->prev;
     PB_RT_STORE(pb_rt_check_word, check_word_of(t_guard));
+    PB_RT_STORE(*g->mem_word, 0); /* a memory runs under one guard at a time */
 }
 
 static _Noreturn void stop_now(pb_rt_guard *g)
@@ -356,6 +359,7 @@ void pb_rt__hard_stop(pb_rt_guard *g)
 {
     PB_RT_STORE(g->hard, 1);
     __atomic_store_n(g->check_word, UINTPTR_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(g->mem_word, UINTPTR_MAX, __ATOMIC_RELAXED);
 }
 
 /* A check of generated code failed (rt_check.h): the guard was stopped, or the stack is at
@@ -372,6 +376,7 @@ void pb_rt_check_failed(void)
     if (stack_pointer() < g->floor)
         wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
     PB_RT_STORE(pb_rt_check_word, g->floor);
+    PB_RT_STORE(*g->mem_word, g->floor);
 }
 
 /* ---- wasm-rt.h: traps, types ----------------------------------------------------------------- */
@@ -404,7 +409,7 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap)
 }
 
 /* Function types, compared by their signature; registered once per process by
- * Z_engine_init_module, which cannot report an error: a failure is remembered and
+ * a module's init_module, which cannot report an error: a failure is remembered and
  * pb_rt_types_failed() tells it (the next registration pass starts afresh). */
 typedef struct {
     uint32_t params, results;
@@ -417,18 +422,28 @@ static int g_types_failed;
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
 {
     uint32_t n = params + results;
-    func_type *t = pb_rt_malloc(sizeof *t + n * sizeof t->types[0]);
+    wasm_rt_type_t types[64];
+    if (n > 64) /* wasm2c passes them as arguments: no module of ours or of a compiler has more */
+        return pb_rt_register_func_type(params, results, NULL);
+    va_list ap;
+    va_start(ap, results);
+    for (uint32_t i = 0; i < n; i++)
+        types[i] = (wasm_rt_type_t)va_arg(ap, int);
+    va_end(ap);
+    return pb_rt_register_func_type(params, results, types);
+}
+
+uint32_t pb_rt_register_func_type(uint32_t params, uint32_t results, const wasm_rt_type_t *types)
+{
+    uint32_t n = params + results;
+    func_type *t = types ? pb_rt_malloc(sizeof *t + n * sizeof t->types[0]) : NULL;
     if (!t) {
         g_types_failed = 1;
         return 0;
     }
     t->params = params;
     t->results = results;
-    va_list ap;
-    va_start(ap, results);
-    for (uint32_t i = 0; i < n; i++)
-        t->types[i] = (wasm_rt_type_t)va_arg(ap, int);
-    va_end(ap);
+    memcpy(t->types, types, n * sizeof t->types[0]);
     pthread_mutex_lock(&g_lock);
     for (uint32_t i = 0; i < g_ntypes; i++) {
         func_type *o = g_types[i];
@@ -518,7 +533,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
         base = pb_rt_mmap(RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
         if (base == MAP_FAILED)
             instantiation_failed(errno);
-        if (pb_rt_mprotect(base, PB_DIRTY_MAP_BYTES, PROT_READ | PROT_WRITE) != 0) {
+        if (pb_rt_mprotect(base, PB_HEADER_BYTES + PB_DIRTY_MAP_BYTES, PROT_READ | PROT_WRITE) != 0) {
             int err = errno;
             munmap(base, RESERVATION);
             instantiation_failed(err);
@@ -527,7 +542,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t *m, uint32_t initial, uint32_t max
     if (max > MAX_PAGES)
         max = MAX_PAGES;
     /* data stays put until the memory is freed: generated code keeps it in a local (rt_access.h) */
-    uint8_t *data = base + PB_DIRTY_MAP_BYTES;
+    uint8_t *data = base + PB_HEADER_BYTES + PB_DIRTY_MAP_BYTES;
     if (initial > max || (initial && pb_rt_mprotect(data, (size_t)initial * WASM_PAGE, PROT_READ | PROT_WRITE) != 0)) {
         int err = initial > max ? EINVAL : errno;
         munmap(base, RESERVATION);
@@ -568,11 +583,12 @@ void wasm_rt_free_memory(wasm_rt_memory_t *m)
 {
     if (!m->data)
         return;
-    uint8_t *base = m->data - PB_DIRTY_MAP_BYTES;
+    uint8_t *base = m->data - PB_DIRTY_MAP_BYTES - PB_HEADER_BYTES;
+    PB_CHECK_WORD_AT(m->data) = 0;
     /* back to a pristine reservation: zero pages (the next user relies on it), no access */
     size_t map_used = ((size_t)m->size >> PB_PAGE_SHIFT) + 1;
     if (madvise(m->data, m->size, MADV_DONTNEED) != 0 || mprotect(m->data, m->size, PROT_NONE) != 0 ||
-        madvise(base, map_used, MADV_DONTNEED) != 0) {
+        madvise(base + PB_HEADER_BYTES, map_used, MADV_DONTNEED) != 0) {
         munmap(base, RESERVATION);
     } else {
         pthread_mutex_lock(&g_lock);

@@ -68,6 +68,7 @@ struct pb_rt_guard {
     int host_error;                  /* errno of a host resource that failed during the guard */
     uintptr_t floor;                 /* the lowest stack address guest code may use */
     uintptr_t *check_word;           /* the thread's check word (rt_check.h) */
+    uintptr_t *mem_word;             /* the memory's (rt_layout.h): the same value */
     pb_rt_guard *prev;               /* the guard this one nests in, on this thread */
     /* watchdog bookkeeping, under its lock */
     pb_rt_guard *wnext, **wprev;
@@ -127,7 +128,9 @@ void pb_rt__watch_atfork_prepare(void); /* watchdog.c, for rt.c's fork handlers 
 void pb_rt__watch_atfork_parent(void);
 void pb_rt__watch_atfork_child(pb_rt_guard *own);
 void pb_rt__hard_stop(pb_rt_guard *g); /* rt.c, for the watchdog */
-/* 1 once if a function type could not be registered (Z_engine_init_module cannot say so) */
+/* wasm_rt_register_func_type with the types in an array (for compiled plugins: rt/module.h) */
+uint32_t pb_rt_register_func_type(uint32_t params, uint32_t results, const wasm_rt_type_t *types);
+/* 1 once if a function type could not be registered (a module's init_module cannot say so) */
 int pb_rt_types_failed(void);
 
 /* Linear memory helpers for host code. */

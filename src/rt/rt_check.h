@@ -13,8 +13,6 @@
 
 #include <stdint.h>
 
-/* initial-exec: one load relative to the thread pointer, no call */
-extern __thread uintptr_t pb_rt_check_word __attribute__((tls_model("initial-exec")));
 void pb_rt_check_failed(void) __attribute__((cold, noinline));
 
 #if defined(__x86_64__)
@@ -24,6 +22,22 @@ void pb_rt_check_failed(void) __attribute__((cold, noinline));
 #else
 #define PB_RT_SP(sp) ((sp) = (uintptr_t)__builtin_frame_address(0))
 #endif
+
+#ifdef PB_RT_CHECK_IN_MEMORY
+/* Compiled plugins, which are loaded into the process and cannot reach the library's thread
+ * word, read the same value from their memory's header (rt_layout.h), below the base address
+ * every checking function holds (pb_base, src/w2c_rewrite.c): one load, as the thread's. */
+#include "rt_layout.h"
+#define PB_RT_CHECK()                                                                              \
+    do {                                                                                           \
+        uintptr_t pb_sp_;                                                                          \
+        PB_RT_SP(pb_sp_);                                                                          \
+        if (__builtin_expect(pb_sp_ < __atomic_load_n(&PB_CHECK_WORD_AT(pb_base), __ATOMIC_RELAXED), 0)) \
+            pb_rt_check_failed();                                                                  \
+    } while (0)
+#else
+/* initial-exec: one load relative to the thread pointer, no call */
+extern __thread uintptr_t pb_rt_check_word __attribute__((tls_model("initial-exec")));
 
 /* Bytes of stack left above the check word, for the engine's own stack check (its import
  * plugbox.stack_left, which guest/wasm2c.sh turns into this); all of it while a stop is
@@ -44,5 +58,6 @@ static inline uint32_t pb_rt_native_left(void)
         if (__builtin_expect(pb_sp_ < __atomic_load_n(&pb_rt_check_word, __ATOMIC_RELAXED), 0))  \
             pb_rt_check_failed();                                                                  \
     } while (0)
+#endif
 
 #endif

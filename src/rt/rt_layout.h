@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* rt_layout.h - the layout of a linear memory reservation, shared by the runtime and the
- * generated engine (guest/wasm2c.sh makes every store mark its page in the dirty map).
+ * generated code of every module (guest/wasm2c.sh makes every store mark its page in the
+ * dirty map).
  *
- *   [ dirty map: 1 byte per 1 KiB page of the 8 GiB span ][ linear memory, 8 GiB span ]
- *                                                          ^ wasm_rt_memory_t.data
+ *   [ header ][ dirty map: 1 byte per 1 KiB page of the 8 GiB span ][ linear memory, 8 GiB span ]
+ *                                                                   ^ wasm_rt_memory_t.data
+ * The header holds the memory's check word: what the checks of compiled plugins compare the
+ * stack pointer with (rt_check.h says why and how; the engine's checks read the thread's). No
+ * store of guest code can reach it.
  * A store at address a (u32 pointer + u32 offset, so a < 2^33) marks map[a >> 10]; the index
  * is masked, so even the address of a store that is about to fault stays inside the map.
  *
@@ -20,6 +24,11 @@
 #define PB_WASM_SPAN (1ull << 33)
 #define PB_DIRTY_MAP_BYTES (PB_WASM_SPAN >> PB_PAGE_SHIFT)
 #define PB_DIRTY_INDEX_MASK (PB_DIRTY_MAP_BYTES - 1)
+#define PB_HEADER_BYTES 65536ull /* the largest system page Linux has */
+
+/* the memory's check word, data: wasm_rt_memory_t.data */
+#define PB_CHECK_WORD_AT(data) \
+    (*(uintptr_t *)((data) - (long long)PB_DIRTY_MAP_BYTES - (long long)sizeof(uintptr_t)))
 
 /* base: wasm_rt_memory_t.data, which never moves while the memory exists (the generated code
  * keeps it in a local for a whole function: rt_access.h) */

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* test_plugin.c - WebAssembly plugins through the C API: compiling, the cache, artifacts, and
+ * every limit on foreign code, one case per process (test_plugin --list names them).
+ *
+ * Environment: PLUGINS, the directory of the test plugins the build compiled (limits.wasm).
+ * Each case compiles into a cache of its own (XDG_CACHE_HOME in a temporary directory). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "artifact.h"
+#include "check.h"
+#include "plugbox.h"
+#include "sha256.h"
+
+static plugbox_engine *engine;
+static char tmp[256];
+
+static char *slurp(const char *path, size_t *n)
+{
+    char *b;
+    if (pb__read_file(path, &b, n) != 0) {
+        fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    return b;
+}
+
+static char *plugin_bytes(const char *name, size_t *n)
+{
+    const char *dir = getenv("PLUGINS");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", name);
+    return slurp(path, n);
+}
+
+/* A program of the plugin, or exit with its error. */
+static plugbox_program *program_of(const void *bytes, size_t n, plugbox_options *o)
+{
+    plugbox_program *p;
+    int rc = plugbox_program_new_plugin(engine, bytes, n, o, &p);
+    if (rc != PLUGBOX_OK) {
+        fprintf(stderr, "program failed: %s\n", p ? plugbox_program_error_message(p) : plugbox_strerror(rc));
+        exit(1);
+    }
+    return p;
+}
+
+static plugbox_sandbox *box_of(plugbox_program *p, plugbox_options *o)
+{
+    plugbox_sandbox *b;
+    if (plugbox_sandbox_new(p, o, &b) != PLUGBOX_OK) {
+        fprintf(stderr, "sandbox failed\n");
+        exit(1);
+    }
+    return b;
+}
+
+/* Calls fn; returns the status, the message in msg. */
+static int call(plugbox_sandbox *b, const char *fn, const char **msg)
+{
+    const char *out;
+    size_t n;
+    int rc = plugbox_sandbox_call_function(b, fn, NULL, 0, &out, &n);
+    *msg = plugbox_sandbox_error_message(b);
+    return rc;
+}
+
+static plugbox_sandbox *limits_box(plugbox_options *o)
+{
+    size_t n;
+    char *w = plugin_bytes("limits.wasm", &n);
+    plugbox_program *p = program_of(w, n, o);
+    free(w);
+    plugbox_sandbox *b = box_of(p, o);
+    plugbox_program_free(p);
+    return b;
+}
+
+/* ---- cases ------------------------------------------------------------------------------------ */
+
+static void t_sha256(void)
+{
+    static const struct {
+        const char *in, *hex;
+    } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t h[32];
+        char hex[65];
+        pb__sha256(v[i].in, strlen(v[i].in), h);
+        pb__sha256_hex(h, hex);
+        CHECK_STR(hex, v[i].hex);
+    }
+    /* every length around the block's padding boundaries, against sha256sum */
+    char data[200], cmd[512], want[80], hex[65];
+    for (int i = 0; i < 200; i++)
+        data[i] = (char)('a' + i % 26);
+    for (size_t len = 50; len <= 130; len += 1) {
+        uint8_t h[32];
+        pb__sha256(data, len, h);
+        pb__sha256_hex(h, hex);
+        snprintf(cmd, sizeof cmd, "printf '%%s' '%.*s' | sha256sum", (int)len, data);
+        FILE *f = popen(cmd, "r");
+        CHECK(f && fgets(want, sizeof want, f));
+        if (f)
+            pclose(f);
+        want[64] = 0;
+        CHECK_STR(hex, want);
+    }
+}
+
+static void t_calls(void)
+{
+    plugbox_sandbox *b = limits_box(NULL);
+    const char *msg;
+    CHECK_EQ_INT(call(b, "ok", &msg), PLUGBOX_OK);
+    /* a nonzero return is the call's error */
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(call(b, "count", &msg), PLUGBOX_EXCEPTION);
+        CHECK_STR(msg, "count returned 1"); /* fresh state: the counter is the snapshot's */
+    }
+    CHECK_EQ_INT(call(b, "nosuch", &msg), PLUGBOX_ARGUMENT);
+    CHECK_HAS(msg, "nosuch is not a function of the plugin");
+    CHECK_EQ_INT(call(b, "scribble", &msg), PLUGBOX_OK);
+    CHECK_EQ_INT(call(b, "scribble", &msg), PLUGBOX_OK); /* the page it wrote is zero again */
+    plugbox_sandbox_free(b);
+}
+
+static void t_stateful(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_stateful(o, 1);
+    plugbox_sandbox *b = limits_box(o);
+    const char *msg;
+    char want[64];
+    for (int i = 1; i <= 3; i++) {
+        CHECK_EQ_INT(call(b, "count", &msg), PLUGBOX_EXCEPTION);
+        snprintf(want, sizeof want, "count returned %d", i);
+        CHECK_STR(msg, want);
+    }
+    CHECK_EQ_INT(call(b, "scribble", &msg), PLUGBOX_OK);
+    CHECK_EQ_INT(call(b, "scribble", &msg), PLUGBOX_EXCEPTION);
+    CHECK_STR(msg, "scribble returned 42");
+    CHECK_EQ_INT(plugbox_sandbox_reset(b), PLUGBOX_OK);
+    CHECK_EQ_INT(call(b, "count", &msg), PLUGBOX_EXCEPTION);
+    CHECK_STR(msg, "count returned 1");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_time_limit(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_time_limit(o, 100);
+    plugbox_sandbox *b = limits_box(o);
+    const char *msg;
+    double t0 = now_ms();
+    CHECK_EQ_INT(call(b, "spin", &msg), PLUGBOX_TIMEOUT);
+    double took = now_ms() - t0;
+    CHECK_STR(msg, "time limit exceeded (100 ms)");
+    CHECK(took >= 100);
+    CHECK_EQ_INT(call(b, "ok", &msg), PLUGBOX_OK); /* the sandbox goes on */
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+static void t_stack(void)
+{
+    plugbox_sandbox *b = limits_box(NULL);
+    const char *msg;
+    CHECK_EQ_INT(call(b, "recurse", &msg), PLUGBOX_STACK);
+    CHECK_STR(msg, "stack overflow");
+    CHECK_EQ_INT(call(b, "ok", &msg), PLUGBOX_OK);
+    plugbox_sandbox_free(b);
+}
+
+static void t_memory(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_memory_limit(o, 4u << 20);
+    plugbox_sandbox *b = limits_box(o);
+    const char *msg;
+    /* memory.grow is refused at the limit: the plugin sees -1 and returns 7 */
+    CHECK_EQ_INT(call(b, "grow", &msg), PLUGBOX_EXCEPTION);
+    CHECK_STR(msg, "grow returned 7");
+    CHECK_EQ_INT(call(b, "trap", &msg), PLUGBOX_TRAP);
+    CHECK_HAS(msg, "sandbox trap: ");
+    CHECK_EQ_INT(call(b, "ok", &msg), PLUGBOX_OK);
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+/* A program's artifact loads without a compiler; a damaged or foreign one is refused. */
+static void t_artifact(void)
+{
+    size_t n;
+    char *w = plugin_bytes("limits.wasm", &n);
+    plugbox_program *p = program_of(w, n, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/limits.plugbox", tmp);
+    CHECK_EQ_INT(plugbox_program_save(p, path), PLUGBOX_OK);
+    plugbox_program_free(p);
+    /* the cache holds it under the module's hash and this version */
+    uint8_t h[32];
+    char hex[65], cached[1024];
+    pb__sha256(w, n, h);
+    pb__sha256_hex(h, hex);
+    snprintf(cached, sizeof cached, "%s/plugbox/%s-%s.plugbox", getenv("XDG_CACHE_HOME"), hex, PLUGBOX_VERSION);
+    CHECK(access(cached, R_OK) == 0);
+    free(w);
+
+    setenv("PATH", "/nonexistent", 1); /* no wasm2c, no compiler from here on */
+    setenv("CC", "/nonexistent/cc", 1);
+    size_t an;
+    char *a = slurp(path, &an);
+    p = program_of(a, an, NULL);
+    plugbox_sandbox *b = box_of(p, NULL);
+    const char *msg;
+    CHECK_EQ_INT(call(b, "count", &msg), PLUGBOX_EXCEPTION);
+    CHECK_STR(msg, "count returned 1");
+    plugbox_sandbox_free(b);
+    plugbox_program_free(p);
+
+    a[16] ^= 1; /* the version it was compiled by */
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, a, an, NULL, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "compile it again");
+    plugbox_program_free(p);
+    a[16] ^= 1;
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, a, 100, NULL, &p), PLUGBOX_ARGUMENT); /* truncated */
+    CHECK_HAS(plugbox_program_error_message(p), "truncated or damaged");
+    plugbox_program_free(p);
+    /* a module needs the compiler, and says so */
+    w = plugin_bytes("limits.wasm", &n);
+    w[n - 1] ^= 1; /* another module: not in the cache */
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, w, n, NULL, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "needs wasm2c");
+    plugbox_program_free(p);
+    free(w);
+    free(a);
+}
+
+/* Modules plugbox refuses, each with its reason. */
+static void t_refused(void)
+{
+    static const unsigned char import_env_foo[] = {
+        0, 'a', 's', 'm', 1, 0, 0, 0,                                    /* header */
+        1, 4, 1, 0x60, 0, 0,                                             /* type () -> () */
+        2, 11, 1, 3, 'e', 'n', 'v', 3, 'f', 'o', 'o', 0, 0,              /* import env.foo */
+        5, 3, 1, 0, 1,                                                   /* memory 1 */
+    };
+    static const unsigned char no_memory[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+    plugbox_program *p;
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, import_env_foo, sizeof import_env_foo, NULL, &p),
+                 PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "imports env.foo, which plugbox does not provide");
+    plugbox_program_free(p);
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, no_memory, sizeof no_memory, NULL, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "no memory of its own");
+    plugbox_program_free(p);
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, "hello", 5, NULL, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "not a WebAssembly module");
+    plugbox_program_free(p);
+    /* a function that is not () -> i32 */
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "memory");
+    size_t n;
+    char *w = plugin_bytes("limits.wasm", &n);
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, w, n, o, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "memory is not a function of the plugin");
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+    free(w);
+}
+
+static const test_case cases[] = {
+    {"sha256", t_sha256},     {"calls", t_calls},       {"stateful", t_stateful}, {"time_limit", t_time_limit},
+    {"stack", t_stack},       {"memory", t_memory},     {"artifact", t_artifact}, {"refused", t_refused},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--list"))
+        return run_cases(argc, argv, cases, sizeof cases / sizeof cases[0]);
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/plugbox-test-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmp)) {
+        fprintf(stderr, "cannot make a temporary directory\n");
+        return 1;
+    }
+    setenv("XDG_CACHE_HOME", tmp, 1);
+    if (plugbox_engine_new(&engine) != PLUGBOX_OK) {
+        fprintf(stderr, "cannot create the engine\n");
+        return 1;
+    }
+    int rc = run_cases(argc, argv, cases, sizeof cases / sizeof cases[0]);
+    plugbox_engine_free(engine);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tmp);
+    return rc;
+}
