@@ -336,9 +336,13 @@ static int exit_code_of(int status)
     }
 }
 
+static int running_plugin; /* the program is a WebAssembly plugin's: its errors are not exceptions */
+
 static int report(int status, const char *message, const char *stack, const char *data_name)
 {
-    if (status == PLUGBOX_EXCEPTION || status == PLUGBOX_SYNTAX) {
+    if (status == PLUGBOX_EXCEPTION && running_plugin) {
+        fprintf(stderr, "%s: the plugin failed: %s\n", prog_name, message);
+    } else if (status == PLUGBOX_EXCEPTION || status == PLUGBOX_SYNTAX) {
         fprintf(stderr, "Uncaught %s\n%s", message, stack);
         if (*stack && stack[strlen(stack) - 1] != '\n')
             fputc('\n', stderr);
@@ -598,7 +602,7 @@ static int setup(const struct run_opts *o, struct setup *st)
     rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK)
         return report_host("cannot start the engine", rc);
-    st->plugin = !o->code && is_plugin(st->script, script_len);
+    st->plugin = running_plugin = !o->code && is_plugin(st->script, script_len);
     if (st->plugin)
         rc = plugbox_program_new_plugin(st->engine, st->script, script_len, st->opts, &st->program);
     else

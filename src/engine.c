@@ -329,6 +329,7 @@ void pb__program_release(plugbox_program *p)
         pb__error_free(&p->error);
         pb__grants_free(&p->functions, NULL);
         pb__import_plan_free(&p->imports);
+        pb__plugin_config_free(p);
         pb__plugin_release(p->plugin);
         free(p->artifact);
         free(p->function);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "extism.h"
 #include "internal.h"
 
 static void instantiate(void *arg)
@@ -25,8 +26,16 @@ pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *pla
         free(in);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        in->table.hosts[i] = &in->host; /* PB_IMPORT_HOST */
+    for (size_t i = 0; i < n; i++) {
+        if (plan->kinds[i] == PB_IMPORT_EXTISM && !in->host.extism &&
+            !(in->host.extism = pb__extism_new(PB_DEFAULT_MEMORY_LIMIT))) {
+            free(in->table.hosts);
+            free(in->w);
+            free(in);
+            return NULL;
+        }
+        in->table.hosts[i] = plan->kinds[i] == PB_IMPORT_EXTISM ? (void *)in->host.extism : (void *)&in->host;
+    }
     in->table.fns = n ? plan->fns : NULL;
     in->mod = mod;
     in->imports = &in->host;
@@ -36,6 +45,7 @@ pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *pla
         mod->free(in->w); /* what was made before the failure */
         free(in->w);
         free(in->table.hosts);
+        pb__extism_free(in->host.extism);
         free(in);
         errno = err;
         return NULL;
@@ -51,6 +61,7 @@ void pb__instance_free(pb_instance *in)
     in->mod->free(in->w);
     free(in->w);
     free(in->table.hosts);
+    pb__extism_free(in->host.extism);
     pb__pending_free(&in->host.pending);
     free(in);
 }

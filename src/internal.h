@@ -69,11 +69,15 @@ typedef struct pb_host {
     const char *module_dir; /* while a program is created: where its imports are read */
     const pb_functions *functions; /* the program's (host.NAME), or NULL */
     pb_pending pending;
+    struct pb_extism *extism;      /* a plugin's Extism kernel, when it imports it */
 } pb_host;
 
 /* How a compiled plugin's imports are connected (plugin.c): for import i, the host function
  * fns[i] and what it gets first, kinds[i]. */
-enum { PB_IMPORT_HOST = 0 }; /* the instance's pb_host */
+enum {
+    PB_IMPORT_HOST = 0,  /* the instance's pb_host */
+    PB_IMPORT_EXTISM = 1 /* the instance's Extism kernel (extism.h) */
+};
 typedef struct pb_import_plan {
     size_t n;
     void (**fns)(void);
@@ -125,6 +129,13 @@ struct plugbox_program {
     char *artifact;          /* the plugin's compiled artifact (plugbox_program_save) */
     size_t artifact_len;
     char *function;          /* the plugin's function called by default, or NULL */
+    struct {                 /* the plugin's configuration, key by key (config_get) */
+        struct pb_plugin_config {
+            char *key, *text;
+            size_t text_len;
+        } *v;
+        size_t n;
+    } config;
     pb_image image;
     int function_style;
     pb_functions functions;  /* granted when it was made, fixed */
@@ -218,9 +229,19 @@ void pb__pending_free(pb_pending *p);
 
 /* plugin.c */
 void pb__import_plan_free(pb_import_plan *plan);
-/* Calls the plugin's function (p's by default) in `in`, through c (limits and cancellation
- * set by the caller); the error in err. */
-int pb__plugin_call(pb_instance *in, const plugbox_program *p, const char *function, pb_call *c, pb_error *err,
+void pb__plugin_config_free(plugbox_program *p);
+/* One call of a plugin's function (p's by default) in `in`, through c (limits and
+ * cancellation set by the caller): the input, and where its output goes (the Extism
+ * kernel's, valid until the next call); the error in err. */
+typedef struct pb_plugin_args {
+    const char *function;
+    const char *input;
+    size_t len;
+    int stateful;
+    const char **out;
+    size_t *out_len;
+} pb_plugin_args;
+int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_args *a, pb_call *c, pb_error *err,
                     uint64_t memory_limit);
 
 /* engine.c */

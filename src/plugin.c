@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "artifact.h"
+#include "extism.h"
 #include "internal.h"
 #include "sha256.h"
 
@@ -34,12 +35,22 @@ static const host_import wasi_imports[] = {
     {"wasi_snapshot_preview1", "fd_seek", "iIii:i", FN(pb__wasi_fd_seek), PB_IMPORT_HOST},
 };
 
-static const host_import *find_import(const pb_rt_import *im)
+/* The host's import called im->module.im->name, in *found (its function, type and kind). */
+static int find_import(const pb_rt_import *im, host_import *found)
 {
     for (size_t i = 0; i < sizeof wasi_imports / sizeof wasi_imports[0]; i++)
-        if (!strcmp(wasi_imports[i].module, im->module) && !strcmp(wasi_imports[i].name, im->name))
-            return &wasi_imports[i];
-    return NULL;
+        if (!strcmp(wasi_imports[i].module, im->module) && !strcmp(wasi_imports[i].name, im->name)) {
+            *found = wasi_imports[i];
+            return 1;
+        }
+    for (size_t i = 0; i < pb__extism_n_imports; i++) {
+        const pb_extism_import *e = &pb__extism_imports[i];
+        if (!strcmp(e->module, im->module) && !strcmp(e->name, im->name)) {
+            *found = (host_import){e->module, e->name, e->type, e->fn, PB_IMPORT_EXTISM};
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The plan every instance of the module follows to connect its imports; an error names the
@@ -55,8 +66,8 @@ static int plan_imports(const pb_rt_module *m, pb_import_plan *plan, pb_error *e
         return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
     for (size_t i = 0; i < m->n_imports; i++) {
         const pb_rt_import *im = &m->imports[i];
-        const host_import *h = find_import(im);
-        if (!h)
+        host_import found, *h = &found;
+        if (!find_import(im, h))
             return pb__error_setf(err, PLUGBOX_ARGUMENT, "the plugin imports %s.%s, which plugbox does not provide",
                                   im->module, im->name);
         if (strcmp(h->type, im->type))
@@ -141,6 +152,166 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
     return PLUGBOX_OK;
 }
 
+/* ---- configuration ------------------------------------------------------------------------------
+ * Extism's configuration is a map of strings: config_get(key) gives the value's text. Here
+ * it is the top-level members of plugbox's configuration (a JSON object, checked before this
+ * reads it), each --config KEY=VALUE over them: a string member gives its text, any other
+ * value its JSON. */
+
+static size_t skip_ws(const char *s, size_t i, size_t n)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* the end of the JSON value at s[i] (valid JSON) */
+static size_t skip_value(const char *s, size_t i, size_t n)
+{
+    int depth = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '"') {
+            for (i++; i < n && s[i] != '"'; i++)
+                if (s[i] == '\\')
+                    i++;
+            if (!depth)
+                return i + 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth <= 0)
+                return i + 1 - (depth < 0);
+        } else if (!depth && (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+            return i;
+        }
+    }
+    return i;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++)
+        v = v * 16 + (unsigned)(p[k] <= '9' ? p[k] - '0' : (p[k] | 32) - 'a' + 10);
+    return v;
+}
+
+/* The text of the JSON string s[0..n) (quotes included, valid), NUL-terminated, malloc'd. */
+static char *unquote(const char *s, size_t n, size_t *len)
+{
+    char *o = pb_rt_malloc(n + 1), *q = o;
+    if (!o)
+        return NULL;
+    for (size_t i = 1; i + 1 < n; i++) {
+        if (s[i] != '\\') {
+            *q++ = s[i];
+            continue;
+        }
+        char c = s[++i];
+        unsigned u;
+        switch (c) {
+        case 'b': *q++ = '\b'; break;
+        case 'f': *q++ = '\f'; break;
+        case 'n': *q++ = '\n'; break;
+        case 'r': *q++ = '\r'; break;
+        case 't': *q++ = '\t'; break;
+        case 'u':
+            u = hex4(s + i + 1);
+            i += 4;
+            if (u >= 0xd800 && u < 0xdc00 && i + 6 < n && s[i + 1] == '\\' && s[i + 2] == 'u') {
+                unsigned lo = hex4(s + i + 3);
+                if (lo >= 0xdc00 && lo < 0xe000) {
+                    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                    i += 6;
+                }
+            }
+            if (u >= 0xd800 && u < 0xe000)
+                u = 0xfffd; /* a lone surrogate */
+            if (u < 0x80) {
+                *q++ = (char)u;
+            } else if (u < 0x800) {
+                *q++ = (char)(0xc0 | u >> 6);
+                *q++ = (char)(0x80 | (u & 63));
+            } else if (u < 0x10000) {
+                *q++ = (char)(0xe0 | u >> 12);
+                *q++ = (char)(0x80 | ((u >> 6) & 63));
+                *q++ = (char)(0x80 | (u & 63));
+            } else {
+                *q++ = (char)(0xf0 | u >> 18);
+                *q++ = (char)(0x80 | ((u >> 12) & 63));
+                *q++ = (char)(0x80 | ((u >> 6) & 63));
+                *q++ = (char)(0x80 | (u & 63));
+            }
+            break;
+        default: *q++ = c; /* " \\ / */
+        }
+    }
+    *q = 0;
+    *len = (size_t)(q - o);
+    return o;
+}
+
+static int config_add(plugbox_program *p, const char *key, size_t key_len, const char *json, size_t n)
+{
+    struct pb_plugin_config *v = pb_rt_realloc(p->config.v, (p->config.n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    p->config.v = v;
+    v += p->config.n;
+    v->key = v->text = NULL;
+    if (json[0] == '"') {
+        v->text = unquote(json, n, &v->text_len);
+    } else if ((v->text = pb_rt_malloc(n + 1))) {
+        memcpy(v->text, json, n);
+        v->text[n] = 0;
+        v->text_len = n;
+    }
+    size_t kl;
+    if (!v->text || !(v->key = key[0] == '"' ? unquote(key, key_len, &kl) : pb_rt_malloc(key_len + 1))) {
+        free(v->text);
+        return -1;
+    }
+    if (key[0] != '"') {
+        memcpy(v->key, key, key_len);
+        v->key[key_len] = 0;
+    }
+    p->config.n++;
+    return 0;
+}
+
+static int config_of(plugbox_program *p, const plugbox_options *o)
+{
+    const char *s = o->config;
+    size_t n = o->config_len, i = s ? skip_ws(s, 0, n) : 0;
+    if (s && i < n && s[i] == '{') {
+        for (i = skip_ws(s, i + 1, n); i < n && s[i] == '"';) {
+            size_t k = i, ke = skip_value(s, i, n);
+            size_t v = skip_ws(s, skip_ws(s, ke, n) + 1, n), ve = skip_value(s, v, n);
+            if (config_add(p, s + k, ke - k, s + v, ve - v) != 0)
+                return -1;
+            i = skip_ws(s, ve, n);
+            if (i < n && s[i] == ',')
+                i = skip_ws(s, i + 1, n);
+        }
+    }
+    for (size_t k = 0; k < o->values.n; k++)
+        if (config_add(p, o->values.v[k].key, strlen(o->values.v[k].key), o->values.v[k].json, o->values.v[k].len) != 0)
+            return -1;
+    return 0;
+}
+
+void pb__plugin_config_free(plugbox_program *p)
+{
+    for (size_t i = 0; i < p->config.n; i++) {
+        free(p->config.v[i].key);
+        free(p->config.v[i].text);
+    }
+    free(p->config.v);
+    p->config.v = NULL;
+    p->config.n = 0;
+}
+
 /* ---- initialisation ----------------------------------------------------------------------------- */
 
 /* A function the host calls: () -> i32 (an Extism export) or () -> () (initialisers, _start). */
@@ -181,7 +352,7 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
     if ((rc = pb__grant_check(opts, &p->error)) != PLUGBOX_OK ||
         (rc = pb__functions_copy(&p->functions, &opts->functions)) != PLUGBOX_OK)
         return p->error.kind ? rc : pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
-    if (opts->function && !(p->function = pb_rt_strdup(opts->function)))
+    if ((opts->function && !(p->function = pb_rt_strdup(opts->function))) || config_of(p, opts) != 0)
         return pb__error_setf(&p->error, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
     const uint8_t *b = bytes;
     if (pb__artifact_is(b, len)) {
@@ -268,28 +439,109 @@ static int call_body(pb_call *c, pb_rt_guard *g)
     return PLUGBOX_OK;
 }
 
-int pb__plugin_call(pb_instance *in, const plugbox_program *p, const char *function, pb_call *c, pb_error *err,
+/* A kernel function failed the call, as Extism fails it: the plugin stops here. */
+static void extism_trap(void *user, int kind, const char *msg, size_t len)
+{
+    (void)user, (void)kind, (void)msg, (void)len;
+    wasm_rt_trap((wasm_rt_trap_t)PB_RT_TRAP_IMPORT);
+}
+
+/* Extism's log levels (0 trace .. 4 error) on the console's */
+static void extism_log(void *user, int level, const char *text, size_t len)
+{
+    pb_host *h = user;
+    static const plugbox_console_level to[] = {PLUGBOX_CONSOLE_DEBUG, PLUGBOX_CONSOLE_DEBUG, PLUGBOX_CONSOLE_INFO,
+                                               PLUGBOX_CONSOLE_WARN, PLUGBOX_CONSOLE_ERROR};
+    if (h->console && level >= 0 && level <= 4)
+        h->console(h->console_user, to[level], text, len);
+}
+
+/* config_get: a value of the configuration, by key: --config KEY=VALUE's (a string's text,
+ * other values as JSON) */
+static int extism_config(void *user, const char *key, size_t key_len, const char **value, size_t *value_len)
+{
+    const plugbox_program *p = user;
+    for (size_t i = p->config.n; i-- > 0;) {
+        const struct pb_plugin_config *v = &p->config.v[i];
+        if (strlen(v->key) != key_len || memcmp(v->key, key, key_len))
+            continue;
+        *value = v->text;
+        *value_len = v->text_len;
+        return 1;
+    }
+    return 0;
+}
+
+int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_args *a, pb_call *c, pb_error *err,
                     uint64_t memory_limit)
 {
-    const char *name = function ? function : p->function;
+    const char *name = a->function ? a->function : p->function;
     if (!name) {
-        return pb__error_setf(err, PLUGBOX_ARGUMENT, "name the plugin's function to call");
+        char list[512] = "";
+        size_t k = 0;
+        for (size_t i = 0; i < p->mod->n_exports && k + 1 < sizeof list; i++)
+            if (!strcmp(p->mod->exports[i].type, ":i"))
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", p->mod->exports[i].name);
+        return pb__error_setf(err, PLUGBOX_ARGUMENT, "name the plugin's function to call (--call NAME): %s%s",
+                              k ? "it has " : "it has none", list);
     }
     const pb_rt_export *e = pb_rt_module_export(p->mod, name);
     if (!e || strcmp(e->type, ":i"))
         return pb__error_setf(err, PLUGBOX_ARGUMENT, "%s is not a function of the plugin%s", name,
                               e ? " of the type () -> i32" : "");
-    struct plugin_call a = {e, 0};
+    pb_extism *x = in->host.extism;
+    if (x) {
+        /* the kernel's memory and the plugin's share the limit */
+        uint64_t own = in->mem->size;
+        pb__extism_set_limit(x, memory_limit > own ? memory_limit - own : 0);
+        pb__extism_set_trap(x, extism_trap, NULL);
+        pb__extism_set_log(x, extism_log, &in->host, 0);
+        pb__extism_set_config(x, extism_config, (void *)p);
+        if (pb__extism_begin(x, a->input, a->len, a->stateful) != 0)
+            return pb__extism_limit_hit(x)
+                       ? pb__error_setf(err, PLUGBOX_MEMORY,
+                                        "out of memory (limit %llu bytes): the input takes %zu bytes",
+                                        (unsigned long long)memory_limit, a->len)
+                       : pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+    }
+    struct plugin_call pc = {e, 0};
     c->in = in;
     c->interrupt_addr = UINT32_MAX; /* foreign code polls nothing: stopped through its checks */
     c->body = call_body;
-    c->arg = &a;
+    c->arg = &pc;
     int rc = pb__call_run(c);
+    const char *msg;
+    size_t msg_len;
+    if (c->trap == PB_RT_TRAP_IMPORT && x) {
+        int kind = pb__extism_trap(x, &msg, &msg_len);
+        if (kind == PB_EXTISM_TRAP_LIMIT)
+            return pb__error_setf(err, PLUGBOX_MEMORY, "out of memory (limit %llu bytes)",
+                                  (unsigned long long)memory_limit);
+        if (kind == PB_EXTISM_TRAP_HOST)
+            return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+        return pb__error_set(err, PLUGBOX_EXCEPTION, msg, msg_len, NULL, 0);
+    }
     if (rc != PLUGBOX_OK && c->g.host_error && rc != PLUGBOX_TIMEOUT && rc != PLUGBOX_INTERRUPTED)
         rc = PLUGBOX_HOST; /* as for scripts (call.c) */
     if (rc != PLUGBOX_OK)
         return pb__call_error(err, rc, c, NULL, memory_limit);
-    if (a.result != 0)
-        return pb__error_setf(err, PLUGBOX_EXCEPTION, "%s returned %u", name, a.result);
+    if (pc.result != 0) {
+        /* the plugin's message (error_set), else the code it returned */
+        if (x && (msg = pb__extism_error(x, &msg_len))) {
+            char *clean = pb_rt_malloc(msg_len * 3 + 1);
+            if (!clean)
+                return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+            size_t used, n = pb__utf8_copy(clean, msg_len * 3, msg, msg_len, &used);
+            rc = pb__error_set(err, PLUGBOX_EXCEPTION, clean, n, NULL, 0);
+            free(clean);
+            return rc;
+        }
+        return pb__error_setf(err, PLUGBOX_EXCEPTION, "%s returned %u", name, pc.result);
+    }
+    if (x && a->out) {
+        const uint8_t *o;
+        pb__extism_output(x, &o, a->out_len);
+        *a->out = (const char *)o;
+    }
     return PLUGBOX_OK;
 }

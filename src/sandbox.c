@@ -209,7 +209,8 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
     if (sb->program->plugin) {
         pb_call c = {.time_limit_ms = sb->time_limit_ms, .active_lock = &sb->lock, .active = &sb->active,
                      .cancel = cancel};
-        rc = pb__plugin_call(sb->in, sb->program, a->function, &c, &sb->error, sb->memory_limit);
+        pb_plugin_args pa = {a->function, a->json, a->len, sb->stateful, out, out_len};
+        rc = pb__plugin_call(sb->in, sb->program, &pa, &c, &sb->error, sb->memory_limit);
         if (c.trap)
             sb->reset = RESET_FULL;
         else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION))

@@ -2390,6 +2390,86 @@ case_map_keep_state_eos() {
 }
 
 # ---------------------------------------------------------------------------
+# WebAssembly plugins ($PLUGINS: the test plugins the build compiled); each case compiles into
+# a cache of its own
+
+need_plugins() {
+    [ -n "${PLUGINS:-}" ] && [ -f "$PLUGINS/kernel.wasm" ] || skip "PLUGINS is not set"
+    export XDG_CACHE_HOME=$T/cache
+}
+
+case_plugin_run() {
+    need_plugins
+    printf '{"x": 1}' > in.json
+    run_pb run --call greet --data in.json "$PLUGINS/kernel.wasm"
+    expect_rc 0
+    # the output's bytes as they are: no newline added
+    printf 'Hello, {"x": 1}' | cmp -s - "$T/out" || fail "expected the plugin's output exactly"
+    ls "$XDG_CACHE_HOME"/plugbox/*.plugbox >/dev/null 2>&1 || fail "nothing in the cache"
+    run_pb run --call config --config name=Ada "$PLUGINS/kernel.wasm"
+    expect_rc 0
+    printf 'Ada' | cmp -s - "$T/out" || fail "config_get: expected Ada"
+    run_pb run --call fail "$PLUGINS/kernel.wasm"
+    expect_rc 1
+    expect_stderr_has "the plugin failed: something went wrong"
+    run_pb run "$PLUGINS/kernel.wasm"
+    expect_rc 2
+    expect_stderr_has "--call NAME"
+    expect_stderr_has "greet"
+    run_pb run --call nosuch "$PLUGINS/kernel.wasm"
+    expect_rc 2
+    expect_stderr_has "nosuch is not a function of the plugin"
+}
+
+case_plugin_limits() {
+    need_plugins
+    run_pb run --call spin --time-limit 100 "$PLUGINS/limits.wasm"
+    expect_rc 3
+    expect_stderr_has "time limit exceeded (100 ms)"
+    expect_elapsed_at_least 100
+    run_pb run --call recurse "$PLUGINS/limits.wasm"
+    expect_rc 3
+    expect_stderr_has "stack overflow"
+    run_pb run --call grow --memory-limit 8M "$PLUGINS/limits.wasm"
+    expect_rc 1
+    expect_stderr_has "grow returned 7"
+    run_pb run --call trap "$PLUGINS/limits.wasm"
+    expect_rc 4
+    expect_stderr_has "sandbox trap"
+}
+
+case_plugin_compile() {
+    need_plugins
+    cp "$PLUGINS/kernel.wasm" k.wasm
+    run_pb compile k.wasm
+    expect_rc 0
+    [ -s k.plugbox ] || fail "no k.plugbox beside the module"
+    run_pb compile -o other.bin k.wasm
+    expect_rc 0
+    cmp -s k.plugbox other.bin || fail "two compilations of one module differ"
+    # the artifact runs where there is no compiler
+    echo '"x"' > in.json
+    mkdir bin && ln -s "$(command -v timeout)" "$(command -v date)" bin/ # and no wasm2c, no cc
+    PATH=$PWD/bin CC=/nonexistent run_pb run --call greet --data in.json k.plugbox
+    expect_rc 0
+    printf 'Hello, "x"\n' | cmp -s - "$T/out" || fail "the artifact's output"
+    printf 'not wasm' > bad.wasm
+    run_pb compile bad.wasm
+    expect_rc 2
+    expect_stderr_has "not a WebAssembly module"
+    run_pb compile
+    expect_rc 2
+    run_pb compile --help
+    expect_rc 0
+    expect_stdout_has "Usage: plugbox compile"
+    # a module without a compiler says how to do without one
+    printf '\0asm\1\0\0\0\5\3\1\0\1' > m.wasm
+    PATH=$PWD/bin CC=/nonexistent run_pb run --call f m.wasm
+    expect_rc 2
+    expect_stderr_has "plugbox compile"
+}
+
+# ---------------------------------------------------------------------------
 # main
 
 list_cases() { declare -F | awk '{ print $3 }' | sed -n 's/^case_//p'; }

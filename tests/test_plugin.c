@@ -281,7 +281,96 @@ static void t_refused(void)
     free(w);
 }
 
+/* Calls fn with input; returns the status, the output (a static copy) or the error message. */
+static const char *call_in(plugbox_sandbox *b, const char *fn, const char *input, int *rc)
+{
+    static char buf[4096];
+    const char *out;
+    size_t n;
+    *rc = plugbox_sandbox_call_function(b, fn, input, input ? strlen(input) : 0, &out, &n);
+    if (*rc != PLUGBOX_OK)
+        snprintf(buf, sizeof buf, "%s", plugbox_sandbox_error_message(b));
+    else
+        snprintf(buf, sizeof buf, "%.*s", out ? (int)n : 6, out ? out : "(none)");
+    return buf;
+}
+
+static char logged[256];
+static void on_console(void *user, plugbox_console_level level, const char *text, size_t len)
+{
+    (void)user;
+    snprintf(logged, sizeof logged, "%d:%.*s", (int)level, (int)len, text);
+}
+
+static plugbox_sandbox *kernel_box(plugbox_options *o)
+{
+    size_t n;
+    char *w = plugin_bytes("kernel.wasm", &n);
+    plugbox_program *p = program_of(w, n, o);
+    free(w);
+    plugbox_sandbox *b = box_of(p, o);
+    plugbox_program_free(p);
+    return b;
+}
+
+/* Extism's kernel: input, output, errors, configuration, variables, the log */
+static void t_kernel(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_config(o, "{\"name\": \"caf\\u00e9\", \"n\": 3}", (size_t)-1);
+    plugbox_options_set_config_value(o, "other", "[1, 2]", (size_t)-1);
+    plugbox_options_set_console(o, on_console, NULL);
+    plugbox_sandbox *b = kernel_box(o);
+    int rc;
+    CHECK_STR(call_in(b, "greet", "world", &rc), "Hello, world");
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    CHECK_STR(call_in(b, "greet", NULL, &rc), "Hello, ");
+    CHECK_STR(call_in(b, "fail", NULL, &rc), "something went wrong");
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_STR(call_in(b, "config", NULL, &rc), "caf\xc3\xa9"); /* a string's text */
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    CHECK_STR(call_in(b, "counter", NULL, &rc), "1");
+    CHECK_STR(call_in(b, "counter", NULL, &rc), "1"); /* fresh: the variables go with the call */
+    CHECK_STR(call_in(b, "log", NULL, &rc), "logged");
+    CHECK_STR(logged, "1:a line of the log"); /* info */
+    CHECK_STR(call_in(b, "bad_offset", NULL, &rc), "invalid handle offset for var key: 123456789"); /* Extism's words */
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_STR(call_in(b, "greet", "again", &rc), "Hello, again"); /* after the failed call */
+    plugbox_sandbox_free(b);
+
+    plugbox_options_set_stateful(o, 1);
+    b = kernel_box(o);
+    CHECK_STR(call_in(b, "counter", NULL, &rc), "1");
+    CHECK_STR(call_in(b, "counter", NULL, &rc), "2");
+    CHECK_STR(call_in(b, "counter", NULL, &rc), "3");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+/* The kernel's memory counts against the sandbox's limit. */
+static void t_kernel_memory(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_memory_limit(o, 16u << 20);
+    plugbox_sandbox *b = kernel_box(o);
+    int rc;
+    CHECK_STR(call_in(b, "hog", NULL, &rc), "alloc refused");
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    /* an input larger than the limit is refused before the plugin runs */
+    char *big = malloc((20u << 20) + 1);
+    memset(big, 'x', 20u << 20);
+    big[20u << 20] = 0;
+    const char *msg = call_in(b, "greet", big, &rc);
+    CHECK_EQ_INT(rc, PLUGBOX_MEMORY);
+    CHECK_HAS(msg, "out of memory");
+    free(big);
+    CHECK_STR(call_in(b, "greet", "small", &rc), "Hello, small");
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 static const test_case cases[] = {
+    {"kernel", t_kernel},     {"kernel_memory", t_kernel_memory},
     {"sha256", t_sha256},     {"calls", t_calls},       {"stateful", t_stateful}, {"time_limit", t_time_limit},
     {"stack", t_stack},       {"memory", t_memory},     {"artifact", t_artifact}, {"refused", t_refused},
 };
