@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsoncheck.h" /* the library's validator, compiled in: map checks plugins' lines */
 #include "plugbox.h"
 
 #ifndef PB_QUICKJS_VERSION
@@ -997,6 +998,13 @@ static void put_outcome(struct map_state *m, uint64_t index, int status, const c
     }
 }
 
+/* map writes a line per input line: a plugin's output must be one line of UTF-8 JSON */
+static int plugin_line_ok(const char *out, size_t len)
+{
+    pb__json_error e;
+    return out && len && !memchr(out, '\n', len) && !memchr(out, '\r', len) && pb__json_check(out, len, &e) == PB__JSON_OK;
+}
+
 static void on_result(void *user, uint64_t index, const plugbox_result *r)
 {
     struct map_state *m = user;
@@ -1013,6 +1021,8 @@ static void on_result(void *user, uint64_t index, const plugbox_result *r)
         snprintf(message, sizeof message, "line %llu is longer than --max-line (%llu bytes)",
                  (unsigned long long)index + 1, (unsigned long long)m->max_line);
         put_outcome(m, index, PLUGBOX_INPUT, NULL, 0, message);
+    } else if (r->status == PLUGBOX_OK && running_plugin && !plugin_line_ok(r->json, r->len)) {
+        put_outcome(m, index, PLUGBOX_EXCEPTION, NULL, 0, "the plugin's output is not one line of JSON");
     } else {
         put_outcome(m, index, r->status, r->json, r->len, *r->message ? r->message : plugbox_strerror(r->status));
     }

@@ -391,7 +391,7 @@ static void gst_plugbox_filter_class_init(GstPlugboxFilterClass *klass)
                           "many were not (the errors property counts them all); 0 posts every one",
                           0, G_MAXUINT, DEFAULT_WARNING_INTERVAL, rw));
     g_object_class_install_property(gobject_class, PROP_LOCATION,
-        g_param_spec_string("location", "Location", "File holding the JavaScript source (used when script is unset)",
+        g_param_spec_string("location", "Location", "File holding the JavaScript or TypeScript source, or a WebAssembly plugin (.wasm, or compiled by plugbox compile); used when script is unset",
                             NULL, rw));
     g_object_class_install_property(gobject_class, PROP_FUNCTION,
         g_param_spec_string("function", "Function", "Name of the global function called with each buffer's "

@@ -48,12 +48,16 @@ plugbox_sandbox *gst_plugbox_build_sandbox(GstPlugboxFilter *self, plugbox_engin
     plugbox_sandbox *box = NULL;
     plugbox_program *prog = NULL;
     gchar *source = script;
+    gsize source_len = script ? strlen(script) : 0;
     const gchar *name = "script";
     if (!source && location) {
-        if (!g_file_get_contents(location, &source, NULL, err))
+        if (!g_file_get_contents(location, &source, &source_len, err))
             goto out;
         name = location;
     }
+    /* a WebAssembly plugin: a module, or an artifact of plugbox compile */
+    gboolean plugin = source != script && ((source_len >= 4 && !memcmp(source, "\0asm", 4)) ||
+                                           (source_len >= 8 && !memcmp(source, "PLUGBOXA", 8)));
     if (!source) {
         g_set_error(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "no script: set \"script\" or \"location\"");
         goto out;
@@ -72,7 +76,8 @@ plugbox_sandbox *gst_plugbox_build_sandbox(GstPlugboxFilter *self, plugbox_engin
     plugbox_options_set_console(opts, on_console, self);
     if (config)
         plugbox_options_set_config(opts, config, strlen(config));
-    int rc = plugbox_program_new(engine, source, strlen(source), opts, &prog);
+    int rc = plugin ? plugbox_program_new_plugin(engine, source, source_len, opts, &prog)
+                    : plugbox_program_new(engine, source, strlen(source), opts, &prog);
     if (rc != PLUGBOX_OK) {
         g_set_error(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "%s: %s\n%s", name,
                     prog ? plugbox_program_error_message(prog) : plugbox_strerror(rc),

@@ -92,11 +92,11 @@ extern "C" {
  * later one of the same soname (libplugbox.so.0): plugbox_version() tells which version is
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
-#define PLUGBOX_VERSION_MINOR 4
+#define PLUGBOX_VERSION_MINOR 5
 #define PLUGBOX_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.4.0"
+#define PLUGBOX_VERSION "0.5.0"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)

@@ -2438,6 +2438,18 @@ case_plugin_limits() {
     expect_stderr_has "sandbox trap"
 }
 
+case_plugin_map() {
+    need_plugins
+    printf '1\n{"a":2}\n"x"\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 --call describe "$PLUGINS/kernel.wasm"
+    expect_rc 0
+    printf '{"meta":1}\n{"meta":{"a":2}}\n{"meta":"x"}\n' | cmp -s - "$T/out" || fail "map's lines"
+    # an output that is not one line of JSON is that line's error
+    PB_STDIN=in.ndjson run_pb map --call greet "$PLUGINS/kernel.wasm"
+    expect_rc 0
+    [ "$(grep -c "not one line of JSON" "$T/out")" = 3 ] || fail "expected three error lines"
+}
+
 case_plugin_compile() {
     need_plugins
     cp "$PLUGINS/kernel.wasm" k.wasm

@@ -774,6 +774,31 @@ static void t_zone_config(void)
     gst_harness_teardown(h);
 }
 
+/* A WebAssembly plugin in the element: it gets each buffer's description as its input, and
+ * its output is the result (here the description back, as the buffer's meta). */
+static void t_plugin(void)
+{
+    gchar *cache = g_dir_make_tmp("plugbox-gst-XXXXXX", NULL);
+    g_setenv("XDG_CACHE_HOME", cache, TRUE);
+    gchar *launch = g_strdup_printf("plugboxfilter location=%s/kernel.wasm function=describe", g_getenv("PLUGINS"));
+    GstHarness *h = harness(launch);
+    gchar *meta = NULL;
+    CHECK(push_frames(h, 3, &meta) == 3);
+    CHECK(meta && strstr(meta, "\"offset\":2") && strstr(meta, "\"format\":\"GRAY8\""));
+    g_free(meta);
+    GstElement *f = filter_of(h);
+    guint64 calls = 0, errors = 0;
+    g_object_get(f, "calls", &calls, "errors", &errors, NULL);
+    CHECK(calls == 3 && errors == 0);
+    gst_object_unref(f);
+    gst_harness_teardown(h);
+    g_free(launch);
+    gchar *rm = g_strdup_printf("rm -rf '%s'", cache);
+    CHECK(system(rm) == 0);
+    g_free(rm);
+    g_free(cache);
+}
+
 /* examples/zone.js: detections filtered by class, confidence and polygon; entering posts */
 static void t_zone_rule(void)
 {
@@ -1224,6 +1249,7 @@ static const test_case cases[] = {
     {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
     {"config_hot", t_config_hot},       {"zone_config", t_zone_config},
     {"events", t_events},               {"event_errors", t_event_errors},
+    {"plugin", t_plugin},
 };
 
 int main(int argc, char **argv)

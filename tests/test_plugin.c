@@ -14,6 +14,7 @@
 
 #include "artifact.h"
 #include "check.h"
+#include "rt/rt.h"
 #include "plugbox.h"
 #include "sha256.h"
 
@@ -369,7 +370,57 @@ static void t_kernel_memory(void)
     plugbox_options_free(o);
 }
 
+/* Every host resource a plugin's program, sandbox and call take, failed in turn (the module
+ * in the cache already: compiling runs other programs): each failure is an error, never a
+ * crash, and nothing leaks (the asan suite checks). */
+static int plugin_scenario(const char *w, size_t n)
+{
+    plugbox_options *o = plugbox_options_new();
+    if (!o)
+        return PLUGBOX_HOST;
+    plugbox_options_set_config(o, "{\"name\": \"x\"}", (size_t)-1);
+    plugbox_program *p = NULL;
+    plugbox_sandbox *b = NULL;
+    int rc = plugbox_program_new_plugin(engine, w, n, o, &p);
+    if (rc == PLUGBOX_OK)
+        rc = plugbox_sandbox_new(p, o, &b);
+    if (rc == PLUGBOX_OK) {
+        const char *out;
+        size_t len;
+        rc = plugbox_sandbox_call_function(b, "greet", "abc", 3, &out, &len);
+        if (rc == PLUGBOX_OK && (len != 10 || memcmp(out, "Hello, abc", 10)))
+            rc = -1000; /* a wrong result: not an error the host was told of */
+    }
+    plugbox_sandbox_free(b);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+    return rc;
+}
+
+static void t_fail_every_resource(void)
+{
+    size_t n;
+    char *w = plugin_bytes("kernel.wasm", &n);
+    CHECK_EQ_INT(plugin_scenario(w, n), PLUGBOX_OK); /* compiled into the cache */
+    pb_rt_fail_after(-1);
+    CHECK_EQ_INT(plugin_scenario(w, n), PLUGBOX_OK);
+    long taken = pb_rt_fail_after(-1);
+    CHECK(taken > 10);
+    int failed = 0;
+    for (long k = 0; k < taken; k++) {
+        pb_rt_fail_after(k);
+        int rc = plugin_scenario(w, n);
+        pb_rt_fail_after(-1);
+        CHECK(rc != -1000);
+        failed += rc != PLUGBOX_OK;
+    }
+    CHECK(failed > taken / 2); /* most failures reach the caller (some the plugin copes with) */
+    CHECK_EQ_INT(plugin_scenario(w, n), PLUGBOX_OK);
+    free(w);
+}
+
 static const test_case cases[] = {
+    {"fail_every_resource", t_fail_every_resource},
     {"kernel", t_kernel},     {"kernel_memory", t_kernel_memory},
     {"sha256", t_sha256},     {"calls", t_calls},       {"stateful", t_stateful}, {"time_limit", t_time_limit},
     {"stack", t_stack},       {"memory", t_memory},     {"artifact", t_artifact}, {"refused", t_refused},

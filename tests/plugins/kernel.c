@@ -102,3 +102,18 @@ EXPORT("hog") int hog(void)
             return 1;
         }
 }
+
+/* for plugboxfilter: the buffer's description back as the JSON meta attached to it,
+ * {"meta": INPUT} */
+EXPORT("describe") int describe(void)
+{
+    uint64_t n = input_length(), b = alloc(9 + n);
+    const char *h = "{\"meta\":";
+    for (int i = 0; i < 8; i++)
+        store_u8(b + i, (uint8_t)h[i]);
+    for (uint64_t i = 0; i < n; i++)
+        store_u8(b + 8 + i, input_load_u8(i));
+    store_u8(b + 8 + n, '}');
+    output_set(b, 9 + n);
+    return 0;
+}
