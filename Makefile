@@ -94,10 +94,11 @@ deb: build
 # peers' rows need node; quickjs-emscripten (one pinned version) is installed with npm into
 # $(BUILD)/bench-peers, and without npm or the network its row is skipped.
 bench: build
-	$(NINJA) -C $(BUILD) bench
+	$(NINJA) -C $(BUILD) bench track_plugin.wasm
 	$(BUILD)/plugbox run --raw examples/make_track.js > $(BUILD)/track.json
 	bench/fetch-peers.sh $(BUILD)/bench-peers
 	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js --peers $(BUILD)/bench-peers \
+	    --plugin $(BUILD)/track_plugin.wasm \
 	    examples/track_length.js $(BUILD)/track.json $(SEED_TRACK)
 
 # The GStreamer element's per-buffer cost against identity (docs/benchmarks.md holds a run).

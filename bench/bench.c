@@ -453,6 +453,98 @@ static int bench_grants(int ncalls)
     return same ? 0 : 1;
 }
 
+/* ---- WebAssembly plugins --------------------------------------------------------------------- */
+
+struct plugin_env {
+    plugbox_sandbox *box;
+    const char *fn, *data;
+    size_t len;
+};
+
+static int op_plugin(void *ctx, char *out, size_t size)
+{
+    struct plugin_env *p = ctx;
+    const char *r;
+    size_t n;
+    if (plugbox_sandbox_call_function(p->box, p->fn, p->data, p->len, &r, &n) != PLUGBOX_OK) {
+        copy_out(out, size, plugbox_sandbox_error_message(p->box), strlen(plugbox_sandbox_error_message(p->box)));
+        return -1;
+    }
+    copy_out(out, size, r ? r : "", r ? n : 0);
+    return 0;
+}
+
+/* The seed workload as a C plugin (bench/track_plugin.c) against the script's production call
+ * (row 5), call by call in alternation; a trivial plugin call; and compiling the plugin with
+ * an empty cache. Returns 1 when the plugin's result differs from the script's. */
+static int bench_plugin(struct env *e, const char *path, int compile_rows)
+{
+    size_t wlen;
+    char *wasm = read_file(path, &wlen);
+    if (!wasm)
+        die(path, strerror(errno));
+    char cache[] = "/tmp/plugbox-bench-XXXXXX";
+    if (!mkdtemp(cache))
+        die("plugin", "mkdtemp");
+    char *old = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+    setenv("XDG_CACHE_HOME", cache, 1);
+    row comp = {"pc", "**compiling the plugin** (wasm2c + rewrite + cc -O2, empty cache)", 0, "", 0, 0};
+    enum { COMPILES = 3 };
+    double t[COMPILES];
+    plugbox_program *prog = NULL;
+    for (int i = 0; i < (compile_rows ? COMPILES : 1); i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s/plugbox", cache);
+        if (system(cmd) != 0)
+            die("plugin", "cannot empty the cache");
+        plugbox_program_free(prog);
+        double t0 = now_us();
+        if (plugbox_program_new_plugin(e->engine, wasm, wlen, NULL, &prog) != PLUGBOX_OK)
+            die("plugin", prog ? plugbox_program_error_message(prog) : "cannot compile");
+        t[i] = now_us() - t0;
+    }
+    qsort(t, compile_rows ? COMPILES : 1, sizeof t[0], cmp_double);
+    comp.median_us = t[compile_rows ? COMPILES / 2 : 0];
+    comp.ran = compile_rows;
+    plugbox_sandbox *b;
+    if (plugbox_sandbox_new(prog, NULL, &b) != PLUGBOX_OK)
+        die("plugin", "sandbox");
+    row rows[] = {
+        {"P", "**the track as a C plugin: fresh state, JSON in, result out** (it parses the JSON itself)", 0, "", 0, 0},
+        {"5", "the script's production call (row 5), measured in alternation", 0, "", 0, 0},
+        {"p0", "trivial plugin call, fresh state (an export returning 0)", 0, "", 0, 0},
+    };
+    struct plugin_env pe = {b, "total", e->data, e->data_len}, pn = {b, "nop", NULL, 0};
+    void *cp = &pe, *cs = e;
+    measure_pairs(&rows[0], op_plugin, &cp, &rows[1], op_production, &cs, 1, calls);
+    measure(&rows[2], op_plugin, &pn, calls * 5);
+    printf("#### WebAssembly plugin (%zu-byte module)\n\n| row | what | median µs | vs row 5 | result |\n"
+           "|---|---|---:|---:|---|\n", wlen);
+    for (size_t i = 0; i < 3; i++)
+        printf("| %s | %s | %.2f | %.3f | %s |\n", rows[i].id, rows[i].what, rows[i].median_us,
+               rows[i].median_us / rows[1].median_us, rows[i].result);
+    if (comp.ran)
+        printf("| %s | %s | %.0f ms | | |\n", comp.id, comp.what, comp.median_us / 1000);
+    double a = strtod(rows[0].result, NULL), js = strtod(rows[1].result, NULL);
+    int same = a == js || (js != 0 && fabs(a - js) / fabs(js) < 1e-12);
+    printf("\nPlugin / script (same run): %.3f. %s.\n\n", rows[0].median_us / rows[1].median_us,
+           same ? "The plugin's result is the script's" : "The plugin's result DIFFERS from the script's");
+    plugbox_sandbox_free(b);
+    plugbox_program_free(prog);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", cache);
+    if (old) {
+        setenv("XDG_CACHE_HOME", old, 1);
+        free(old);
+    } else {
+        unsetenv("XDG_CACHE_HOME");
+    }
+    free(wasm);
+    return same ? 0 : 1;
+}
+
 #ifdef PB_BENCH_NATIVE
 static int op_native(void *ctx, char *out, size_t size)
 {
@@ -744,7 +836,7 @@ int main(int argc, char **argv)
 {
     int failed = 0;
     signal(SIGPIPE, SIG_IGN); /* a helper that died is an error from fflush, not the end */
-    const char *node = "node", *script_path = NULL, *peers = NULL;
+    const char *node = "node", *script_path = NULL, *peers = NULL, *plugin = NULL;
     const char *data_paths[8];
     int ndata = 0;
     char self_dir[4096] = "bench/node_bench.js";
@@ -759,6 +851,8 @@ int main(int argc, char **argv)
             snprintf(self_dir, sizeof self_dir, "%s", argv[++i]);
         else if (!strcmp(argv[i], "--peers") && i + 1 < argc)
             peers = argv[++i];
+        else if (!strcmp(argv[i], "--plugin") && i + 1 < argc)
+            plugin = argv[++i];
         else if (!script_path)
             script_path = argv[i];
         else if (ndata < 8)
@@ -766,7 +860,7 @@ int main(int argc, char **argv)
     }
     if (!script_path || !ndata || calls < 10) {
         fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] "
-                        "SCRIPT.js DATA.json...\n");
+                        "[--plugin TRACK.wasm] SCRIPT.js DATA.json...\n");
         return 2;
     }
     struct env e = {0};
@@ -925,6 +1019,8 @@ int main(int argc, char **argv)
             failed = 1;
         if (notes[0])
             printf("%s\n", notes);
+        if (plugin && bench_plugin(&e, plugin, d == 0))
+            failed = 1;
         plugbox_sandbox_free(e.sandbox);
         plugbox_program_free(e.program);
         plugbox_engine_free(e.engine);

@@ -302,7 +302,7 @@ int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, ch
     snprintf(inc, sizeof inc, "-I%s", dir);
     char *ccv[] = {(char *)(cc && *cc ? cc : "cc"), "-O2", "-shared", "-fPIC", "-fvisibility=hidden",
                    "-DPB_RT_CHECK_IN_MEMORY", "-w", inc, p_rw, p_glue, "-o", p_so, "-Wl,--no-undefined",
-                   "-Wl,-z,noexecstack", NULL};
+                   "-Wl,-z,noexecstack", "-lm", NULL};
     if (run(dir, ccv, err, err_len) != 0)
         goto out;
     if (pb__read_file(p_so, &so, &son) != 0) {
