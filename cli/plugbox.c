@@ -98,6 +98,7 @@ static const char run_usage[] =
     "Usage: plugbox run [OPTIONS] SCRIPT.js\n"
     "       plugbox run [OPTIONS] -e CODE\n"
     "       plugbox run [OPTIONS] --call NAME PLUGIN.wasm\n"
+    "       plugbox run [OPTIONS] COMMAND.wasm [-- ARGS...]\n"
     "\n"
     "Runs the script once in a fresh sandbox and prints its result as JSON.\n"
     "Eval style (default): the input is the global `data`, the result the script's completion\n"
@@ -124,7 +125,9 @@ static const char run_usage[] =
     "inside the sandbox first, types removed (not checked), errors at the file's own lines.\n"
     "A WebAssembly plugin (a module, or an artifact of 'plugbox compile') gets the data as its\n"
     "input and its output is printed as it is; a module is compiled on first use into the\n"
-    "cache ($XDG_CACHE_HOME/plugbox).\n"
+    "cache ($XDG_CACHE_HOME/plugbox). A WASI command (a module with _start, without --call)\n"
+    "reads the data on its standard input and its standard output is the result; its standard\n"
+    "error goes to stderr, a nonzero exit status is an error; ARGS after -- are its arguments.\n"
     "\n"
     "Output: the result as JSON and a newline on stdout, nothing when it is undefined;\n"
     "console output goes to stderr.\n"
@@ -381,6 +384,8 @@ struct run_opts {
     unsigned threads;
     uint64_t max_line; /* 0: the memory limit */
     const char *on_error;
+    char **args; /* after SCRIPT --: a WASI command's arguments */
+    int nargs;
 };
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
@@ -457,8 +462,9 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         } else if (!strcmp(a, "--")) {
             if (i + 1 < argc && !o->script_path)
                 o->script_path = argv[++i];
-            if (i + 1 < argc)
-                return usage_error("unexpected argument '%s'", argv[i + 1]);
+            o->args = argv + i + 1; /* the rest: a command's arguments (checked once the script is read) */
+            o->nargs = argc - i - 1;
+            break;
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (!o->script_path) {
@@ -604,6 +610,23 @@ static int setup(const struct run_opts *o, struct setup *st)
     if (rc != PLUGBOX_OK)
         return report_host("cannot start the engine", rc);
     st->plugin = running_plugin = !o->code && is_plugin(st->script, script_len);
+    if (o->nargs && !st->plugin)
+        return usage_error("unexpected argument '%s' (arguments after -- are a WebAssembly command's)", o->args[0]);
+    if (o->nargs) {
+        const char **v = malloc(sizeof *v * (size_t)(o->nargs + 1));
+        if (!v) {
+            fprintf(stderr, "%s: out of memory\n", prog_name);
+            return EXIT_INTERNAL;
+        }
+        const char *base = strrchr(o->script_path, '/');
+        v[0] = base ? base + 1 : o->script_path;
+        for (int i = 0; i < o->nargs; i++)
+            v[i + 1] = o->args[i];
+        rc = plugbox_options_set_arguments(st->opts, (size_t)o->nargs + 1, v);
+        free(v);
+        if (rc != PLUGBOX_OK)
+            return report_host("cannot keep the arguments", rc);
+    }
     if (st->plugin)
         rc = plugbox_program_new_plugin(st->engine, st->script, script_len, st->opts, &st->program);
     else

@@ -178,6 +178,10 @@ PLUGBOX_API int plugbox_options_set_time_limit(plugbox_options *opts, uint64_t m
 PLUGBOX_API int plugbox_options_set_function(plugbox_options *opts, const char *name);
 /* The script's name in stack traces (copied). */
 PLUGBOX_API int plugbox_options_set_filename(plugbox_options *opts, const char *name);
+/* The arguments of a WASI command (a plugin exporting _start): argv[0..argc), copied, the
+ * first the program's name. Default: one, the filename (else "plugin"). Scripts and Extism
+ * plugins have none. Returns PLUGBOX_OK, PLUGBOX_ARGUMENT (argc and no argv), PLUGBOX_HOST. */
+PLUGBOX_API int plugbox_options_set_arguments(plugbox_options *opts, size_t argc, const char *const *argv);
 /* ES modules. A script with import or export statements is an ES module: its top level runs
  * once, into the program's snapshot (top-level await included), and each call invokes its
  * exported function `name` (plugbox_options_set_function), or its default export when no

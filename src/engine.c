@@ -330,6 +330,7 @@ void pb__program_release(plugbox_program *p)
         pb__grants_free(&p->functions, NULL);
         pb__import_plan_free(&p->imports);
         pb__plugin_config_free(p);
+        pb__strings_free(p->argv, p->argc);
         pb__plugin_release(p->plugin);
         free(p->artifact);
         free(p->function);

@@ -62,6 +62,7 @@ void pb__instance_free(pb_instance *in)
     free(in->w);
     free(in->table.hosts);
     pb__extism_free(in->host.extism);
+    free(in->host.out);
     pb__pending_free(&in->host.pending);
     free(in);
 }

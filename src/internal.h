@@ -56,6 +56,8 @@ struct plugbox_options {
     plugbox_console_fn console;
     void *console_user;
     pb_functions functions;
+    char **argv;        /* a WASI command's arguments, or NULL */
+    size_t argc;
     char *config;       /* base configuration text (config_len bytes and a NUL), or NULL */
     size_t config_len;
     pb_config_values values;
@@ -70,6 +72,16 @@ typedef struct pb_host {
     const pb_functions *functions; /* the program's (host.NAME), or NULL */
     pb_pending pending;
     struct pb_extism *extism;      /* a plugin's Extism kernel, when it imports it */
+    /* a WASI command's call (imports.c): standard input, standard output kept as the result
+     * (up to out_limit bytes), its arguments, how it exited */
+    int command;
+    const uint8_t *stdin;
+    size_t stdin_len, stdin_pos;
+    char *out;
+    size_t out_len, out_cap, out_limit;
+    char *const *argv;
+    size_t argc;
+    int exited, exit_code;
 } pb_host;
 
 /* How a compiled plugin's imports are connected (plugin.c): for import i, the host function
@@ -129,6 +141,8 @@ struct plugbox_program {
     char *artifact;          /* the plugin's compiled artifact (plugbox_program_save) */
     size_t artifact_len;
     char *function;          /* the plugin's function called by default, or NULL */
+    char **argv;             /* a WASI command's arguments */
+    size_t argc;
     struct {                 /* the plugin's configuration, key by key (config_get) */
         struct pb_plugin_config {
             char *key, *text;
@@ -199,6 +213,8 @@ size_t pb__utf8_valid(const char *s, size_t n);
 size_t pb__utf8_copy(char *d, size_t room, const char *s, size_t n, size_t *used);
 
 /* options.c */
+void pb__strings_free(char **v, size_t n);
+int pb__strings_copy(char ***dst, const char *const *src, size_t n);
 extern const plugbox_options pb__default_options;
 static inline const plugbox_options *pb__opts(const plugbox_options *o) { return o ? o : &pb__default_options; }
 
@@ -213,6 +229,25 @@ uint32_t pb__wasi_clock_time_get(pb_host *h, uint32_t clock_id, uint64_t precisi
 uint32_t pb__wasi_fd_close(pb_host *h, uint32_t fd);
 uint32_t pb__wasi_fd_seek(pb_host *h, uint32_t fd, uint64_t off, uint32_t whence, uint32_t out);
 void pb__console(pb_host *h, uint32_t level, uint32_t text, uint32_t len);
+uint32_t pb__wasi_fd_read(pb_host *h, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32_t nread);
+uint32_t pb__wasi_fd_fdstat_get(pb_host *h, uint32_t fd, uint32_t out);
+uint32_t pb__wasi_fd_fdstat_set_flags(pb_host *h, uint32_t fd, uint32_t flags);
+uint32_t pb__wasi_fd_filestat_get(pb_host *h, uint32_t fd, uint32_t out);
+uint32_t pb__wasi_fd_prestat_get(pb_host *h, uint32_t fd, uint32_t out);
+uint32_t pb__wasi_fd_prestat_dir_name(pb_host *h, uint32_t fd, uint32_t path, uint32_t len);
+uint32_t pb__wasi_path_open(pb_host *h, uint32_t fd, uint32_t dirflags, uint32_t path, uint32_t path_len,
+                            uint32_t oflags, uint64_t rights, uint64_t inheriting, uint32_t fdflags, uint32_t out);
+uint32_t pb__wasi_environ_sizes_get(pb_host *h, uint32_t count, uint32_t size);
+uint32_t pb__wasi_environ_get(pb_host *h, uint32_t environ, uint32_t buf);
+uint32_t pb__wasi_args_sizes_get(pb_host *h, uint32_t count, uint32_t size);
+uint32_t pb__wasi_args_get(pb_host *h, uint32_t argv, uint32_t buf);
+void pb__wasi_proc_exit(pb_host *h, uint32_t code);
+uint32_t pb__wasi_random_get(pb_host *h, uint32_t buf, uint32_t len);
+uint32_t pb__wasi_clock_res_get(pb_host *h, uint32_t clock_id, uint32_t out);
+uint32_t pb__wasi_sched_yield(pb_host *h);
+uint32_t pb__wasi_poll_oneoff(pb_host *h, uint32_t in, uint32_t out, uint32_t nsubs, uint32_t nevents);
+/* A command's standard output grows by s[0..n): 0, or -1 past out_limit or out of memory. */
+int pb__host_out(pb_host *h, const uint8_t *s, size_t n);
 uint32_t pb__read_module(pb_host *h, uint32_t name, uint32_t name_len, uint32_t dst, uint32_t cap);
 
 /* grant.c */

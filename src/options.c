@@ -27,6 +27,7 @@ void plugbox_options_free(plugbox_options *o)
     free(o->filename);
     free(o->module_dir);
     free(o->config);
+    pb__strings_free(o->argv, o->argc);
     pb__grants_free(&o->functions, &o->values);
     free(o);
 }
@@ -70,6 +71,40 @@ int plugbox_options_set_filename(plugbox_options *o, const char *name)
     if (!o)
         return PLUGBOX_ARGUMENT;
     return set_string(&o->filename, name);
+}
+
+void pb__strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int pb__strings_copy(char ***dst, const char *const *src, size_t n)
+{
+    char **v = n ? pb_rt_calloc(n, sizeof *v) : NULL;
+    if (n && !v)
+        return PLUGBOX_HOST;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = pb_rt_strdup(src[i] ? src[i] : ""))) {
+            pb__strings_free(v, n);
+            return PLUGBOX_HOST;
+        }
+    *dst = v;
+    return PLUGBOX_OK;
+}
+
+int plugbox_options_set_arguments(plugbox_options *o, size_t argc, const char *const *argv)
+{
+    if (!o || (argc && !argv))
+        return PLUGBOX_ARGUMENT;
+    char **v = NULL;
+    if (pb__strings_copy(&v, argv, argc) != PLUGBOX_OK)
+        return PLUGBOX_HOST;
+    pb__strings_free(o->argv, o->argc);
+    o->argv = v;
+    o->argc = argc;
+    return PLUGBOX_OK;
 }
 
 int plugbox_options_set_module_dir(plugbox_options *o, const char *dir)

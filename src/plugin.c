@@ -33,6 +33,22 @@ static const host_import wasi_imports[] = {
     {"wasi_snapshot_preview1", "clock_time_get", "iIi:i", FN(pb__wasi_clock_time_get), PB_IMPORT_HOST},
     {"wasi_snapshot_preview1", "fd_close", "i:i", FN(pb__wasi_fd_close), PB_IMPORT_HOST},
     {"wasi_snapshot_preview1", "fd_seek", "iIii:i", FN(pb__wasi_fd_seek), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_read", "iiii:i", FN(pb__wasi_fd_read), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_fdstat_get", "ii:i", FN(pb__wasi_fd_fdstat_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_fdstat_set_flags", "ii:i", FN(pb__wasi_fd_fdstat_set_flags), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_filestat_get", "ii:i", FN(pb__wasi_fd_filestat_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_prestat_get", "ii:i", FN(pb__wasi_fd_prestat_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "fd_prestat_dir_name", "iii:i", FN(pb__wasi_fd_prestat_dir_name), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "path_open", "iiiiiIIii:i", FN(pb__wasi_path_open), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "environ_sizes_get", "ii:i", FN(pb__wasi_environ_sizes_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "environ_get", "ii:i", FN(pb__wasi_environ_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "args_sizes_get", "ii:i", FN(pb__wasi_args_sizes_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "args_get", "ii:i", FN(pb__wasi_args_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "proc_exit", "i:", FN(pb__wasi_proc_exit), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "random_get", "ii:i", FN(pb__wasi_random_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "clock_res_get", "ii:i", FN(pb__wasi_clock_res_get), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "sched_yield", ":i", FN(pb__wasi_sched_yield), PB_IMPORT_HOST},
+    {"wasi_snapshot_preview1", "poll_oneoff", "iiii:i", FN(pb__wasi_poll_oneoff), PB_IMPORT_HOST},
 };
 
 /* The host's import called im->module.im->name, in *found (its function, type and kind). */
@@ -352,7 +368,10 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
     if ((rc = pb__grant_check(opts, &p->error)) != PLUGBOX_OK ||
         (rc = pb__functions_copy(&p->functions, &opts->functions)) != PLUGBOX_OK)
         return p->error.kind ? rc : pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
-    if ((opts->function && !(p->function = pb_rt_strdup(opts->function))) || config_of(p, opts) != 0)
+    const char *name0 = opts->filename ? opts->filename : "plugin";
+    if ((opts->function && !(p->function = pb_rt_strdup(opts->function))) || config_of(p, opts) != 0 ||
+        pb__strings_copy(&p->argv, opts->argc ? (const char *const *)opts->argv : &name0, opts->argc ? opts->argc : 1) !=
+            PLUGBOX_OK)
         return pb__error_setf(&p->error, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
     const uint8_t *b = bytes;
     if (pb__artifact_is(b, len)) {
@@ -390,6 +409,8 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
     pb_rt_set_max_pages(in->mem, (uint32_t)(opts->memory_limit >> 16));
     in->host.console = opts->console;
     in->host.console_user = opts->console_user;
+    in->host.argv = p->argv;
+    in->host.argc = opts->argc ? opts->argc : 1;
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = UINT32_MAX, .body = init_body};
     rc = pb__call_run(&c);
     if (rc != PLUGBOX_OK && c.g.host_error && rc != PLUGBOX_TIMEOUT && rc != PLUGBOX_INTERRUPTED)
@@ -399,6 +420,7 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
     else if ((rc = pb__image_take(&p->image, in, NULL)) != PLUGBOX_OK)
         pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
     pb__instance_free(in);
+    p->argc = opts->argc ? opts->argc : 1;
     p->function_style = 1;
     return rc;
 }
@@ -434,8 +456,46 @@ static int call_body(pb_call *c, pb_rt_guard *g)
 {
     struct plugin_call *a = c->arg;
     pb_rt_guest_begin(g);
-    a->result = ((fn_i)a->fn->fn)(c->in->w);
+    if (a->fn->type[1] == 'i')
+        a->result = ((fn_i)a->fn->fn)(c->in->w);
+    else
+        ((fn_v)a->fn->fn)(c->in->w); /* a command's _start */
     pb_rt_guest_end(g);
+    return PLUGBOX_OK;
+}
+
+/* A WASI command: _start from the snapshot, the input on its standard input, its standard
+ * output the result; a nonzero exit status is the call's error. */
+static int command_call(pb_instance *in, const pb_rt_export *start, const pb_plugin_args *a, pb_call *c,
+                        pb_error *err, uint64_t memory_limit)
+{
+    pb_host *h = &in->host;
+    h->command = 1;
+    h->stdin = (const uint8_t *)a->input;
+    h->stdin_len = a->input ? a->len : 0;
+    h->stdin_pos = 0;
+    h->out_len = 0;
+    h->out_limit = memory_limit > in->mem->size ? memory_limit - in->mem->size : 0;
+    h->exited = h->exit_code = 0;
+    struct plugin_call pc = {start, 0};
+    c->in = in;
+    c->interrupt_addr = UINT32_MAX;
+    c->body = call_body;
+    c->arg = &pc;
+    int rc = pb__call_run(c);
+    h->command = 0;
+    if (c->trap == PB_RT_TRAP_EXIT)
+        rc = PLUGBOX_OK;
+    if (rc != PLUGBOX_OK && c->g.host_error && rc != PLUGBOX_TIMEOUT && rc != PLUGBOX_INTERRUPTED)
+        rc = PLUGBOX_HOST;
+    if (rc != PLUGBOX_OK)
+        return pb__call_error(err, rc, c, NULL, memory_limit);
+    if (h->exit_code != 0)
+        return pb__error_setf(err, PLUGBOX_EXCEPTION, "the command exited with status %d", h->exit_code);
+    if (a->out) {
+        *a->out = h->out ? h->out : "";
+        *a->out_len = h->out_len;
+    }
     return PLUGBOX_OK;
 }
 
@@ -476,6 +536,9 @@ int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_a
                     uint64_t memory_limit)
 {
     const char *name = a->function ? a->function : p->function;
+    const pb_rt_export *start = pb_rt_module_export(p->mod, "_start");
+    if (!name && start && !strcmp(start->type, ":"))
+        return command_call(in, start, a, c, err, memory_limit);
     if (!name) {
         char list[512] = "";
         size_t k = 0;

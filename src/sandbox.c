@@ -53,6 +53,8 @@ int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plug
     sb->in->host.console = opts->console;
     sb->in->host.console_user = opts->console_user;
     sb->in->host.functions = &prog->functions;
+    sb->in->host.argv = prog->argv;
+    sb->in->host.argc = prog->argc;
     sb->program = prog;
     atomic_fetch_add(&prog->refs, 1);
     sb->memory_limit = opts->memory_limit;
@@ -211,10 +213,13 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
                      .cancel = cancel};
         pb_plugin_args pa = {a->function, a->json, a->len, sb->stateful, out, out_len};
         rc = pb__plugin_call(sb->in, sb->program, &pa, &c, &sb->error, sb->memory_limit);
-        if (c.trap)
+        /* a trap from an import (Extism's failure, a command's exit) leaves every store marked */
+        if (c.trap && c.trap != PB_RT_TRAP_IMPORT && c.trap != PB_RT_TRAP_EXIT)
             sb->reset = RESET_FULL;
-        else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION))
+        else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION) || c.trap)
             sb->reset = RESET_DIRTY; /* as for scripts: a stateful plugin's own error keeps its state */
+        else if (pb_rt_module_export(sb->program->mod, "_start") && !sb->program->function)
+            sb->reset = RESET_DIRTY; /* a command runs from its start every time */
         return rc;
     }
     a->seed = next_seed(&sb->rng);

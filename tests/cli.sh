@@ -2450,6 +2450,28 @@ case_plugin_map() {
     [ "$(grep -c "not one line of JSON" "$T/out")" = 3 ] || fail "expected three error lines"
 }
 
+case_plugin_command() {
+    need_plugins
+    printf 'abc' > in.txt
+    run_pb run --data in.txt "$PLUGINS/command.wasm" -- one 'two words'
+    expect_rc 0
+    printf 'ABC[one][two words]' | cmp -s - "$T/out" || fail "the command's standard output, as it is"
+    expect_stderr_has "runs=1 argc=3"
+    printf 'exit 5' > in.txt
+    run_pb run --data in.txt "$PLUGINS/command.wasm"
+    expect_rc 1
+    expect_stderr_has "exited with status 5"
+    printf 'spin' > in.txt
+    run_pb run --data in.txt --time-limit 100 "$PLUGINS/command.wasm"
+    expect_rc 3
+    run_pb run -e 1 -- x
+    expect_rc 2
+    printf '"a"\n"b"\n' > in.ndjson
+    PB_STDIN=in.ndjson run_pb map "$PLUGINS/command.wasm"
+    expect_rc 0
+    printf '"A"\n"B"\n' | cmp -s - "$T/out" || fail "map over a command"
+}
+
 case_plugin_compile() {
     need_plugins
     cp "$PLUGINS/kernel.wasm" k.wasm

@@ -419,7 +419,54 @@ static void t_fail_every_resource(void)
     free(w);
 }
 
+static plugbox_sandbox *command_box(plugbox_options *o)
+{
+    size_t n;
+    char *w = plugin_bytes("command.wasm", &n);
+    plugbox_program *p = program_of(w, n, o);
+    free(w);
+    plugbox_sandbox *b = box_of(p, o);
+    plugbox_program_free(p);
+    return b;
+}
+
+/* A WASI command: standard input in, standard output out, arguments, exit status, limits. */
+static void t_command(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    static const char *const args[] = {"cmd", "one", "two words"};
+    plugbox_options_set_arguments(o, 3, args);
+    plugbox_options_set_console(o, on_console, NULL);
+    plugbox_options_set_time_limit(o, 200);
+    plugbox_options_set_stateful(o, 1); /* a command starts afresh all the same */
+    plugbox_sandbox *b = command_box(o);
+    const char *out;
+    size_t n;
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(plugbox_sandbox_call(b, "abc", 3, &out, &n), PLUGBOX_OK);
+        CHECK(n == 19 && !memcmp(out, "ABC[one][two words]", 19));
+        CHECK_STR(logged, "3:runs=1 argc=3"); /* standard error, as an error line; fresh each time */
+    }
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "exit 7", 6, &out, &n), PLUGBOX_EXCEPTION);
+    CHECK_STR(plugbox_sandbox_error_message(b), "the command exited with status 7");
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "exit 0", 6, &out, &n), PLUGBOX_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "spin", 4, &out, &n), PLUGBOX_TIMEOUT);
+    CHECK_EQ_INT(plugbox_sandbox_call(b, NULL, 0, &out, &n), PLUGBOX_OK); /* no input: end of file */
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "big 100000", 10, &out, &n), PLUGBOX_OK);
+    CHECK_EQ_INT(n, 100000);
+    plugbox_sandbox_free(b);
+    /* standard output is bounded by the memory limit: the command sees a write error */
+    plugbox_options_set_memory_limit(o, 4u << 20);
+    b = command_box(o);
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "big 8000000", 11, &out, &n), PLUGBOX_OK);
+    CHECK(n < (4u << 20));
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 static const test_case cases[] = {
+    {"command", t_command},
     {"fail_every_resource", t_fail_every_resource},
     {"kernel", t_kernel},     {"kernel_memory", t_kernel_memory},
     {"sha256", t_sha256},     {"calls", t_calls},       {"stateful", t_stateful}, {"time_limit", t_time_limit},

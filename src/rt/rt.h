@@ -51,7 +51,8 @@ enum {
     PB_RT_TRAP_DEADLINE = 100,  /* the call's deadline passed */
     PB_RT_TRAP_INTERRUPT = 101, /* pb_rt_watch_interrupt() from another thread */
     PB_RT_TRAP_HOST = 102,      /* a host resource failed where the guest cannot be told */
-    PB_RT_TRAP_IMPORT = 103     /* an import failed the call (a plugin's Extism kernel: extism.h) */
+    PB_RT_TRAP_IMPORT = 103,    /* an import failed the call (a plugin's Extism kernel: extism.h) */
+    PB_RT_TRAP_EXIT = 104       /* a WASI command exited (proc_exit) */
 };
 
 /* Why a watched call was asked to stop (pb_rt_guard.stop). */
