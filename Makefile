@@ -29,7 +29,7 @@ BENCH_CALLS ?= 1000
 # the seed's own data, when shared/ sits beside the project (a plain clone has none)
 SEED_TRACK := $(wildcard ../shared/data/track_points.json)
 
-.PHONY: all deps build demo test quick install uninstall deb compat bench bench-gst fuzz fuzz-encode clean
+.PHONY: all deps build demo test quick install uninstall deb compat bench bench-gst fuzz fuzz-encode fuzz-wasm clean
 
 all: build
 
@@ -119,6 +119,14 @@ fuzz-encode: build
 	mkdir -p $(BUILD)/fuzz-corpus-encode
 	$(BUILD)/encode_diff -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=60 \
 	    $(BUILD)/fuzz-corpus-encode fuzz/corpus-encode
+
+# The fuzzer of the WebAssembly module reader (src/wasmread.c), for FUZZ_SECONDS; seeds from
+# fuzz/corpus-wasm (fuzz/wasm_seeds.sh writes them from tests/wasm/*.wat).
+fuzz-wasm: build
+	$(NINJA) -C $(BUILD) wasmread
+	mkdir -p $(BUILD)/fuzz-corpus-wasm
+	$(BUILD)/wasmread -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    $(BUILD)/fuzz-corpus-wasm fuzz/corpus-wasm
 
 clean:
 	rm -rf $(BUILD)
