@@ -18,6 +18,7 @@
 #include "extism.h"
 #include "internal.h"
 #include "sha256.h"
+#include "wasmread.h"
 
 /* ---- the imports the host provides ------------------------------------------------------------- */
 
@@ -150,6 +151,35 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
         free(*artifact);
         *artifact = NULL;
     }
+    /* before compiling: a module whose imports the host does not provide is refused, naming
+     * the first (its description after compiling is checked again, as an artifact's is) */
+    pb_wasm_info info;
+    if (pb__wasm_read(wasm, n, &info, msg, sizeof msg) != PB_WASM_OK)
+        return pb__error_setf(err, PLUGBOX_ARGUMENT, "%s", msg);
+    for (size_t i = 0; i < info.n_imports; i++) {
+        const pb_wasm_import *im = &info.imports[i];
+        host_import hi;
+        pb_rt_import ri = {im->module, im->name, im->type};
+        if (im->kind != PB_WASM_FUNC) {
+            int rc = pb__error_setf(err, PLUGBOX_ARGUMENT, "the plugin imports the %s %s.%s: plugbox gives plugins none",
+                                    pb__wasm_kind_name(im->kind), im->module, im->name);
+            pb__wasm_info_free(&info);
+            return rc;
+        }
+        int found = find_import(&ri, &hi);
+        if (!found || strcmp(hi.type, im->type)) {
+            int rc = found
+                         ? pb__error_setf(err, PLUGBOX_ARGUMENT,
+                                          "the plugin imports %s.%s with the type %s, plugbox provides %s", im->module,
+                                          im->name, im->type, hi.type)
+                         : pb__error_setf(err, PLUGBOX_ARGUMENT,
+                                          "the plugin imports %s.%s, which plugbox does not provide", im->module,
+                                          im->name);
+            pb__wasm_info_free(&info);
+            return rc;
+        }
+    }
+    pb__wasm_info_free(&info);
     if (pb__artifact_compile(wasm, n, path, msg, sizeof msg) != 0) {
         if (strstr(msg, "cannot run "))
             return pb__error_setf(err, PLUGBOX_ARGUMENT,

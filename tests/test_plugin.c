@@ -465,7 +465,41 @@ static void t_command(void)
     plugbox_options_free(o);
 }
 
+/* Modules with features wasm2c cannot take are refused by name before it runs (the module
+ * reader's own tests cover the reading; these, that a program and the command use it). */
+static void t_unsupported(void)
+{
+    static const struct {
+        const char *file, *feature;
+    } v[] = {
+        {"simd.wasm", "SIMD"},         {"vector-simd.wasm", "SIMD"},          {"threads.wasm", "threads"},
+        {"memory64.wasm", "memory64"}, {"multi_memory.wasm", "multi-memory"}, {"tail_call.wasm", "tail calls"},
+        {"exceptions.wasm", "exception handling"},                              {"gc.wasm", "GC"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        size_t n;
+        char *w = plugin_bytes(v[i].file, &n), want[128];
+        plugbox_program *p;
+        CHECK_EQ_INT(plugbox_program_new_plugin(engine, w, n, NULL, &p), PLUGBOX_ARGUMENT);
+        snprintf(want, sizeof want, "unsupported WebAssembly feature: %s", v[i].feature);
+        CHECK_HAS(plugbox_program_error_message(p), want);
+        plugbox_program_free(p);
+        free(w);
+    }
+    /* a clang module without SIMD is fine: its WASI imports are granted */
+    size_t n;
+    char *w = plugin_bytes("vector.wasm", &n);
+    plugbox_program *p;
+    int rc = plugbox_program_new_plugin(engine, w, n, NULL, &p);
+    CHECK(rc == PLUGBOX_OK);
+    if (rc != PLUGBOX_OK)
+        fprintf(stderr, "vector.wasm: %s\n", plugbox_program_error_message(p));
+    plugbox_program_free(p);
+    free(w);
+}
+
 static const test_case cases[] = {
+    {"unsupported", t_unsupported},
     {"command", t_command},
     {"fail_every_resource", t_fail_every_resource},
     {"kernel", t_kernel},     {"kernel_memory", t_kernel_memory},
