@@ -17,8 +17,10 @@ die() { echo "fetch-npm: $name@$version: $*" >&2; exit 1; }
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-tarball=$name-$version.tgz
-out=$cache/npm-$name-$version
+# a scoped package's tarball is named without its @ and with a - for its / (npm pack's name)
+flat=$(echo "$name" | sed -e 's/^@//' -e 's|/|-|')
+tarball=$flat-$version.tgz
+out=$cache/npm-$flat-$version
 if [ "$(cat "$out/.plugbox-stamp" 2>/dev/null)" = "$sha256" ]; then
     echo "$out"
     exit 0
@@ -34,7 +36,7 @@ verified || { rm -f "$cache/$tarball"; die "$tarball does not match its pinned s
 
 tmp=$(mktemp -d "$cache/unpack.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/node_modules"
+mkdir -p "$tmp/node_modules/$(dirname "$name")"
 tar -xzf "$cache/$tarball" -C "$tmp"
 mv "$tmp/package" "$tmp/node_modules/$name"
 echo "$sha256" > "$tmp/.plugbox-stamp"

@@ -12,6 +12,8 @@ pkgs="$pkgs binutils scdoc man-db dpkg-dev"
 # esbuild bundles, at build time, the TypeScript transpiler (sucrase) and the guest's prelude
 # (core-js, both fetched with npm); node orders the prelude's modules
 pkgs="$pkgs esbuild"
+# the test plugins: Rust's (Debian's rustc and its wasm32 standard library)
+pkgs="$pkgs rustc libstd-rust-dev-wasm32"
 pkgs="$pkgs libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"

@@ -498,7 +498,72 @@ static void t_unsupported(void)
     free(w);
 }
 
+/* Extism's own AssemblyScript PDK example, built from its npm package unchanged: what it
+ * returned through Extism, it returns here; its variable goes with the call. */
+static void t_assemblyscript(void)
+{
+    size_t n;
+    char *w = plugin_bytes("as_example.wasm", &n);
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_config_value(o, "thing", "\"hello\"", (size_t)-1);
+    plugbox_program *p = program_of(w, n, o);
+    plugbox_sandbox *b = box_of(p, o);
+    int rc;
+    for (int i = 0; i < 2; i++) {
+        CHECK_STR(call_in(b, "count_vowels", "Hello, World! aeiou", &rc),
+                  "{\"count\": 8, \"config\": \"hello\", \"a\": \"this is var a\"}");
+        CHECK_EQ_INT(rc, PLUGBOX_OK);
+    }
+    CHECK_STR(call_in(b, "count_vowels", NULL, &rc), "{\"count\": 0, \"config\": \"hello\", \"a\": \"this is var a\"}");
+    plugbox_sandbox_free(b);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+    free(w);
+}
+
+/* A Rust plugin (Debian's rustc, the kernel's imports declared by hand): its output, its
+ * variables fresh or kept, and every limit: a panic, a loop, deep recursion, allocation. */
+static void t_rust(void)
+{
+    size_t n;
+    char *w = plugin_bytes("vowels.wasm", &n);
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_config(o, "{\"thing\": \"from the config\"}", (size_t)-1);
+    plugbox_options_set_time_limit(o, 200);
+    plugbox_options_set_memory_limit(o, 32u << 20);
+    plugbox_program *p = program_of(w, n, o);
+    plugbox_sandbox *b = box_of(p, o);
+    int rc;
+    for (int i = 0; i < 2; i++)
+        CHECK_STR(call_in(b, "count_vowels", "Hello, World!", &rc),
+                  "{\"count\": 3, \"config\": \"from the config\", \"a\": \"none\"}");
+    CHECK_STR(call_in(b, "calls", NULL, &rc), "1");
+    CHECK_STR(call_in(b, "calls", NULL, &rc), "1");
+    CHECK_STR(call_in(b, "panics", NULL, &rc), "sandbox trap: unreachable executed");
+    CHECK_EQ_INT(rc, PLUGBOX_TRAP);
+    CHECK_STR(call_in(b, "spin", NULL, &rc), "time limit exceeded (200 ms)");
+    CHECK_EQ_INT(rc, PLUGBOX_TIMEOUT);
+    CHECK_STR(call_in(b, "recurse", NULL, &rc), "stack overflow"); /* its own stack, in its memory */
+    CHECK_EQ_INT(rc, PLUGBOX_STACK);
+    call_in(b, "hoard", NULL, &rc);
+    CHECK_EQ_INT(rc, PLUGBOX_MEMORY);
+    CHECK_STR(call_in(b, "calls", NULL, &rc), "1"); /* after all of it */
+    plugbox_sandbox_free(b);
+    plugbox_options_set_stateful(o, 1);
+    b = box_of(p, o);
+    CHECK_STR(call_in(b, "count_vowels", "aaa", &rc), "{\"count\": 3, \"config\": \"from the config\", \"a\": \"none\"}");
+    CHECK_STR(call_in(b, "count_vowels", "aaa", &rc),
+              "{\"count\": 3, \"config\": \"from the config\", \"a\": \"this is var a\"}");
+    CHECK_STR(call_in(b, "calls", NULL, &rc), "1");
+    CHECK_STR(call_in(b, "calls", NULL, &rc), "2");
+    plugbox_sandbox_free(b);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+    free(w);
+}
+
 static const test_case cases[] = {
+    {"assemblyscript", t_assemblyscript}, {"rust", t_rust},
     {"unsupported", t_unsupported},
     {"command", t_command},
     {"fail_every_resource", t_fail_every_resource},
