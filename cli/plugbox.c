@@ -1242,8 +1242,9 @@ static int cmd_compile(int argc, char **argv)
         code = report_host("cannot compile the module", rc);
         goto done;
     }
-    if (rc != PLUGBOX_OK && rc != PLUGBOX_ARGUMENT && rc != PLUGBOX_HOST && !plugbox_program_save(prog, out)) {
-        /* compiled, but its initialisation failed under the default limits: the artifact stands */
+    if (rc != PLUGBOX_OK && rc != PLUGBOX_HOST && !plugbox_program_save(prog, out)) {
+        /* compiled, but it cannot run as it is here (host functions it imports are not granted,
+         * its initialisation failed under the default limits): the artifact stands */
         fprintf(stderr, "%s: warning: %s\n", prog_name, plugbox_program_error_message(prog));
         rc = PLUGBOX_OK;
     } else if (rc != PLUGBOX_OK) {

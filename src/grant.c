@@ -18,8 +18,6 @@
 #define PB_MAX_NAME 64
 #define PB_MAX_THROW (64u << 10)
 
-/* What host_call answers (guest/grant.c mirrors it). */
-enum { HOST_UNDEFINED = 0, HOST_JSON = 1, HOST_THREW = 2, HOST_TOO_LARGE = 3, HOST_NO_MEMORY = 4, HOST_REFUSED = 5 };
 
 struct plugbox_host_call {
     pb_pending *pending;
@@ -294,6 +292,20 @@ uint32_t pb__host_call(pb_host *h, uint32_t index, uint32_t args, uint32_t len, 
     int kind = h->pending.kind;
     pb_rt_import_end(); /* a stop that came meanwhile takes effect here */
     return (uint32_t)kind;
+}
+
+int pb__host_invoke(pb_host *h, size_t index, const char *args, size_t len, uint64_t limit)
+{
+    pending_clear(&h->pending);
+    if (!h->functions || index >= h->functions->n)
+        return HOST_REFUSED;
+    const pb_function *f = &h->functions->v[index];
+    plugbox_host_call call = {&h->pending, limit};
+    pb_rt_import_begin();
+    f->fn(&call, f->user, args, len);
+    int kind = h->pending.kind;
+    pb_rt_import_end();
+    return kind;
 }
 
 void pb__host_take(pb_host *h, uint32_t dst, uint32_t len)

@@ -27,14 +27,22 @@ pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *pla
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        if (plan->kinds[i] == PB_IMPORT_EXTISM && !in->host.extism &&
-            !(in->host.extism = pb__extism_new(PB_DEFAULT_MEMORY_LIMIT))) {
+        if ((plan->kinds[i] == PB_IMPORT_EXTISM && !in->host.extism &&
+             !(in->host.extism = pb__extism_new(PB_DEFAULT_MEMORY_LIMIT))) ||
+            (plan->kinds[i] == PB_IMPORT_USER && !in->users && !(in->users = pb_rt_calloc(n, sizeof *in->users)))) {
+            pb__extism_free(in->host.extism);
+            free(in->users);
             free(in->table.hosts);
             free(in->w);
             free(in);
             return NULL;
         }
-        in->table.hosts[i] = plan->kinds[i] == PB_IMPORT_EXTISM ? (void *)in->host.extism : (void *)&in->host;
+        if (plan->kinds[i] == PB_IMPORT_USER) {
+            in->users[i] = (pb_user_ref){&in->host, plan->functions[i], mod->imports[i].name};
+            in->table.hosts[i] = &in->users[i];
+        } else {
+            in->table.hosts[i] = plan->kinds[i] == PB_IMPORT_EXTISM ? (void *)in->host.extism : (void *)&in->host;
+        }
     }
     in->table.fns = n ? plan->fns : NULL;
     in->mod = mod;
@@ -45,6 +53,7 @@ pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *pla
         mod->free(in->w); /* what was made before the failure */
         free(in->w);
         free(in->table.hosts);
+        free(in->users);
         pb__extism_free(in->host.extism);
         free(in);
         errno = err;
@@ -61,6 +70,7 @@ void pb__instance_free(pb_instance *in)
     in->mod->free(in->w);
     free(in->w);
     free(in->table.hosts);
+    free(in->users);
     pb__extism_free(in->host.extism);
     free(in->host.out);
     pb__pending_free(&in->host.pending);

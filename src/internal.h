@@ -64,6 +64,7 @@ struct plugbox_options {
 };
 
 /* What the imports of one instance reach. */
+struct pb_host;
 typedef struct pb_host {
     wasm_rt_memory_t *mem;
     plugbox_console_fn console;
@@ -82,19 +83,29 @@ typedef struct pb_host {
     char *const *argv;
     size_t argc;
     int exited, exit_code;
+    char message[512]; /* why an import failed the call (PB_RT_TRAP_IMPORT), when not the kernel */
+    int message_kind;  /* its status */
 } pb_host;
 
 /* How a compiled plugin's imports are connected (plugin.c): for import i, the host function
  * fns[i] and what it gets first, kinds[i]. */
 enum {
-    PB_IMPORT_HOST = 0,  /* the instance's pb_host */
-    PB_IMPORT_EXTISM = 1 /* the instance's Extism kernel (extism.h) */
+    PB_IMPORT_HOST = 0,   /* the instance's pb_host */
+    PB_IMPORT_EXTISM = 1, /* the instance's Extism kernel (extism.h) */
+    PB_IMPORT_USER = 2    /* a host function (extism:host/user): the instance's pb_user_ref */
 };
 typedef struct pb_import_plan {
     size_t n;
     void (**fns)(void);
     int *kinds;
+    size_t *functions; /* PB_IMPORT_USER: the host function's index */
 } pb_import_plan;
+/* What a plugin's import of a host function reaches: the instance, the function. */
+typedef struct pb_user_ref {
+    struct pb_host *host;
+    size_t index;
+    const char *name;
+} pb_user_ref;
 
 /* One instance of a module with its import context. Heap-allocated: the generated code and
  * the imports keep pointers into it. */
@@ -105,6 +116,7 @@ struct pb_instance {
     pb_host host;
     pb_host *imports;        /* &host: what the engine's import modules' contexts point to */
     pb_rt_imports table;     /* a plugin's: what its import modules' contexts point to */
+    pb_user_ref *users;      /* a plugin's host functions, one per import */
 };
 
 /* A snapshot: linear memory bytes and the instance's state (rt/module.h). */
@@ -250,7 +262,11 @@ uint32_t pb__wasi_poll_oneoff(pb_host *h, uint32_t in, uint32_t out, uint32_t ns
 int pb__host_out(pb_host *h, const uint8_t *s, size_t n);
 uint32_t pb__read_module(pb_host *h, uint32_t name, uint32_t name_len, uint32_t dst, uint32_t cap);
 
-/* grant.c */
+/* grant.c. What a host function's call gave (guest/grant.c mirrors it). */
+enum { HOST_UNDEFINED = 0, HOST_JSON = 1, HOST_THREW = 2, HOST_TOO_LARGE = 3, HOST_NO_MEMORY = 4, HOST_REFUSED = 5 };
+/* Calls host function `index` of h's with args[0..len) (a JSON array, NUL-terminated) for a
+ * plugin; its result or message in h->pending, up to limit bytes. Returns a HOST_* kind. */
+int pb__host_invoke(pb_host *h, size_t index, const char *args, size_t len, uint64_t limit);
 uint32_t pb__host_call(pb_host *h, uint32_t index, uint32_t args, uint32_t len, uint32_t out_len);
 void pb__host_take(pb_host *h, uint32_t dst, uint32_t len);
 int pb__functions_copy(pb_functions *dst, const pb_functions *src);

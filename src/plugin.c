@@ -17,6 +17,7 @@
 #include "artifact.h"
 #include "extism.h"
 #include "internal.h"
+#include "jsoncheck.h"
 #include "sha256.h"
 #include "wasmread.h"
 
@@ -70,20 +71,106 @@ static int find_import(const pb_rt_import *im, host_import *found)
     return 0;
 }
 
+/* ---- host functions: extism:host/user ------------------------------------------------------------
+ * A plugin's import NAME from extism:host/user is the host function NAME the program was
+ * granted (plugbox_options_add_function), as Extism's host functions are: its argument is a
+ * block of the kernel's memory holding JSON text (extism-pdk's Json<T>; none: no argument),
+ * given to the function as a one-element array; its result is a new block holding the JSON
+ * the function returned (0 for undefined). A function that throws fails the call with its
+ * message, as an Extism host function's error does. */
+
+static _Noreturn void user_fail(pb_user_ref *u, int kind, const char *fmt, const char *arg)
+{
+    snprintf(u->host->message, sizeof u->host->message, fmt, u->name, arg);
+    u->host->message_kind = kind;
+    wasm_rt_trap((wasm_rt_trap_t)PB_RT_TRAP_IMPORT);
+}
+
+static uint64_t user_call(pb_user_ref *u, uint64_t in)
+{
+    pb_extism *x = u->host->extism;
+    uint64_t n = in && x ? pb__extism_length(x, in) : 0;
+    if (in && (!x || !n))
+        user_fail(u, PLUGBOX_EXCEPTION, "%s: the argument %s", "is not a block of the kernel's memory");
+    char *args = pb_rt_malloc(n + 3);
+    if (!args)
+        user_fail(u, PLUGBOX_HOST, "%s: %s", "out of host memory");
+    args[0] = '[';
+    for (uint64_t i = 0; i < n; i++)
+        args[i + 1] = (char)pb__extism_load_u8(x, in + i);
+    args[n + 1] = ']';
+    args[n + 2] = 0;
+    pb__json_error je;
+    if (n && pb__json_check(args + 1, n, &je) != PB__JSON_OK) {
+        free(args);
+        user_fail(u, PLUGBOX_EXCEPTION, "%s: the argument is not JSON: %s", je.message);
+    }
+    int kind = pb__host_invoke(u->host, u->index, args, n + 2, (uint64_t)u->host->mem->max_pages << 16);
+    free(args);
+    pb_pending *r = &u->host->pending;
+    if (kind == HOST_THREW)
+        user_fail(u, PLUGBOX_EXCEPTION, "%s: %s", r->text ? r->text : "");
+    if (kind == HOST_TOO_LARGE)
+        user_fail(u, PLUGBOX_MEMORY, "%s: %s", "its result is larger than the sandbox's memory");
+    if (kind == HOST_NO_MEMORY)
+        user_fail(u, PLUGBOX_HOST, "%s: %s", "out of host memory");
+    if (kind != HOST_JSON || !x)
+        return 0;
+    uint64_t out = pb__extism_alloc(x, r->len ? r->len : 1);
+    if (!out)
+        user_fail(u, PLUGBOX_MEMORY, "%s: %s", "its result does not fit the memory limit");
+    for (size_t i = 0; i < r->len; i++)
+        pb__extism_store_u8(x, out + i, (uint8_t)r->text[i]);
+    if (!r->len)
+        return 0;
+    return out;
+}
+
+static uint64_t user_II(pb_user_ref *u, uint64_t in) { return user_call(u, in); }
+static void user_I(pb_user_ref *u, uint64_t in) { user_call(u, in); }
+static uint64_t user__I(pb_user_ref *u) { return user_call(u, 0); }
+static void user_(pb_user_ref *u) { user_call(u, 0); }
+
+static const struct {
+    const char *type;
+    void (*fn)(void);
+} user_types[] = {{"I:I", FN(user_II)}, {"I:", FN(user_I)}, {":I", FN(user__I)}, {":", FN(user_)}};
+
 /* The plan every instance of the module follows to connect its imports; an error names the
  * first import the host does not provide, or provides with another type. */
-static int plan_imports(const pb_rt_module *m, pb_import_plan *plan, pb_error *err)
+static int plan_imports(const pb_rt_module *m, const pb_functions *granted, pb_import_plan *plan, pb_error *err)
 {
     plan->n = m->n_imports;
     if (!plan->n)
         return PLUGBOX_OK;
     plan->fns = pb_rt_calloc(plan->n, sizeof *plan->fns);
     plan->kinds = pb_rt_calloc(plan->n, sizeof *plan->kinds);
-    if (!plan->fns || !plan->kinds)
+    plan->functions = pb_rt_calloc(plan->n, sizeof *plan->functions);
+    if (!plan->fns || !plan->kinds || !plan->functions)
         return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
     for (size_t i = 0; i < m->n_imports; i++) {
         const pb_rt_import *im = &m->imports[i];
         host_import found, *h = &found;
+        if (!strcmp(im->module, "extism:host/user")) {
+            size_t f = 0, t = 0;
+            while (f < granted->n && strcmp(granted->v[f].name, im->name))
+                f++;
+            while (t < sizeof user_types / sizeof user_types[0] && strcmp(user_types[t].type, im->type))
+                t++;
+            if (f == granted->n)
+                return pb__error_setf(err, PLUGBOX_ARGUMENT,
+                                      "the plugin imports the host function %s, which the host did not grant",
+                                      im->name);
+            if (t == sizeof user_types / sizeof user_types[0])
+                return pb__error_setf(err, PLUGBOX_ARGUMENT,
+                                      "the plugin imports the host function %s with the type %s: host functions "
+                                      "take and return a block of JSON (I:I, I:, :I or :)",
+                                      im->name, im->type);
+            plan->fns[i] = user_types[t].fn;
+            plan->kinds[i] = PB_IMPORT_USER;
+            plan->functions[i] = f;
+            continue;
+        }
         if (!find_import(im, h))
             return pb__error_setf(err, PLUGBOX_ARGUMENT, "the plugin imports %s.%s, which plugbox does not provide",
                                   im->module, im->name);
@@ -101,8 +188,10 @@ void pb__import_plan_free(pb_import_plan *plan)
 {
     free(plan->fns);
     free(plan->kinds);
+    free(plan->functions);
     plan->fns = NULL;
     plan->kinds = NULL;
+    plan->functions = NULL;
     plan->n = 0;
 }
 
@@ -160,6 +249,8 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
         const pb_wasm_import *im = &info.imports[i];
         host_import hi;
         pb_rt_import ri = {im->module, im->name, im->type};
+        if (im->kind == PB_WASM_FUNC && !strcmp(im->module, "extism:host/user"))
+            continue; /* a host function: granted or not by the program's options (plan_imports) */
         if (im->kind != PB_WASM_FUNC) {
             int rc = pb__error_setf(err, PLUGBOX_ARGUMENT, "the plugin imports the %s %s.%s: plugbox gives plugins none",
                                     pb__wasm_kind_name(im->kind), im->module, im->name);
@@ -399,6 +490,7 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
         (rc = pb__functions_copy(&p->functions, &opts->functions)) != PLUGBOX_OK)
         return p->error.kind ? rc : pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
     const char *name0 = opts->filename ? opts->filename : "plugin";
+    p->argc = opts->argc ? opts->argc : 1; /* what pb__program_release frees */
     if ((opts->function && !(p->function = pb_rt_strdup(opts->function))) || config_of(p, opts) != 0 ||
         pb__strings_copy(&p->argv, opts->argc ? (const char *const *)opts->argv : &name0, opts->argc ? opts->argc : 1) !=
             PLUGBOX_OK)
@@ -419,7 +511,7 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
                               "not a WebAssembly module (no \\0asm at its start) nor a compiled plugin");
     }
     p->mod = p->plugin->mod;
-    if ((rc = plan_imports(p->mod, &p->imports, &p->error)) != PLUGBOX_OK)
+    if ((rc = plan_imports(p->mod, &p->functions, &p->imports, &p->error)) != PLUGBOX_OK)
         return rc;
     if (p->function) {
         const pb_rt_export *e = pb_rt_module_export(p->mod, p->function);
@@ -450,7 +542,6 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
     else if ((rc = pb__image_take(&p->image, in, NULL)) != PLUGBOX_OK)
         pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
     pb__instance_free(in);
-    p->argc = opts->argc ? opts->argc : 1;
     p->function_style = 1;
     return rc;
 }
@@ -605,6 +696,14 @@ int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_a
     int rc = pb__call_run(c);
     const char *msg;
     size_t msg_len;
+    if (c->trap == PB_RT_TRAP_IMPORT && in->host.message_kind) {
+        int kind = in->host.message_kind;
+        in->host.message_kind = 0;
+        if (kind == PLUGBOX_MEMORY)
+            return pb__error_setf(err, kind, "out of memory (limit %llu bytes): %s", (unsigned long long)memory_limit,
+                                  in->host.message);
+        return pb__error_setf(err, kind, "%s", in->host.message);
+    }
     if (c->trap == PB_RT_TRAP_IMPORT && x) {
         int kind = pb__extism_trap(x, &msg, &msg_len);
         if (kind == PB_EXTISM_TRAP_LIMIT)

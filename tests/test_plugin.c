@@ -562,7 +562,54 @@ static void t_rust(void)
     free(w);
 }
 
+/* the host function the hostfn plugin imports: echoes its argument under "got", throws on
+ * "throw", returns nothing on null */
+static void lookup(plugbox_host_call *call, void *user, const char *args, size_t len)
+{
+    (void)user;
+    char out[256];
+    if (!strcmp(args, "[\"throw\"]")) {
+        plugbox_host_throw(call, "no such key");
+        return;
+    }
+    if (!strcmp(args, "[null]"))
+        return;
+    snprintf(out, sizeof out, "{\"got\":%.*s}", (int)len, args);
+    plugbox_host_return(call, out, strlen(out));
+}
+
+/* Extism's host functions (extism:host/user) are plugbox's */
+static void t_host_functions(void)
+{
+    size_t n;
+    char *w = plugin_bytes("hostfn.wasm", &n);
+    plugbox_program *p;
+    /* not granted: refused, naming it */
+    CHECK_EQ_INT(plugbox_program_new_plugin(engine, w, n, NULL, &p), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_program_error_message(p), "host function lookup, which the host did not grant");
+    plugbox_program_free(p);
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_add_function(o, "lookup", lookup, NULL);
+    p = program_of(w, n, o);
+    plugbox_sandbox *b = box_of(p, o);
+    int rc;
+    CHECK_STR(call_in(b, "ask", "{\"k\": 1}", &rc), "{\"got\":[{\"k\": 1}]}");
+    CHECK_EQ_INT(rc, PLUGBOX_OK);
+    CHECK_STR(call_in(b, "ask", NULL, &rc), "{\"got\":[]}"); /* no argument */
+    CHECK_STR(call_in(b, "ask", "null", &rc), "(none)");        /* undefined: no block */
+    CHECK_STR(call_in(b, "ask", "\"throw\"", &rc), "lookup: no such key");
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_HAS(call_in(b, "ask", "not json", &rc), "lookup: the argument is not JSON");
+    CHECK_EQ_INT(rc, PLUGBOX_EXCEPTION);
+    CHECK_STR(call_in(b, "ask", "2", &rc), "{\"got\":[2]}"); /* after the errors */
+    plugbox_sandbox_free(b);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+    free(w);
+}
+
 static const test_case cases[] = {
+    {"host_functions", t_host_functions},
     {"assemblyscript", t_assemblyscript}, {"rust", t_rust},
     {"unsupported", t_unsupported},
     {"command", t_command},
