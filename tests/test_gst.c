@@ -799,10 +799,10 @@ static void t_plugin(void)
     g_free(cache);
 }
 
-/* examples/zone.js: detections filtered by class, confidence and polygon; entering posts */
-static void t_zone_rule(void)
+/* examples/zone.js: detections filtered by class, confidence and polygon; entering posts.
+ * launch: the element, with the rule's location (zone.js or one of its twins) */
+static void zone_rule(gchar *launch)
 {
-    gchar *launch = g_strdup_printf("plugboxfilter location=%s/zone.js", g_getenv("EXAMPLES"));
     GstHarness *h = harness(launch);
     GstBus *bus = bus_of(h);
     for (guint i = 0; i < 2; i++) {
@@ -832,6 +832,25 @@ static void t_zone_rule(void)
     gst_harness_teardown(h);
     g_free(launch);
 }
+
+static void t_zone_rule(void)
+{
+    zone_rule(g_strdup_printf("plugboxfilter location=%s/zone.js", g_getenv("EXAMPLES")));
+}
+
+/* the same rule as a plugin in Rust (examples/zone.rs) and in AssemblyScript (zone.ts) */
+static void zone_plugin(const char *file)
+{
+    gchar *cache = g_dir_make_tmp("plugbox-gst-XXXXXX", NULL);
+    g_setenv("XDG_CACHE_HOME", cache, TRUE);
+    zone_rule(g_strdup_printf("plugboxfilter location=%s/%s function=process", g_getenv("PLUGINS"), file));
+    gchar *rm = g_strdup_printf("rm -rf '%s'", cache);
+    CHECK(system(rm) == 0);
+    g_free(rm);
+    g_free(cache);
+}
+static void t_zone_rust(void) { zone_plugin("zone_rust.wasm"); }
+static void t_zone_as(void) { zone_plugin("zone_as.wasm"); }
 
 /* ids of the buffer's regions of interest, in order, as "1,2,3" */
 static gchar *roi_ids(GstBuffer *b)
@@ -1249,7 +1268,7 @@ static const test_case cases[] = {
     {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
     {"config_hot", t_config_hot},       {"zone_config", t_zone_config},
     {"events", t_events},               {"event_errors", t_event_errors},
-    {"plugin", t_plugin},
+    {"plugin", t_plugin},               {"zone_rust", t_zone_rust},         {"zone_as", t_zone_as},
 };
 
 int main(int argc, char **argv)
