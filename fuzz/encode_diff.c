@@ -241,8 +241,13 @@ static const char prelude[] =
     "(function () {\n"
     "var S = [];\n"
     "function D(h, l) { var d = new DataView(new ArrayBuffer(8)); d.setUint32(0, h); d.setUint32(4, l); return d.getFloat64(0); }\n"
-    "function P(o, k, d) { try { Object.defineProperty(o, k, d); } catch (e) {} return o; }\n"
-    "function M(o, k, v) { try { o[k] = v; } catch (e) {} return o; }\n"
+    /* P and M leave arrays short: an array given an index of 2^31 (or such a length) is
+     * joined by any conversion to a string, which spends minutes in the engine's own loop,
+     * where nothing stops it natively (objects still get those keys) */
+    "function L(o, k, v) { try { return Array.isArray(o) && (typeof k === 'string' && /^[0-9]{7,}$/.test(k) ||\n"
+    "  k === 'length' && !(typeof v === 'number' && v < 1e6)); } catch (e) { return true; } }\n"
+    "function P(o, k, d) { if (L(o, k)) return o; try { Object.defineProperty(o, k, d); } catch (e) {} return o; }\n"
+    "function M(o, k, v) { if (L(o, k, v)) return o; try { o[k] = v; } catch (e) {} return o; }\n"
     "function X(o, k) { try { delete o[k]; } catch (e) {} return o; }\n"
     "function O(p) { try { return Object.create(p); } catch (e) { return {}; } }\n"
     "function SP(o, p) { try { Object.setPrototypeOf(o, p); } catch (e) {} return o; }\n"

@@ -315,6 +315,11 @@ PLUGBOX_API int plugbox_program_new(plugbox_engine *engine, const char *source, 
  * hit). Thread-safe with respect to the engine. */
 PLUGBOX_API int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t len,
                                            const plugbox_options *opts, plugbox_program **out);
+/* A plugin's calls: the input given to plugbox_sandbox_call is the plugin's input, any bytes,
+ * passed unchecked; the result is its output, byte for byte (NUL-terminated, as a script's);
+ * plugbox_sandbox_call_bytes gives it the input, a NUL byte, then the bytes (which it cannot
+ * write back: PLUGBOX_BYTES_WRITE is PLUGBOX_ARGUMENT). An Extism export's nonzero return or
+ * error_set, a WASI command's nonzero exit status, is PLUGBOX_EXCEPTION with the message. */
 /* Writes a plugin program's compiled artifact to path (replacing it at once: a reader sees
  * the old file or the whole new one). Returns PLUGBOX_OK; PLUGBOX_ARGUMENT when the program
  * is not a plugin's; PLUGBOX_HOST when the file cannot be written (errno set).

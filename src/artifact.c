@@ -372,12 +372,15 @@ static int load_so(const uint8_t *so, size_t n, pb_plugin **out, char *err, size
         }
         at += (size_t)k;
     }
+    /* the loader knows an object by the name it was opened by: the descriptor stays open while
+     * the plugin is loaded, so that no other plugin is opened by the same name meanwhile (it
+     * would be given this one) */
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    close(fd);
     if (!dl) {
         const char *why = dlerror();
+        close(fd);
         return errf(err, err_len, "cannot load the plugin: %s", why ? why : "dlopen failed");
     }
     pb_rt_entry_fn entry;
@@ -385,14 +388,17 @@ static int load_so(const uint8_t *so, size_t n, pb_plugin **out, char *err, size
     const pb_rt_module *m = entry ? entry(&pb_rt_host_entries) : NULL;
     if (!m || m->abi != PB_RT_ABI) {
         dlclose(dl);
+        close(fd);
         return errf(err, err_len, "not a plugin of this plugbox (no %s of ABI %d)", PB_RT_ENTRY, PB_RT_ABI);
     }
     pb_plugin *p = pb_rt_calloc(1, sizeof *p);
     if (!p) {
         dlclose(dl);
+        close(fd);
         return errf(err, err_len, "out of host memory");
     }
     p->dl = dl;
+    p->fd = fd;
     p->mod = m;
     atomic_init(&p->refs, 1);
     m->init_module();
@@ -461,6 +467,7 @@ void pb__plugin_release(pb_plugin *p)
 {
     if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
         dlclose(p->dl);
+        close(p->fd);
         free(p);
     }
 }

@@ -13,6 +13,7 @@
 /* A loaded plugin: its code stays mapped while any program made from it lives. */
 typedef struct pb_plugin {
     void *dl;
+    int fd;                /* the memory file it was loaded from: open while it is loaded */
     const pb_rt_module *mod;
     uint8_t sha256[32];    /* of the module it was compiled from */
     atomic_int refs;

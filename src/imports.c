@@ -137,9 +137,9 @@ int pb__host_out(pb_host *h, const uint8_t *s, size_t n)
 {
     if (n > h->out_limit - h->out_len)
         return -1;
-    if (h->out_len + n > h->out_cap) {
+    if (h->out_len + n + 1 > h->out_cap) { /* and a NUL after it */
         size_t cap = h->out_cap ? h->out_cap : 4096;
-        while (cap < h->out_len + n)
+        while (cap < h->out_len + n + 1)
             cap *= 2;
         char *p = pb_rt_realloc(h->out, cap);
         if (!p)
@@ -149,6 +149,7 @@ int pb__host_out(pb_host *h, const uint8_t *s, size_t n)
     }
     memcpy(h->out + h->out_len, s, n);
     h->out_len += n;
+    h->out[h->out_len] = 0;
     return 0;
 }
 

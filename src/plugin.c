@@ -585,6 +585,18 @@ static int call_body(pb_call *c, pb_rt_guard *g)
     return PLUGBOX_OK;
 }
 
+/* A fault out of bounds while the module's own stack pointer is below 0 (wrapped: compilers
+ * put the stack first in memory, so that it overflows there) is that stack running out. */
+static int stack_or_trap(const pb_instance *in, const pb_call *c, int rc)
+{
+    const pb_rt_module *m = in->mod;
+    if (rc != PLUGBOX_TRAP || c->trap != WASM_RT_TRAP_OOB || !m->has_stack_pointer)
+        return rc;
+    uint32_t sp;
+    memcpy(&sp, (const char *)in->w + m->stack_pointer_offset, 4);
+    return sp >= in->mem->size ? PLUGBOX_STACK : rc;
+}
+
 /* A WASI command: _start from the snapshot, the input on its standard input, its standard
  * output the result; a nonzero exit status is the call's error. */
 static int command_call(pb_instance *in, const pb_rt_export *start, const pb_plugin_args *a, pb_call *c,
@@ -603,7 +615,7 @@ static int command_call(pb_instance *in, const pb_rt_export *start, const pb_plu
     c->interrupt_addr = UINT32_MAX;
     c->body = call_body;
     c->arg = &pc;
-    int rc = pb__call_run(c);
+    int rc = stack_or_trap(in, c, pb__call_run(c));
     h->command = 0;
     if (c->trap == PB_RT_TRAP_EXIT)
         rc = PLUGBOX_OK;
@@ -693,7 +705,7 @@ int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_a
     c->interrupt_addr = UINT32_MAX; /* foreign code polls nothing: stopped through its checks */
     c->body = call_body;
     c->arg = &pc;
-    int rc = pb__call_run(c);
+    int rc = stack_or_trap(in, c, pb__call_run(c));
     const char *msg;
     size_t msg_len;
     if (c->trap == PB_RT_TRAP_IMPORT && in->host.message_kind) {
@@ -731,9 +743,16 @@ int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_a
         return pb__error_setf(err, PLUGBOX_EXCEPTION, "%s returned %u", name, pc.result);
     }
     if (x && a->out) {
+        /* copied out of the kernel's memory, NUL-terminated as a script's result */
         const uint8_t *o;
-        pb__extism_output(x, &o, a->out_len);
-        *a->out = (const char *)o;
+        size_t n;
+        pb__extism_output(x, &o, &n);
+        in->host.out_len = 0;
+        in->host.out_limit = SIZE_MAX;
+        if (o && pb__host_out(&in->host, o, n) != 0)
+            return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+        *a->out = o ? in->host.out : NULL;
+        *a->out_len = o ? n : 0;
     }
     return PLUGBOX_OK;
 }

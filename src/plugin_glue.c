@@ -233,6 +233,11 @@ int pb__plugin_glue(const char *h, size_t hn, const char *module, pb_glue *out, 
             } else if ((tn == 23 && !memcmp(s, "wasm_rt_funcref_table_t", 23)) ||
                        (tn == 25 && !memcmp(s, "wasm_rt_externref_table_t", 25))) {
                 add(&live, "    FIELD(%.*s),\n", (int)nn, name);
+            } else if (tn == 3 && !memcmp(s, "u32", 3) && !out->stack_pointer[0] &&
+                       ((nn == 6 && !memcmp(name, "w2c_g0", 6)) ||
+                        (nn == 19 && !memcmp(name, "w2c___stack_pointer", 19)))) {
+                memcpy(out->stack_pointer, name, nn); /* state, and the stack pointer */
+                out->stack_pointer[nn] = 0;
             } else if (type_char(s, tn) || (tn == 4 && !memcmp(s, "bool", 4)) ||
                        (n == 18 && !memcmp(s, "char dummy_member;", 18))) {
                 /* a global, or a dropped segment's flag: state */
@@ -320,6 +325,10 @@ int pb__plugin_glue(const char *h, size_t hn, const char *module, pb_glue *out, 
     add(&t, "%s\n%s\n#define FIELD(f) {offsetof(%s, f), sizeof(((%s *)0)->f)}\n"
             "static const pb_rt_range live[] = {\n%s};\n",
         ctxs.p ? ctxs.p : "", tramp.p ? tramp.p : "", inst_type, inst_type, live.p ? live.p : "");
+    char sp[256] = "";
+    if (out->stack_pointer[0])
+        snprintf(sp, sizeof sp, " .has_stack_pointer = 1, .stack_pointer_offset = offsetof(%s, %s),", inst_type,
+                 out->stack_pointer);
     add(&t, "static const pb_rt_import imports[] = {\n%s    {0, 0, 0}\n};\n", imports.p ? imports.p : "");
     add(&t, "static const pb_rt_export exports[] = {\n%s    {0, 0, 0}\n};\n", exports.p ? exports.p : "");
     add(&t,
@@ -332,13 +341,13 @@ int pb__plugin_glue(const char *h, size_t hn, const char *module, pb_glue *out, 
         "    .memory_offset = offsetof(%s, %s), .live = live, .n_live = sizeof live / sizeof live[0],\n"
         "    .init_module = Z_%s_init_module, .instantiate = instantiate, .free = free_instance,\n"
         "    .exports = exports, .n_exports = %zu, .imports = imports, .n_imports = %zu,\n"
-        "    .start = start,\n"
+        "    .start = start,%s%s%s\n"
         "};\n\n"
         "__attribute__((visibility(\"default\"))) const pb_rt_module *plugbox_module_v1(const pb_rt_host *host)\n{\n"
         "    if (!host || host->abi != PB_RT_ABI)\n        return NULL;\n"
         "    rt = host;\n    return &module;\n}\n",
         module, args.p ? args.p : "", module, inst_type, module, inst_type, inst_type, out->memory_field, module, n_exports,
-        n_imports);
+        n_imports, sp, "", "");
     if (t.oom || live.oom || imports.oom || exports.oom || ctxs.oom || args.oom || tramp.oom) {
         snprintf(err, err_len, "out of host memory");
         goto out;

@@ -9,6 +9,7 @@ typedef struct pb_glue {
     char *c;              /* the glue's C text, NUL-terminated, the caller's to free */
     size_t c_len;
     char memory_field[64]; /* the instance's field of its one memory (for w2c_rewrite) */
+    char stack_pointer[64]; /* its stack pointer's field, "" if none */
 } pb_glue;
 
 /* From h[0..hn), the header `wasm2c -n MODULE` wrote. Returns 0, or -1 with err saying why:

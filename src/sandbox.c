@@ -209,10 +209,28 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
     if (rc != PLUGBOX_OK)
         return rc;
     if (sb->program->plugin) {
+        /* a plugin has one input: the JSON text, then a NUL (which no JSON text holds), then
+         * the bytes; it cannot write them back */
+        char *joined = NULL;
+        const char *input = a->json;
+        size_t input_len = a->len;
+        if (a->bytes && a->write_back)
+            return pb__error_setf(&sb->error, PLUGBOX_ARGUMENT, "a plugin reads the bytes, it cannot write them back");
+        if (a->bytes) {
+            if (!(joined = pb_rt_malloc(a->len + 1 + a->bytes_len)))
+                return pb__error_setf(&sb->error, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+            if (a->len)
+                memcpy(joined, a->json, a->len);
+            joined[a->len] = 0;
+            memcpy(joined + a->len + 1, a->bytes, a->bytes_len);
+            input = joined;
+            input_len = a->len + 1 + a->bytes_len;
+        }
         pb_call c = {.time_limit_ms = sb->time_limit_ms, .active_lock = &sb->lock, .active = &sb->active,
                      .cancel = cancel};
-        pb_plugin_args pa = {a->function, a->json, a->len, sb->stateful, out, out_len};
+        pb_plugin_args pa = {a->function, input, input_len, sb->stateful, out, out_len};
         rc = pb__plugin_call(sb->in, sb->program, &pa, &c, &sb->error, sb->memory_limit);
+        free(joined);
         /* a trap from an import (Extism's failure, a command's exit) leaves every store marked */
         if (c.trap && c.trap != PB_RT_TRAP_IMPORT && c.trap != PB_RT_TRAP_EXIT)
             sb->reset = RESET_FULL;

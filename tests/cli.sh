@@ -2421,6 +2421,24 @@ case_plugin_run() {
     expect_stderr_has "nosuch is not a function of the plugin"
 }
 
+case_plugin_cache_race() {
+    # two processes compiling the same module into one cache at once: both run it, and the
+    # cache holds one whole artifact
+    need_plugins
+    printf '"r"' > in.json
+    for i in 1 2 3; do
+        timeout -k 5 "$PB_TIMEOUT" "$PLUGBOX" run --call greet --data in.json "$PLUGINS/kernel.wasm" > out$i 2> err$i &
+    done
+    wait
+    for i in 1 2 3; do
+        printf 'Hello, "r"' | cmp -s - out$i || fail "process $i: $(cat err$i)"
+    done
+    [ "$(ls "$XDG_CACHE_HOME"/plugbox | grep -c '\.plugbox$')" = 1 ] || fail "expected one artifact: $(ls "$XDG_CACHE_HOME"/plugbox)"
+    ls "$XDG_CACHE_HOME"/plugbox | grep -q part && fail "a partial file was left: $(ls "$XDG_CACHE_HOME"/plugbox)"
+    run_pb run --call greet --data in.json "$PLUGINS/kernel.wasm"
+    expect_rc 0
+}
+
 case_plugin_limits() {
     need_plugins
     run_pb run --call spin --time-limit 100 "$PLUGINS/limits.wasm"

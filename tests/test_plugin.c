@@ -608,7 +608,83 @@ static void t_host_functions(void)
     free(w);
 }
 
+/* bytes beside the input: the plugin's input is the JSON, a NUL, the bytes; its output is
+ * NUL-terminated; it cannot write the bytes back */
+static void t_bytes(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "greet");
+    plugbox_sandbox *b = kernel_box(o);
+    const char *out;
+    size_t n;
+    char bytes[2] = {'y', 'z'};
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "x", 1, bytes, 2, PLUGBOX_BYTES_READ, &out, &n), PLUGBOX_OK);
+    CHECK(n == 11 && !memcmp(out, "Hello, x\0yz", 11) && out[11] == 0);
+    CHECK_EQ_INT(plugbox_sandbox_call_bytes(b, "x", 1, bytes, 2, PLUGBOX_BYTES_WRITE, &out, &n), PLUGBOX_ARGUMENT);
+    CHECK_HAS(plugbox_sandbox_error_message(b), "cannot write them back");
+    CHECK_EQ_INT(plugbox_sandbox_call(b, "abc", 3, &out, &n), PLUGBOX_OK); /* the options' function */
+    CHECK(n == 10 && !strcmp(out, "Hello, abc"));
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
+/* Several plugins in one process, each wasm2c'd under the same module name: their code is
+ * kept apart (each loaded on its own, its symbols its own), and a pool runs one. */
+static void t_many_modules(void)
+{
+    static const char *const files[] = {"kernel.wasm", "limits.wasm", "vowels.wasm", "as_example.wasm", "command.wasm"};
+    enum { N = sizeof files / sizeof files[0] };
+    plugbox_program *p[N];
+    plugbox_sandbox *b[N];
+    for (int i = 0; i < N; i++) {
+        size_t n;
+        char *w = plugin_bytes(files[i], &n);
+        p[i] = program_of(w, n, NULL);
+        b[i] = box_of(p[i], NULL);
+        free(w);
+    }
+    int rc;
+    for (int round = 0; round < 2; round++) {
+        CHECK_STR(call_in(b[0], "greet", "a", &rc), "Hello, a");
+        CHECK_STR(call_in(b[1], "count", NULL, &rc), "count returned 1");
+        CHECK_STR(call_in(b[2], "count_vowels", "aei", &rc), "{\"count\": 3, \"config\": \"none\", \"a\": \"none\"}");
+        CHECK_STR(call_in(b[3], "count_vowels", "o", &rc), "{\"count\": 1, \"config\": \"null\", \"a\": \"this is var a\"}");
+        const char *out;
+        size_t n;
+        CHECK_EQ_INT(plugbox_sandbox_call(b[4], "q", 1, &out, &n), PLUGBOX_OK);
+        CHECK(n == 1 && out[0] == 'Q');
+    }
+    /* a pool of the Rust plugin: ordered results on every thread */
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "count_vowels");
+    size_t n;
+    char *w = plugin_bytes("vowels.wasm", &n);
+    plugbox_program *pv = program_of(w, n, o);
+    free(w);
+    plugbox_pool *pool;
+    CHECK_EQ_INT(plugbox_pool_new(pv, o, 2, 0, NULL, NULL, &pool), PLUGBOX_OK);
+    static const char *const inputs[] = {"a", "ae", "aei", "aeio", "aeiou", "", "x", "oo"};
+    static const int counts[] = {1, 2, 3, 4, 5, 0, 0, 2};
+    plugbox_result results[8];
+    CHECK_EQ_INT(plugbox_pool_run(pool, inputs, NULL, 8, results), PLUGBOX_OK);
+    for (int k = 0; k < 8; k++) {
+        char want[96];
+        snprintf(want, sizeof want, "{\"count\": %d, \"config\": \"none\", \"a\": \"none\"}", counts[k]);
+        CHECK(results[k].status == PLUGBOX_OK && results[k].len == strlen(want) && !memcmp(results[k].json, want, results[k].len));
+        plugbox_result_clear(&results[k]);
+    }
+    plugbox_pool_free(pool);
+    plugbox_program_free(pv);
+    plugbox_options_free(o);
+    for (int i = 0; i < N; i++) {
+        plugbox_sandbox_free(b[i]);
+        plugbox_program_free(p[i]);
+    }
+}
+
 static const test_case cases[] = {
+    {"many_modules", t_many_modules},
+    {"bytes", t_bytes},
     {"host_functions", t_host_functions},
     {"assemblyscript", t_assemblyscript}, {"rust", t_rust},
     {"unsupported", t_unsupported},

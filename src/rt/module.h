@@ -21,7 +21,7 @@
 #include "wasm-rt.h"
 
 /* Bumped whenever this description or the runtime's entry points change shape. */
-#define PB_RT_ABI 1
+#define PB_RT_ABI 2
 
 typedef struct pb_rt_range {
     uint32_t offset, size;
@@ -70,6 +70,11 @@ typedef struct pb_rt_module {
     /* A compiled plugin's start function (a no-op without one), which instantiate leaves for
      * the host to call under a guard; NULL for the engine. */
     void (*start)(void *instance);
+    /* The module's stack pointer (LLVM's __stack_pointer, its first global, a u32 in the
+     * instance), when it has one: a fault once it has gone below 0 is its own stack running
+     * out in its memory, reported as such. */
+    int has_stack_pointer;
+    size_t stack_pointer_offset;
 } pb_rt_module;
 
 /* The runtime's entry points a compiled plugin calls: a plugin is loaded at run time and cannot

@@ -148,14 +148,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     pb_rt_guard *g = t_guard;
     if (g && !g->in_host) {
         const uint8_t *a = si->si_addr;
-        if (a >= g->mem_lo && a < g->mem_hi) {
-            /* just below address 0, wrapped: the module's own stack in its memory ran out
-             * (compilers put it first, LLVM's --stack-first, so that it overflows there) */
-            const uint8_t *data = g->mem_lo + PB_DIRTY_MAP_BYTES;
-            if (a >= data + (1ull << 32) - (1u << 16) && a < data + (1ull << 32) + (1u << 16))
-                siglongjmp(g->jb, WASM_RT_TRAP_EXHAUSTION);
+        if (a >= g->mem_lo && a < g->mem_hi)
             siglongjmp(g->jb, WASM_RT_TRAP_OOB);
-        }
         /* the checks keep guest code above its floor; this is for a frame larger than the
          * room the floor leaves */
         uintptr_t ua = (uintptr_t)a;
