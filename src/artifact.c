@@ -257,7 +257,13 @@ int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, ch
     pb_wasm_info info;
     if (pb__wasm_read(wasm, n, &info, err, err_len) != PB_WASM_OK)
         return -1;
+    unsigned uses = info.uses;
     pb__wasm_info_free(&info);
+    /* a table's elements live outside the instance's state: changed by a call, they would
+     * outlive it, so a module that changes its tables is not one plugbox can restore */
+    if (uses & PB_WASM_USES_TABLE_MUTATION)
+        return errf(err, err_len, "unsupported WebAssembly feature: table mutation (table.set, table.grow, "
+                                  "table.fill, table.copy, table.init, elem.drop)");
     const char *tmp = getenv("TMPDIR");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/plugbox-compile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
