@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "artifact.h"
+#include "buf.h"
 #include "internal.h"
 #include "plugin_glue.h"
 #include "sha256.h"
@@ -172,37 +173,12 @@ static int run(const char *dir, char *const argv[], char *err, size_t err_len)
 
 /* ---- compiling -------------------------------------------------------------------------------- */
 
-typedef struct hdr_buf {
-    uint8_t *p;
-    size_t n, cap;
-    int oom;
-} hdr_buf;
-
-static void hput(hdr_buf *b, const void *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        uint8_t *p = pb_rt_realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-static void hput_u(hdr_buf *b, uint64_t v, int bytes)
+static void hput_u(pb_buf *b, uint64_t v, int bytes)
 {
     uint8_t t[8];
     for (int i = 0; i < bytes; i++)
         t[i] = (uint8_t)(v >> (8 * i));
-    hput(b, t, (size_t)bytes);
+    pb__buf_put(b, t, (size_t)bytes);
 }
 
 static const struct {
@@ -218,15 +194,15 @@ static const struct {
 };
 
 /* The header of an artifact for the module with hash h whose description is m. */
-static int make_header(hdr_buf *b, const uint8_t h[32], const pb_rt_module *m, uint64_t so_len)
+static int make_header(pb_buf *b, const uint8_t h[32], const pb_rt_module *m, uint64_t so_len)
 {
     char version[16] = {0};
     strncpy(version, PLUGBOX_VERSION, sizeof version - 1);
-    hput(b, MAGIC, 8);
+    pb__buf_put(b, MAGIC, 8);
     hput_u(b, FORMAT, 4);
     hput_u(b, PB_RT_ABI, 4);
-    hput(b, version, 16);
-    hput(b, h, 32);
+    pb__buf_put(b, version, 16);
+    pb__buf_put(b, h, 32);
     size_t at = b->n;
     hput_u(b, 0, 8); /* offset, set below */
     hput_u(b, so_len, 8);
@@ -236,9 +212,9 @@ static int make_header(hdr_buf *b, const uint8_t h[32], const pb_rt_module *m, u
         if (nn > UINT16_MAX || tn > UINT8_MAX)
             return -1;
         hput_u(b, nn, 2);
-        hput(b, m->exports[i].name, nn);
+        pb__buf_put(b, m->exports[i].name, nn);
         hput_u(b, tn, 1);
-        hput(b, m->exports[i].type, tn);
+        pb__buf_put(b, m->exports[i].type, tn);
     }
     if (b->oom)
         return -1;
@@ -280,7 +256,7 @@ int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, ch
     char *c = NULL, *h = NULL, *rw = NULL, *so = NULL;
     size_t cn, hn, rwn, son;
     pb_glue g = {0};
-    hdr_buf hb = {0};
+    pb_buf hb = {0};
     pb_plugin *loaded = NULL;
     if (write_file(p_wasm, wasm, n) != 0) {
         errf(err, err_len, "cannot write %s: %s", p_wasm, strerror(errno));

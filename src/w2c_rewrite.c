@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "w2c_rewrite.h"
 #include "rt/rt.h"
 
@@ -24,36 +25,6 @@ static int fail(char *err, size_t err_len, const char *fmt, const char *arg)
     snprintf(err, err_len, fmt, arg);
     return -1;
 }
-
-/* ---- an output buffer -------------------------------------------------------------------- */
-
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = pb_rt_realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* ---- lines --------------------------------------------------------------------------------- */
 
@@ -107,7 +78,7 @@ static int is_access_name(const char *s, size_t n)
 
 /* One line of a function's body with its memory accesses through pb_base. Returns how many
  * it rewrote. */
-static int put_accesses(buf *b, line l, const char *mem_arg)
+static int put_accesses(pb_buf *b, line l, const char *mem_arg)
 {
     size_t k = strlen(mem_arg);
     int count = 0;
@@ -120,16 +91,16 @@ static int put_accesses(buf *b, line l, const char *mem_arg)
             j--;
         if (!is_access_name(l.s + j, i - j))
             continue;
-        put(b, l.s + from, j - from);
-        puts_(b, "pb_");
-        put(b, l.s + j, i - j);
-        puts_(b, "(pb_base, ");
+        pb__buf_put(b, l.s + from, j - from);
+        pb__buf_puts(b, "pb_");
+        pb__buf_put(b, l.s + j, i - j);
+        pb__buf_puts(b, "(pb_base, ");
         from = i + k;
         i = from - 1;
         count++;
     }
-    put(b, l.s + from, l.n - from);
-    puts_(b, "\n");
+    pb__buf_put(b, l.s + from, l.n - from);
+    pb__buf_puts(b, "\n");
     return count;
 }
 
@@ -163,28 +134,28 @@ typedef struct counts {
 /* The module's start function, which wasm2c calls at the end of instantiation: the runtime
  * instantiates outside any guard, so the call moves to pb_plugin_start(), which the host calls
  * under one (time limit, traps) as it calls the module's exports. Returns 1 if it took l. */
-static int start_call(buf *start, line l, int in_instantiate)
+static int start_call(pb_buf *start, line l, int in_instantiate)
 {
     if (!in_instantiate || l.n < 20 || memcmp(l.s, "  w2c_", 6) || memcmp(l.s + l.n - 11, "(instance);", 11))
         return 0;
-    put(start, l.s, l.n);
-    puts_(start, "\n");
+    pb__buf_put(start, l.s, l.n);
+    pb__buf_puts(start, "\n");
     return 1;
 }
 
-static void flush(buf *b, fn_state *f, const char *mem_arg, const char *base_line, counts *c, buf *start,
+static void flush(pb_buf *b, fn_state *f, const char *mem_arg, const char *base_line, counts *c, pb_buf *start,
                   const char *inst_head)
 {
     int in_instantiate = f->nh && f->head[0].n >= strlen(inst_head) && !memcmp(f->head[0].s, inst_head, strlen(inst_head));
     if (in_instantiate) {
         for (size_t i = 0; i < f->nh; i++) {
-            put(b, f->head[i].s, f->head[i].n);
-            puts_(b, "\n");
+            pb__buf_put(b, f->head[i].s, f->head[i].n);
+            pb__buf_puts(b, "\n");
         }
         for (size_t i = 0; i < f->nb; i++)
             if (!start_call(start, f->body[i], 1)) {
-                put(b, f->body[i].s, f->body[i].n);
-                puts_(b, "\n");
+                pb__buf_put(b, f->body[i].s, f->body[i].n);
+                pb__buf_puts(b, "\n");
             }
         f->nh = f->nb = 0;
         return;
@@ -212,8 +183,8 @@ static void flush(buf *b, fn_state *f, const char *mem_arg, const char *base_lin
             loops++;
     }
     for (size_t i = 0; i < f->nh; i++) {
-        put(b, f->head[i].s, f->head[i].n);
-        puts_(b, "\n");
+        pb__buf_put(b, f->head[i].s, f->head[i].n);
+        pb__buf_puts(b, "\n");
     }
     /* every function that checks reads the base: the check word lies below it */
     int checks = loops || !leaf;
@@ -221,7 +192,7 @@ static void flush(buf *b, fn_state *f, const char *mem_arg, const char *base_lin
     for (size_t i = 0; i < f->nb && !uses; i++)
         uses = line_has(f->body[i], mem_arg);
     if (uses) {
-        puts_(b, base_line);
+        pb__buf_puts(b, base_line);
         c->bases++;
     }
     for (size_t i = 0; i < f->nb; i++) {
@@ -234,8 +205,8 @@ static void flush(buf *b, fn_state *f, const char *mem_arg, const char *base_lin
         while (k < l.n && l.s[k] == ' ')
             k++;
         if (l.n > k + 6 && !memcmp(l.s + k, "w2c_L", 5) && l.s[l.n - 1] == ' ' && l.s[l.n - 2] == ':') {
-            put(b, l.s, l.n);
-            puts_(b, "PB_RT_CHECK();\n");
+            pb__buf_put(b, l.s, l.n);
+            pb__buf_puts(b, "PB_RT_CHECK();\n");
             c->loops++;
             continue;
         }
@@ -261,15 +232,15 @@ int pb__w2c_rewrite(const char *src, size_t n, const char *module, const char *m
     /* the lines that must be there exactly once, and wasm2c's helpers, equal to rt_access.h's */
     const char *once[] = {STORE_LINE, FILL_LINE, COPY_LINE, PROLOGUE_LINE, include_line};
     size_t seen[5] = {0}, last_helper = 0, nlines = 0;
-    buf found = {0}, mirrored = {0};
+    pb_buf found = {0}, mirrored = {0};
     for (const char *p = src; p < src + n;) {
         const char *e = memchr(p, '\n', (size_t)(src + n - p));
         line l = {p, e ? (size_t)(e - p) : (size_t)(src + n - p)};
         for (int i = 0; i < 5; i++)
             seen[i] += line_is(l, once[i]);
         if (l.n > 12 && (!memcmp(l.s, "DEFINE_LOAD(", 12) || !memcmp(l.s, "DEFINE_STORE(", 13))) {
-            put(&found, l.s, l.n);
-            puts_(&found, "\n");
+            pb__buf_put(&found, l.s, l.n);
+            pb__buf_puts(&found, "\n");
             last_helper = nlines;
         }
         nlines++;
@@ -279,8 +250,8 @@ int pb__w2c_rewrite(const char *src, size_t n, const char *module, const char *m
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len > 15 && (!memcmp(p, "PB_DEFINE_LOAD(", 15) || !memcmp(p, "PB_DEFINE_STORE(", 16))) {
-            put(&mirrored, p + 3, len - 3);
-            puts_(&mirrored, "\n");
+            pb__buf_put(&mirrored, p + 3, len - 3);
+            pb__buf_puts(&mirrored, "\n");
         }
         p = e ? e + 1 : p + len;
     }
@@ -297,7 +268,7 @@ int pb__w2c_rewrite(const char *src, size_t n, const char *module, const char *m
     if (!helpers_ok)
         return fail(err, err_len, "%s", "unexpected wasm2c output: its load and store helpers differ from rt_access.h's");
 
-    buf b = {0}, start = {0};
+    pb_buf b = {0}, start = {0};
     fn_state f = {0};
     counts c = {0};
     int state = 0; /* 0 outside functions, 1 in a head, 2 in a body */
@@ -326,35 +297,35 @@ int pb__w2c_rewrite(const char *src, size_t n, const char *module, const char *m
             continue;
         }
         if (line_is(l, STORE_LINE)) {
-            puts_(&b, "    PB_MARK_DIRTY(mem, addr);                                          \\\n");
+            pb__buf_puts(&b, "    PB_MARK_DIRTY(mem, addr);                                          \\\n");
         } else if (line_is(l, FILL_LINE)) {
-            puts_(&b, "  PB_MARK_DIRTY_RANGE(mem, d, n);\n");
+            pb__buf_puts(&b, "  PB_MARK_DIRTY_RANGE(mem, d, n);\n");
         } else if (line_is(l, COPY_LINE)) {
-            puts_(&b, "  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n");
+            pb__buf_puts(&b, "  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n");
         } else if (line_is(l, INIT_LINE)) {
-            puts_(&b, "  RANGE_CHECK(dest, dest_addr, n);\n  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n");
+            pb__buf_puts(&b, "  RANGE_CHECK(dest, dest_addr, n);\n  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n");
             inits++;
         } else if (line_is(l, PROLOGUE_LINE)) {
-            puts_(&b, "#include \"rt_check.h\"\n#define FUNC_PROLOGUE PB_RT_CHECK()\n");
+            pb__buf_puts(&b, "#include \"rt_check.h\"\n#define FUNC_PROLOGUE PB_RT_CHECK()\n");
             continue;
         }
-        put(&b, l.s, l.n);
-        puts_(&b, "\n");
+        pb__buf_put(&b, l.s, l.n);
+        pb__buf_puts(&b, "\n");
         if (line_is(l, include_line))
-            puts_(&b, "#include \"rt_layout.h\"\n");
+            pb__buf_puts(&b, "#include \"rt_layout.h\"\n");
         if (at == last_helper)
-            puts_(&b, "#include \"rt_access.h\"\n");
+            pb__buf_puts(&b, "#include \"rt_access.h\"\n");
     }
     free(f.head);
     free(f.body);
     char proto[160];
     snprintf(proto, sizeof proto, "\nvoid pb_plugin_start(Z_%s_instance_t* instance) {\n", module);
-    puts_(&b, proto);
+    pb__buf_puts(&b, proto);
     if (start.n)
-        put(&b, start.p, start.n);
+        pb__buf_put(&b, start.p, start.n);
     else
-        puts_(&b, "  (void)instance;\n");
-    puts_(&b, "}\n");
+        pb__buf_puts(&b, "  (void)instance;\n");
+    pb__buf_puts(&b, "}\n");
     int start_oom = start.oom;
     free(start.p);
     if (b.oom || f.oom || start_oom) {

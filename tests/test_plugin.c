@@ -71,16 +71,19 @@ static int call(plugbox_sandbox *b, const char *fn, const char **msg)
     return rc;
 }
 
-static plugbox_sandbox *limits_box(plugbox_options *o)
+/* A sandbox of the test plugin `file` (its program dropped: the sandbox holds it). */
+static plugbox_sandbox *plugin_box(const char *file, plugbox_options *o)
 {
     size_t n;
-    char *w = plugin_bytes("limits.wasm", &n);
+    char *w = plugin_bytes(file, &n);
     plugbox_program *p = program_of(w, n, o);
     free(w);
     plugbox_sandbox *b = box_of(p, o);
     plugbox_program_free(p);
     return b;
 }
+
+static plugbox_sandbox *limits_box(plugbox_options *o) { return plugin_box("limits.wasm", o); }
 
 /* ---- cases ------------------------------------------------------------------------------------ */
 
@@ -219,7 +222,8 @@ static void t_artifact(void)
     CHECK(access(cached, R_OK) == 0);
     free(w);
 
-    setenv("PATH", "/nonexistent", 1); /* no wasm2c, no compiler from here on */
+    char *old_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", "/nonexistent", 1); /* no wasm2c, no compiler until the end of the case */
     setenv("CC", "/nonexistent/cc", 1);
     size_t an;
     char *a = slurp(path, &an);
@@ -247,6 +251,9 @@ static void t_artifact(void)
     plugbox_program_free(p);
     free(w);
     free(a);
+    setenv("PATH", old_path, 1);
+    unsetenv("CC");
+    free(old_path);
 }
 
 /* Modules plugbox refuses, each with its reason. */
@@ -303,16 +310,7 @@ static void on_console(void *user, plugbox_console_level level, const char *text
     snprintf(logged, sizeof logged, "%d:%.*s", (int)level, (int)len, text);
 }
 
-static plugbox_sandbox *kernel_box(plugbox_options *o)
-{
-    size_t n;
-    char *w = plugin_bytes("kernel.wasm", &n);
-    plugbox_program *p = program_of(w, n, o);
-    free(w);
-    plugbox_sandbox *b = box_of(p, o);
-    plugbox_program_free(p);
-    return b;
-}
+static plugbox_sandbox *kernel_box(plugbox_options *o) { return plugin_box("kernel.wasm", o); }
 
 /* Extism's kernel: input, output, errors, configuration, variables, the log */
 static void t_kernel(void)
@@ -419,16 +417,7 @@ static void t_fail_every_resource(void)
     free(w);
 }
 
-static plugbox_sandbox *command_box(plugbox_options *o)
-{
-    size_t n;
-    char *w = plugin_bytes("command.wasm", &n);
-    plugbox_program *p = program_of(w, n, o);
-    free(w);
-    plugbox_sandbox *b = box_of(p, o);
-    plugbox_program_free(p);
-    return b;
-}
+static plugbox_sandbox *command_box(plugbox_options *o) { return plugin_box("command.wasm", o); }
 
 /* A WASI command: standard input in, standard output out, arguments, exit status, limits. */
 static void t_command(void)
