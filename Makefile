@@ -120,13 +120,13 @@ fuzz-encode: build
 	$(BUILD)/encode_diff -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=60 \
 	    $(BUILD)/fuzz-corpus-encode fuzz/corpus-encode
 
-# The fuzzer of the WebAssembly module reader (src/wasmread.c), for FUZZ_SECONDS; seeds from
-# fuzz/corpus-wasm (fuzz/wasm_seeds.sh writes them from tests/wasm/*.wat).
+# The fuzzer of the WebAssembly module reader (src/wasmread.c), for FUZZ_SECONDS; its seeds are
+# the test modules the build makes from tests/wasm/*.wat.
 fuzz-wasm: build
-	$(NINJA) -C $(BUILD) wasmread
+	$(NINJA) -C $(BUILD) wasmread tests/fuzz-seeds-wasm
 	mkdir -p $(BUILD)/fuzz-corpus-wasm
 	$(BUILD)/wasmread -error_exitcode=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    $(BUILD)/fuzz-corpus-wasm fuzz/corpus-wasm
+	    $(BUILD)/fuzz-corpus-wasm $(BUILD)/tests/fuzz-seeds-wasm
 
 clean:
 	rm -rf $(BUILD)

@@ -9,7 +9,7 @@
  * those the first made (chosen by the input's length): it must say PB_WASM_NOMEM and leave
  * nothing allocated. The allocator is wrapped (-Wl,--wrap=malloc,--wrap=calloc,--wrap=free) for
  * that.
- * Seeds: fuzz/corpus-wasm (fuzz/wasm_seeds.sh). */
+ * Seeds: the test modules the build makes from the .wat files of tests/wasm (tests/meson.build). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
