@@ -225,19 +225,43 @@ static int make_header(pb_buf *b, const uint8_t h[32], const pb_rt_module *m, ui
 
 static int load_so(const uint8_t *so, size_t n, pb_plugin **out, char *err, size_t err_len);
 
-int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, char *err, size_t err_len)
+int pb__write_file_atomic(const char *path, const void *a, size_t an, const void *b, size_t bn)
 {
-    if (n < 8 || memcmp(wasm, "\0asm", 4))
-        return errf(err, err_len, "not a WebAssembly module (no \\0asm at its start)");
-    /* read first: a module wasm2c cannot take is refused here, by name, never by a crash of it */
-    pb_wasm_info info;
-    if (pb__wasm_read(wasm, n, &info, err, err_len) != PB_WASM_OK)
+    char part[4200];
+    if ((size_t)snprintf(part, sizeof part, "%s.part-%ld", path, (long)getpid()) >= sizeof part) {
+        errno = ENAMETOOLONG;
         return -1;
-    unsigned uses = info.uses;
-    pb__wasm_info_free(&info);
+    }
+    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(part);
+        errno = e;
+        return -1;
+    }
+    int ok = fwrite(a, 1, an, f) == an && (!bn || fwrite(b, 1, bn, f) == bn);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(part, path) != 0) {
+        int e = errno ? errno : EIO;
+        unlink(part);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int pb__artifact_compile(const uint8_t *wasm, size_t n, const pb_wasm_info *info, char **artifact,
+                         size_t *artifact_len, char *err, size_t err_len)
+{
+    *artifact = NULL;
+    *artifact_len = 0;
     /* a table's elements live outside the instance's state: changed by a call, they would
      * outlive it, so a module that changes its tables is not one plugbox can restore */
-    if (uses & PB_WASM_USES_TABLE_MUTATION)
+    if (info->uses & PB_WASM_USES_TABLE_MUTATION)
         return errf(err, err_len, "unsupported WebAssembly feature: table mutation (table.set, table.grow, "
                                   "table.fill, table.copy, table.init, elem.drop)");
     const char *tmp = getenv("TMPDIR");
@@ -306,22 +330,14 @@ int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, ch
         errf(err, err_len, "out of host memory");
         goto out;
     }
-    /* into place at once: a reader sees the old file or the whole new one */
-    char part[4200];
-    snprintf(part, sizeof part, "%s.part-%ld", out_path, (long)getpid());
-    int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        errf(err, err_len, "cannot write %s: %s", out_path, strerror(errno));
+    pb__buf_put(&hb, so, son);
+    if (hb.oom) {
+        errf(err, err_len, "out of host memory");
         goto out;
     }
-    FILE *f = fdopen(fd, "wb");
-    int ok = f && fwrite(hb.p, 1, hb.n, f) == hb.n && fwrite(so, 1, son, f) == son;
-    ok = (f ? fclose(f) == 0 : (close(fd), 0)) && ok;
-    if (!ok || rename(part, out_path) != 0) {
-        errf(err, err_len, "cannot write %s: %s", out_path, strerror(errno ? errno : EIO));
-        unlink(part);
-        goto out;
-    }
+    *artifact = hb.p;
+    *artifact_len = hb.n;
+    hb.p = NULL;
     rc = 0;
 out:
     pb__plugin_release(loaded);

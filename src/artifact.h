@@ -10,6 +10,8 @@
 
 #include "rt/module.h"
 
+struct pb_wasm_info;
+
 /* A loaded plugin: its code stays mapped while any program made from it lives. */
 typedef struct pb_plugin {
     void *dl;
@@ -19,9 +21,15 @@ typedef struct pb_plugin {
     atomic_int refs;
 } pb_plugin;
 
-/* Compiles wasm[0..n) into an artifact at out_path (replaced at once, never half-written).
- * Runs wasm2c and the C compiler ($CC, else cc). 0, or -1 with err saying why. */
-int pb__artifact_compile(const uint8_t *wasm, size_t n, const char *out_path, char *err, size_t err_len);
+/* Compiles wasm[0..n), which pb__wasm_read accepted as info (so that a module wasm2c cannot
+ * take is refused by name before it runs), into an artifact: *artifact, *artifact_len bytes,
+ * the caller's to free. Runs wasm2c and the C compiler ($CC, else cc). 0, or -1 with err
+ * saying why. */
+int pb__artifact_compile(const uint8_t *wasm, size_t n, const struct pb_wasm_info *info, char **artifact,
+                         size_t *artifact_len, char *err, size_t err_len);
+/* Writes a[0..an) then b[0..bn) to path, replacing it at once: a reader sees the old file or
+ * the whole new one, whoever else writes it meanwhile. 0, or -1 with errno set. */
+int pb__write_file_atomic(const char *path, const void *a, size_t an, const void *b, size_t bn);
 /* 1 when bytes start as an artifact does. */
 int pb__artifact_is(const uint8_t *bytes, size_t n);
 /* Loads an artifact: checks its header (plugbox version, runtime ABI, exports), then maps its

@@ -153,6 +153,7 @@ struct plugbox_program {
     char *artifact;          /* the plugin's compiled artifact (plugbox_program_save) */
     size_t artifact_len;
     char *function;          /* the plugin's function called by default, or NULL */
+    const pb_rt_export *command; /* a WASI command's _start, or NULL */
     char **argv;             /* a WASI command's arguments */
     size_t argc;
     struct {                 /* the plugin's configuration, key by key (config_get) */
@@ -291,6 +292,7 @@ typedef struct pb_plugin_args {
     int stateful;
     const char **out;
     size_t *out_len;
+    int *ran_command;  /* set to 1 when the call ran a WASI command */
 } pb_plugin_args;
 int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_args *a, pb_call *c, pb_error *err,
                     uint64_t memory_limit);

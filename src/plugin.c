@@ -217,7 +217,8 @@ static int cache_dir(char *dir, size_t cap)
 }
 
 /* The plugin for a module: from the cache when it holds this version's artifact for these
- * bytes, else compiled into it (or, without a cache, into a temporary file). */
+ * bytes, else compiled, and kept in the cache when there is one (a cache that cannot be
+ * written costs the next program a compile, nothing more). */
 static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char **artifact, size_t *artifact_len,
                             pb_error *err)
 {
@@ -228,9 +229,6 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
     int cached = cache_dir(dir, sizeof dir) == 0;
     if (cached)
         snprintf(path, sizeof path, "%s/%s-%s.plugbox", dir, hex, PLUGBOX_VERSION);
-    else
-        snprintf(path, sizeof path, "%s/plugbox-%s-%ld.plugbox", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", hex,
-                 (long)getpid());
     if (cached && pb__read_file(path, artifact, artifact_len) == 0) {
         if (pb__artifact_load((const uint8_t *)*artifact, *artifact_len, out, msg, sizeof msg) == 0 &&
             !memcmp((*out)->sha256, h, 32))
@@ -240,8 +238,9 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
         free(*artifact);
         *artifact = NULL;
     }
-    /* before compiling: a module whose imports the host does not provide is refused, naming
-     * the first (its description after compiling is checked again, as an artifact's is) */
+    /* read first, once: a module wasm2c cannot take is refused by name, never by a crash of
+     * it, and one whose imports the host does not provide is refused naming the first (its
+     * description after compiling is checked again, as an artifact's is) */
     pb_wasm_info info;
     if (pb__wasm_read(wasm, n, &info, msg, sizeof msg) != PB_WASM_OK)
         return pb__error_setf(err, PLUGBOX_ARGUMENT, "%s", msg);
@@ -270,8 +269,9 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
             return rc;
         }
     }
+    int rc = pb__artifact_compile(wasm, n, &info, artifact, artifact_len, msg, sizeof msg);
     pb__wasm_info_free(&info);
-    if (pb__artifact_compile(wasm, n, path, msg, sizeof msg) != 0) {
+    if (rc != 0) {
         if (strstr(msg, "cannot run "))
             return pb__error_setf(err, PLUGBOX_ARGUMENT,
                                   "compiling the plugin needs wasm2c (Debian's wabt) and a C compiler (%s); "
@@ -279,11 +279,8 @@ static int plugin_of_module(const uint8_t *wasm, size_t n, pb_plugin **out, char
                                   msg);
         return pb__error_setf(err, PLUGBOX_ARGUMENT, "%s", msg);
     }
-    int rc = pb__read_file(path, artifact, artifact_len);
-    if (!cached)
-        unlink(path);
-    if (rc != 0)
-        return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(errno));
+    if (cached)
+        pb__write_file_atomic(path, *artifact, *artifact_len, NULL, 0);
     if (pb__artifact_load((const uint8_t *)*artifact, *artifact_len, out, msg, sizeof msg) != 0)
         return pb__error_setf(err, PLUGBOX_ARGUMENT, "%s", msg);
     return PLUGBOX_OK;
@@ -511,6 +508,8 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
                               "not a WebAssembly module (no \\0asm at its start) nor a compiled plugin");
     }
     p->mod = p->plugin->mod;
+    const pb_rt_export *start = pb_rt_module_export(p->mod, "_start");
+    p->command = start && !strcmp(start->type, ":") ? start : NULL;
     if ((rc = plan_imports(p->mod, &p->functions, &p->imports, &p->error)) != PLUGBOX_OK)
         return rc;
     if (p->function) {
@@ -550,20 +549,7 @@ int plugbox_program_save(const plugbox_program *p, const char *path)
 {
     if (!p || !path || !p->artifact)
         return PLUGBOX_ARGUMENT;
-    char part[4200];
-    snprintf(part, sizeof part, "%s.part-%ld", path, (long)getpid());
-    FILE *f = fopen(part, "wb");
-    if (!f)
-        return PLUGBOX_HOST;
-    int ok = fwrite(p->artifact, 1, p->artifact_len, f) == p->artifact_len;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(part, path) != 0) {
-        int e = errno;
-        unlink(part);
-        errno = e ? e : EIO;
-        return PLUGBOX_HOST;
-    }
-    return PLUGBOX_OK;
+    return pb__write_file_atomic(path, p->artifact, p->artifact_len, NULL, 0) == 0 ? PLUGBOX_OK : PLUGBOX_HOST;
 }
 
 /* ---- calls ---------------------------------------------------------------------------------------- */
@@ -669,9 +655,10 @@ int pb__plugin_call(pb_instance *in, const plugbox_program *p, const pb_plugin_a
                     uint64_t memory_limit)
 {
     const char *name = a->function ? a->function : p->function;
-    const pb_rt_export *start = pb_rt_module_export(p->mod, "_start");
-    if (!name && start && !strcmp(start->type, ":"))
-        return command_call(in, start, a, c, err, memory_limit);
+    if (!name && p->command) {
+        *a->ran_command = 1;
+        return command_call(in, p->command, a, c, err, memory_limit);
+    }
     if (!name) {
         char list[512] = "";
         size_t k = 0;

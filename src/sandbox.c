@@ -228,7 +228,8 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
         }
         pb_call c = {.time_limit_ms = sb->time_limit_ms, .active_lock = &sb->lock, .active = &sb->active,
                      .cancel = cancel};
-        pb_plugin_args pa = {a->function, input, input_len, sb->stateful, out, out_len};
+        int command = 0;
+        pb_plugin_args pa = {a->function, input, input_len, sb->stateful, out, out_len, &command};
         rc = pb__plugin_call(sb->in, sb->program, &pa, &c, &sb->error, sb->memory_limit);
         free(joined);
         /* a trap from an import (Extism's failure, a command's exit) leaves every store marked */
@@ -236,7 +237,7 @@ static int run_call(plugbox_sandbox *sb, plugbox_engine *e, struct run_args *a, 
             sb->reset = RESET_FULL;
         else if (!sb->stateful || (rc != PLUGBOX_OK && rc != PLUGBOX_EXCEPTION) || c.trap)
             sb->reset = RESET_DIRTY; /* as for scripts: a stateful plugin's own error keeps its state */
-        else if (pb_rt_module_export(sb->program->mod, "_start") && !sb->program->function)
+        else if (command)
             sb->reset = RESET_DIRTY; /* a command runs from its start every time */
         return rc;
     }
