@@ -98,7 +98,7 @@ bench: build
 	$(BUILD)/plugbox run --raw examples/make_track.js > $(BUILD)/track.json
 	bench/fetch-peers.sh $(BUILD)/bench-peers
 	$(BUILD)/bench --calls $(BENCH_CALLS) --node-helper bench/node_bench.js --peers $(BUILD)/bench-peers \
-	    --plugin $(BUILD)/track_plugin.wasm \
+	    --plugin $(BUILD)/track_plugin.wasm --sweep bench/sum_coordinate.js \
 	    examples/track_length.js $(BUILD)/track.json $(SEED_TRACK)
 
 # The GStreamer element's per-buffer cost against identity (docs/benchmarks.md holds a run).

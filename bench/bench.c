@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* bench.c - the seed's table on this machine, every row measured in one run.
  *
- * usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] SCRIPT.js DATA.json...
+ * usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] [--plugin TRACK.wasm]
+ *              [--sweep SWEEP.js] [SCRIPT.js DATA.json...]
  *
  * For each data file, each row is the median of N calls after a warm-up, and is printed with
  * its ratio to row 5 (what users get) and to node running the script as a plain function with
@@ -10,7 +11,10 @@
  * quickjs-emscripten rows come from the helper bench/node_bench.js, which takes turns with
  * row 5 during the run (run_peers); DIR holds the npm peers it loads (bench/fetch-peers.sh
  * installs them). Noisy absolute times are not the claim; the ratios measured here are. Every row's result is
- * compared with row 5's; one that is not the same number to 4 digits fails the run. */
+ * compared with row 5's; one that is not the same number to 4 digits fails the run.
+ * After the data files: a density line (what a sandbox costs the process, under the first data
+ * file's table), the size sweep (SWEEP.js on generated inputs of 1 KB to 10 MB, plugbox and node
+ * in turns; with --sweep and no data file, the sweep alone), making programs, host grants. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -700,10 +704,11 @@ static int block_calls(double last_us)
 
 struct peer_ratio {
     double median, q1, q3;
+    double base_us; /* row 5's median over the blocks it ran in turns with this peer */
 };
 
 static void run_peers(const char *const argv[], struct env *e, row *peers, const char *const *names, int n,
-                      struct peer_ratio *ratio, char *notes, size_t notes_size)
+                      int pairs, struct peer_ratio *ratio, char *notes, size_t notes_size)
 {
     struct helper h = {0};
     char rows[1024];
@@ -715,7 +720,7 @@ static void run_peers(const char *const argv[], struct env *e, row *peers, const
     }
     if (n > 8)
         die("run_peers", "too many peers");
-    int pairs = calls / 5 > 20 ? calls / 5 : 20, ok = 1, have[8], pinned = 0;
+    int ok = 1, have[8], pinned = 0;
     cpu_set_t all, one;
     if (sched_getaffinity(0, sizeof all, &all) == 0 && sched_getcpu() >= 0) {
         CPU_ZERO(&one);
@@ -758,10 +763,11 @@ static void run_peers(const char *const argv[], struct env *e, row *peers, const
             for (int k = 0; k < pairs; k++)
                 q[k] = t5[i][k] / t[i][k];
             qsort(t[i], (size_t)pairs, sizeof t[i][0], cmp_double);
+            qsort(t5[i], (size_t)pairs, sizeof t5[i][0], cmp_double);
             qsort(q, (size_t)pairs, sizeof q[0], cmp_double);
             peers[i].median_us = t[i][pairs / 2];
             peers[i].ran = 1;
-            ratio[i] = (struct peer_ratio){q[pairs / 2], q[pairs / 4], q[pairs * 3 / 4]};
+            ratio[i] = (struct peer_ratio){q[pairs / 2], q[pairs / 4], q[pairs * 3 / 4], t5[i][pairs / 2]};
             free(q);
         }
         free(t5[i]);
@@ -832,11 +838,169 @@ static int check_results(const row *rows, size_t n, const row *base)
     return 1;
 }
 
+/* ---- the size sweep ----------------------------------------------------------------------- */
+
+/* A minified GeoJSON FeatureCollection of ~`target` bytes: Point features of ~180 bytes, made
+ * from a fixed seed (the same text every run). malloc'd, NUL-terminated. */
+static char *make_features(size_t target, size_t *len, int *count)
+{
+    size_t cap = target + 4096, n = 0;
+    char *s = malloc(cap);
+    if (!s)
+        die("sweep", "out of memory");
+    uint32_t x = 2463534242u;
+    n += (size_t)snprintf(s, cap, "{\"type\":\"FeatureCollection\",\"features\":[");
+    int i = 0;
+    do {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        double lon = (x % 36000000) / 1e5 - 180, lat = (x / 36000000 % 1800000) / 1e4 - 90;
+        n += (size_t)snprintf(s + n, cap - n,
+                              "%s{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.5f,%.4f,%.1f]},"
+                              "\"properties\":{\"id\":%d,\"name\":\"stop %d\",\"time\":\"2026-11-30T%02d:%02d:%02dZ\","
+                              "\"speed\":%.2f}}",
+                              i ? "," : "", lon, lat, (x % 40000) / 10.0, i, i, i / 3600 % 24, i / 60 % 60, i % 60,
+                              (x % 3000) / 100.0);
+        i++;
+    } while (n + 190 / 2 < target && n + 512 < cap);
+    n += (size_t)snprintf(s + n, cap - n, "]}");
+    *len = n;
+    *count = i;
+    return s;
+}
+
+/* The script of bench/sum_coordinate.js on inputs of 1 KB to 10 MB, plugbox's production call
+ * and node's plain function taking turns (run_peers), each size with a fresh sandbox. Returns 1
+ * when a size's results differ. */
+static int bench_sweep(const char *script_path, const char *node, const char *helper_js)
+{
+    static const size_t sizes[] = {1000, 10000, 100000, 1000000, 10000000};
+    enum { SIZES = sizeof sizes / sizeof sizes[0] };
+    struct env e = {0};
+    if (!(e.script = read_file(script_path, &e.script_len)))
+        die(script_path, strerror(errno));
+    if (plugbox_engine_new(&e.engine) != PLUGBOX_OK ||
+        plugbox_program_new(e.engine, e.script, e.script_len, NULL, &e.program) != PLUGBOX_OK)
+        die("sweep", "engine or program");
+    char dir[] = "/tmp/plugbox-sweep-XXXXXX";
+    if (!mkdtemp(dir))
+        die("sweep", "mkdtemp");
+    row box[SIZES], peer[SIZES];
+    struct peer_ratio ratio[SIZES];
+    int count[SIZES], failed = 0;
+    size_t len[SIZES];
+    char notes[4096] = "";
+    for (int k = 0; k < SIZES; k++) {
+        char path[64], *text = make_features(sizes[k], &len[k], &count[k]);
+        snprintf(path, sizeof path, "%s/%zu.json", dir, sizes[k]);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(text, 1, len[k], f) != len[k] || fclose(f) != 0)
+            die(path, "cannot write");
+        e.data = text;
+        e.data_len = len[k];
+        if (plugbox_sandbox_new(e.program, NULL, &e.sandbox) != PLUGBOX_OK)
+            die("sweep", "sandbox");
+        box[k] = (row){"", "", 0, "", 0, 1};
+        peer[k] = (row){"", "", 0, "", 0, 1};
+        ratio[k] = (struct peer_ratio){0, 0, 0, 0};
+        /* fewer turns for the large sizes: a turn at 10 MB is ~0.2 s */
+        int pairs = calls / 5 / (sizes[k] >= 10000000 ? 10 : sizes[k] >= 1000000 ? 3 : 1);
+        if (pairs < 20)
+            pairs = 20;
+        if (op_production(&e, box[k].result, sizeof box[k].result) != 0)
+            die("sweep", box[k].result);
+        if (node) {
+            char n[16];
+            snprintf(n, sizeof n, "%d", pairs);
+            const char *argv_[] = {node, helper_js, "--serve", script_path, path, n, "", "node_plain", NULL};
+            const char *names[] = {"node_plain"};
+            char peer_notes[1024] = "";
+            run_peers(argv_, &e, &peer[k], names, 1, pairs, &ratio[k], peer_notes, sizeof peer_notes);
+            if (!peer[k].ran)
+                append(notes, sizeof notes, peer_notes);
+        }
+        if (peer[k].ran) {
+            box[k].median_us = ratio[k].base_us;
+            box[k].ran = 1;
+        } else {
+            measure(&box[k], op_production, &e, pairs * 5);
+        }
+        if (peer[k].ran && strcmp(peer[k].result, box[k].result)) {
+            append(notes, sizeof notes, "**The results at a size DIFFER between plugbox and node.**\n");
+            failed = 1;
+        }
+        plugbox_sandbox_free(e.sandbox);
+        unlink(path);
+        free(text);
+    }
+    rmdir(dir);
+    printf("### Input size sweep: %s on 1 KB to 10 MB (µs per KB of 1,000 bytes)\n\n", script_path);
+    printf("Each size: a sandbox's production call (fresh state, JSON in, result out) and node's plain "
+           "function (JSON.parse + call + JSON.stringify) in turns; ratios are the medians of the turns'.\n\n");
+    printf("| input | features | plugbox µs | plugbox µs/KB | node µs | node µs/KB | plugbox / node | result |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int k = 0; k < SIZES; k++) {
+        double kb = len[k] / 1000.0;
+        printf("| %zu | %d | %.1f | %.2f | ", len[k], count[k], box[k].median_us, box[k].median_us / kb);
+        if (peer[k].ran)
+            printf("%.1f | %.2f | **%.2f** (%.2f to %.2f) |", peer[k].median_us, peer[k].median_us / kb, ratio[k].median,
+                   ratio[k].q1, ratio[k].q3);
+        else
+            printf("n/a | n/a | n/a |");
+        printf(" %s |\n", box[k].result);
+    }
+    double per100 = box[2].median_us / (len[2] / 1000.0), per10m = box[4].median_us / (len[4] / 1000.0);
+    printf("\nplugbox µs/KB at %zu bytes / at %zu bytes = %.2f; a %zu-byte call takes %.1f µs.\n\n", len[4], len[2],
+           per10m / per100, len[0], box[0].median_us);
+    if (notes[0])
+        printf("%s\n", notes);
+    plugbox_program_free(e.program);
+    plugbox_engine_free(e.engine);
+    free((char *)e.script);
+    return failed;
+}
+
+/* ---- density ------------------------------------------------------------------------------- */
+
+/* field 0: the process's address space, 1: its resident set; in KiB */
+static long statm_kib(int field)
+{
+    long v[2] = {0, 0};
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld %ld", &v[0], &v[1]) != 2)
+        v[0] = v[1] = -1;
+    if (f)
+        fclose(f);
+    return v[field] < 0 ? -1 : v[field] * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* What a sandbox of the program costs the process: resident memory and address space a
+ * sandbox, over 100 sandboxes, idle and after one call each. */
+static void bench_density(struct env *e)
+{
+    enum { BOXES = 100 };
+    plugbox_sandbox *b[BOXES];
+    char out[64];
+    long rss0 = statm_kib(1), vm0 = statm_kib(0);
+    for (int i = 0; i < BOXES; i++)
+        if (plugbox_sandbox_new(e->program, NULL, &b[i]) != PLUGBOX_OK)
+            die("density", "sandbox");
+    long rss1 = statm_kib(1), vm1 = statm_kib(0);
+    for (int i = 0; i < BOXES; i++)
+        if (call_box(b[i], e->data, e->data_len, out, sizeof out) != 0)
+            die("density", out);
+    long rss2 = statm_kib(1);
+    for (int i = 0; i < BOXES; i++)
+        plugbox_sandbox_free(b[i]);
+    printf("Density: %d sandboxes of this program: %.2f MB resident a sandbox idle, %.2f MB after one call "
+           "each; %.1f GiB of address space a sandbox.\n\n",
+           BOXES, (rss1 - rss0) / 1024.0 / BOXES, (rss2 - rss0) / 1024.0 / BOXES, (vm1 - vm0) / 1048576.0 / BOXES);
+}
+
 int main(int argc, char **argv)
 {
     int failed = 0;
     signal(SIGPIPE, SIG_IGN); /* a helper that died is an error from fflush, not the end */
-    const char *node = "node", *script_path = NULL, *peers = NULL, *plugin = NULL;
+    const char *node = "node", *script_path = NULL, *peers = NULL, *plugin = NULL, *sweep = NULL;
     const char *data_paths[8];
     int ndata = 0;
     char self_dir[4096] = "bench/node_bench.js";
@@ -853,24 +1017,27 @@ int main(int argc, char **argv)
             peers = argv[++i];
         else if (!strcmp(argv[i], "--plugin") && i + 1 < argc)
             plugin = argv[++i];
+        else if (!strcmp(argv[i], "--sweep") && i + 1 < argc)
+            sweep = argv[++i];
         else if (!script_path)
             script_path = argv[i];
         else if (ndata < 8)
             data_paths[ndata++] = argv[i];
     }
-    if (!script_path || !ndata || calls < 10) {
+    if ((!sweep && (!script_path || !ndata)) || (script_path && !ndata) || calls < 10) {
         fprintf(stderr, "usage: bench [--calls N] [--node PATH|--no-node] [--node-helper FILE] [--peers DIR] "
-                        "[--plugin TRACK.wasm] SCRIPT.js DATA.json...\n");
+                        "[--plugin TRACK.wasm] [--sweep SCRIPT.js] [SCRIPT.js DATA.json...]\n");
         return 2;
     }
-    struct env e = {0};
-    if (!(e.script = read_file(script_path, &e.script_len)))
-        die(script_path, strerror(errno));
-
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     printf("plugbox %s benchmark: %s, %ld cores (%s); %d calls a row, median after warm-up\n\n", PLUGBOX_VERSION,
-           script_path, sysconf(_SC_NPROCESSORS_ONLN), cpu, calls);
+           script_path ? script_path : sweep, sysconf(_SC_NPROCESSORS_ONLN), cpu, calls);
+    if (!script_path) /* the sweep alone */
+        return bench_sweep(sweep, node, self_dir);
+    struct env e = {0};
+    if (!(e.script = read_file(script_path, &e.script_len)))
+        die(script_path, strerror(errno));
 
     for (int d = 0; d < ndata; d++) {
         if (!(e.data = read_file(data_paths[d], &e.data_len)))
@@ -961,12 +1128,13 @@ int main(int argc, char **argv)
             measure(&rows[6], op_native, &e, calls);
         }
 #endif
-        struct peer_ratio ratio[PEERS] = {{0, 0, 0}};
+        struct peer_ratio ratio[PEERS] = {{0, 0, 0, 0}};
         if (node) {
             char n[16];
             snprintf(n, sizeof n, "%d", calls);
             const char *argv_[] = {node, self_dir, "--serve", script_path, data_paths[d], n, peers ? peers : "", NULL};
-            run_peers(argv_, &e, &rows[7], peer_names, PEERS, ratio, notes, sizeof notes);
+            run_peers(argv_, &e, &rows[7], peer_names, PEERS, calls / 5 > 20 ? calls / 5 : 20, ratio, notes,
+                      sizeof notes);
         }
         {
             plugbox_program *p;
@@ -1019,6 +1187,8 @@ int main(int argc, char **argv)
             failed = 1;
         if (notes[0])
             printf("%s\n", notes);
+        if (d == 0)
+            bench_density(&e);
         if (plugin && bench_plugin(&e, plugin, d == 0))
             failed = 1;
         plugbox_sandbox_free(e.sandbox);
@@ -1027,6 +1197,8 @@ int main(int argc, char **argv)
         free((char *)e.data);
     }
     free((char *)e.script);
+    if (sweep && bench_sweep(sweep, node, self_dir))
+        failed = 1;
     if (bench_programs(calls))
         failed = 1;
     if (bench_grants(calls))

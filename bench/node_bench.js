@@ -8,7 +8,8 @@
 //   node_warm    node with one warm vm context (its contextified global makes V8 slow)
 //   node_parse   node's JSON.parse alone
 //
-// usage: node node_bench.js [--serve] SCRIPT.js DATA.json CALLS [PEERS_DIR]
+// usage: node node_bench.js [--serve] SCRIPT.js DATA.json CALLS [PEERS_DIR [ROWS]]
+// ROWS: the names of the rows to make, with commas (all of them when absent or empty).
 // Lines out: "name median_us result" (result: the JSON text out, without white space), and
 // "note text" for what the table should say below it (a row skipped, the peer's version).
 // Without --serve: every row once, CALLS calls each after a warm-up. With --serve (how
@@ -22,7 +23,8 @@ const readline = require('readline');
 const vm = require('vm');
 const args = process.argv.slice(2);
 const serve = args[0] === '--serve';
-const [script, dataFile, callsArg, peersDir] = serve ? args.slice(1) : args;
+const [script, dataFile, callsArg, peersDir, rowsArg] = serve ? args.slice(1) : args;
+const only = rowsArg ? new Set(rowsArg.split(',')) : null;
 const source = fs.readFileSync(script, 'utf8');
 const text = fs.readFileSync(dataFile, 'utf8');
 const calls = Number(callsArg) || 1000;
@@ -119,6 +121,11 @@ async function loadQuickJS() {
 }
 
 async function rows() {
+  const r = await allRows();
+  return only ? r.filter(([name]) => only.has(name)) : r;
+}
+
+async function allRows() {
   const r = [];
   const plain = asFunction(source);
   const expected = JSON.stringify(inMainContext(JSON.parse(text)));
@@ -129,7 +136,7 @@ async function rows() {
   else
     r.push(['node_plain', () => JSON.stringify(plain(JSON.parse(text)))]);
   r.push(['node_main', () => JSON.stringify(inMainContext(JSON.parse(text)))]);
-  const qjs = await loadQuickJS();
+  const qjs = only && !only.has('qjs_fresh') ? null : await loadQuickJS();
   if (qjs) r.push(['qjs_fresh', qjs]);
   // a new context per call: the isolation a sandboxing user would ask of node's vm module
   r.push(['node_fresh', () => {

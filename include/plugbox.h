@@ -93,10 +93,10 @@ extern "C" {
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
 #define PLUGBOX_VERSION_MINOR 5
-#define PLUGBOX_VERSION_PATCH 0
+#define PLUGBOX_VERSION_PATCH 1
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.5.0"
+#define PLUGBOX_VERSION "0.5.1"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)

@@ -203,6 +203,27 @@ static void t_memory(void)
     plugbox_options_free(o);
 }
 
+/* Memory a call grows reads as zeros in the next call (the restore keeps up to 64 MiB of it,
+ * zeroed where written, and gives the rest back) and in a new sandbox in the same reservation. */
+static void t_grown_memory(void)
+{
+    static const char *const fns[] = {"grow_small", "grow_large"};
+    const char *msg;
+    for (int f = 0; f < 2; f++) {
+        for (int sandboxes = 0; sandboxes < 2; sandboxes++) {
+            plugbox_sandbox *b = limits_box(NULL);
+            for (int i = 0; i < 3; i++)
+                CHECK_EQ_INT(call(b, fns[f], &msg), PLUGBOX_OK);
+            /* a trap restores everything: the next call still finds zeros */
+            CHECK_EQ_INT(call(b, "trap", &msg), PLUGBOX_TRAP);
+            CHECK_EQ_INT(call(b, fns[f], &msg), PLUGBOX_OK);
+            CHECK_EQ_INT(call(b, fns[1 - f], &msg), PLUGBOX_OK);
+            CHECK_EQ_INT(call(b, fns[f], &msg), PLUGBOX_OK);
+            plugbox_sandbox_free(b);
+        }
+    }
+}
+
 /* A program's artifact loads without a compiler; a damaged or foreign one is refused. */
 static void t_artifact(void)
 {
@@ -682,6 +703,7 @@ static const test_case cases[] = {
     {"fail_every_resource", t_fail_every_resource},
     {"kernel", t_kernel},     {"kernel_memory", t_kernel_memory},
     {"sha256", t_sha256},     {"calls", t_calls},       {"stateful", t_stateful}, {"time_limit", t_time_limit},
+    {"grown_memory", t_grown_memory},
     {"stack", t_stack},       {"memory", t_memory},     {"artifact", t_artifact}, {"refused", t_refused},
 };
 

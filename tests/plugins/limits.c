@@ -42,3 +42,20 @@ EXPORT("scribble") int scribble(void)
     p[0] = 42;
     return was;
 }
+
+/* grows memory by `pages`, then writes 42 to the last page it grew and returns what was there:
+ * 0, from every call of every sandbox (memory a call grew reads as zeros in the next one,
+ * whether the restore kept it or gave it back) */
+static int grow_and_mark(unsigned long pages)
+{
+    unsigned long old = __builtin_wasm_memory_grow(0, pages);
+    if (old == (unsigned long)-1)
+        return -1;
+    volatile unsigned char *p = (unsigned char *)((old + pages) * 65536 - 4096);
+    int was = p[0];
+    p[0] = 42;
+    p[-65536 * (long)(pages / 2)] = 42; /* and one in the middle */
+    return was;
+}
+EXPORT("grow_small") int grow_small(void) { return grow_and_mark(64); }   /* 4 MiB: kept */
+EXPORT("grow_large") int grow_large(void) { return grow_and_mark(1280); } /* 80 MiB: given back */
