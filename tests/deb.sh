@@ -47,8 +47,12 @@ depends() {
 }
 depends libplugbox0 'libc6 \(>= '
 depends libplugbox-dev "libplugbox0 \(= $version-1\)"
-depends plugbox 'libc6 \(>= ' "libplugbox0 \(>= $version\)"
-depends gstreamer1.0-plugbox "libplugbox0 \(>= $version\)" 'libgstreamer1.0-0 \(>= ' 'libgstreamer-plugins-base1.0-0 \(>= '
+# what uses the library depends on the version that brought the newest of its exports (the
+# symbols file's), not on this release: a release that adds none asks for no newer library
+newest=$(sed -n 's/^ [^ ]*@Base \([^ ]*\)$/\1/p' "$here/../debian/libplugbox0.symbols" | sort -V | tail -n 1)
+[ -n "$newest" ] || fail "no version in debian/libplugbox0.symbols"
+depends plugbox 'libc6 \(>= ' "libplugbox0 \(>= $newest\)"
+depends gstreamer1.0-plugbox "libplugbox0 \(>= $newest\)" 'libgstreamer1.0-0 \(>= ' 'libgstreamer-plugins-base1.0-0 \(>= '
 [ "$(dpkg-deb --field "$dir/libplugbox0_$version-1_$arch.deb" Multi-Arch)" = same ] || fail "libplugbox0 is not Multi-Arch: same"
 
 # apt resolves them against this system (libplugbox0 from the set itself)
