@@ -7,52 +7,17 @@
  * empty, and a description has its strings, kinds, indices and types in range, export names
  * that are unique and found by pb__wasm_export_find. The second read fails one allocation of
  * those the first made (chosen by the input's length): it must say PB_WASM_NOMEM and leave
- * nothing allocated. The allocator is wrapped (-Wl,--wrap=malloc,--wrap=calloc,--wrap=free) for
- * that.
+ * nothing allocated. The allocator is wrapped for that (tests/alloc_wrap.h).
  * Seeds: the test modules the build makes from the .wat files of tests/wasm (tests/meson.build). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_wrap.h"
 #include "wasmread.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void __real_free(void *p);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void __wrap_free(void *p);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static long live, calls, fail_at = -1;
-
-void *__wrap_malloc(size_t n)
-{
-    if (calls++ == fail_at)
-        return NULL;
-    void *p = __real_malloc(n);
-    if (p)
-        live++;
-    return p;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (calls++ == fail_at)
-        return NULL;
-    void *p = __real_calloc(n, size);
-    if (p)
-        live++;
-    return p;
-}
-
-void __wrap_free(void *p)
-{
-    if (p)
-        live--;
-    __real_free(p);
-}
 
 static void fail(const char *why, const char *err)
 {
@@ -148,12 +113,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pb_wasm_info info;
     char err[256];
-    long before = live, allocations;
+    long before = alloc_live, allocations;
 
-    calls = 0;
-    fail_at = -1;
+    alloc_arm(-1);
     int rc = pb__wasm_read(data, size, &info, err, sizeof err);
-    allocations = calls;
+    allocations = alloc_calls;
     check_message(rc, err);
     if (rc == PB_WASM_NOMEM)
         fail("out of memory with no allocation failing", err);
@@ -162,20 +126,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else if (!empty(&info))
         fail("an error that left a description", err);
     pb__wasm_info_free(&info);
-    if (live != before)
+    if (alloc_live != before)
         fail("blocks left allocated", err);
 
     if (allocations) {
-        calls = 0;
-        fail_at = (long)(size % (size_t)allocations);
+        alloc_arm((long)(size % (size_t)allocations));
         rc = pb__wasm_read(data, size, &info, err, sizeof err);
-        fail_at = -1;
+        alloc_arm(-1);
         if (rc != PB_WASM_NOMEM)
             fail("a failed allocation that was not PB_WASM_NOMEM", err);
         check_message(rc, err);
         if (!empty(&info))
             fail("out of memory that left a description", err);
-        if (live != before)
+        if (alloc_live != before)
             fail("blocks left allocated after an allocation failed", err);
     }
     return 0;

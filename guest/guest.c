@@ -200,18 +200,18 @@ void pb_js_free(JSMallocState *s, void *p);
 void *pb_js_realloc(JSMallocState *s, void *p, size_t n);
 size_t pb_js_usable_size(const void *p);
 
-static JSMallocState *malloc_state; /* the runtime's (the allocator is told it at every call) */
+static JSMallocState *malloc_state; /* the runtime's, as the C allocator's side last saw it */
 
 void *pb_js_malloc(JSMallocState *s, size_t n)
 {
     void *p = NULL;
-    malloc_state = s;
     if (arena.on && n <= ARENA_BIG && (p = arena_alloc(n)) != NULL) {
         s->malloc_count++;
         return p;
     }
     if (!(p = malloc(n)))
         return NULL;
+    malloc_state = s;
     s->malloc_count++;
     s->malloc_size += malloc_usable_size(p);
     return p;

@@ -136,19 +136,17 @@ void pb__image_free(pb_image *img)
 int pb__image_load(pb_instance *in, const pb_image *img, int full)
 {
     wasm_rt_memory_t *m = in->mem;
-    uint32_t clean_from = UINT32_MAX;
+    int fresh = 0;
     if (m->size < img->size) {
-        /* a new instance: the pages it grows into are fresh, zero, and stay untouched where
-         * the image has zeros (the idle sandbox's memory is then only the image's data) */
+        /* a new instance (the idle sandbox's memory is then only the image's data) */
         uint32_t delta = img->size / 65536 - m->pages;
         if (pb_rt_mprotect(m->data + m->size, (size_t)delta * 65536, PROT_READ | PROT_WRITE) != 0)
             return PLUGBOX_HOST;
-        clean_from = m->size;
         m->pages += delta;
         m->size = img->size;
-        full = 1;
+        fresh = 1;
     }
-    if (pb_rt_restore(m, img->bytes, img->zero, img->size, full, clean_from) != 0)
+    if (pb_rt_restore(m, img->bytes, img->zero, img->size, full, fresh) != 0)
         return PLUGBOX_HOST;
     /* the state is every byte of the instance outside its live ranges */
     const pb_rt_module *mod = in->mod;

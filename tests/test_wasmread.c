@@ -6,8 +6,8 @@
  * The directory of the built modules is $WASM_DIR. Every module is read from a heap block of
  * exactly its size, so that the sanitizers catch a read past its end.
  *
- * The test links with -Wl,--wrap=malloc,--wrap=calloc,--wrap=free: the wrappers count the blocks
- * the reader holds, record its largest request, and fail its nth request when told to.
+ * The test wraps the C allocator (alloc_wrap.h): the wrappers count the blocks the reader holds,
+ * record its largest request, and fail its nth request when told to.
  *
  *     test_wasmread [CASE]    (no case: all of them)
  */
@@ -18,65 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_wrap.h"
 #include "check.h"
 #include "wasmread.h"
 
 typedef unsigned char u8;
-
-/* ---- the allocator, wrapped ------------------------------------------------------------- */
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void __real_free(void *p);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void __wrap_free(void *p);
-
-static long g_live;       /* blocks handed out and not freed */
-static long g_calls;      /* requests since the last arm() */
-static long g_fail_at = -1;
-static size_t g_largest;  /* largest request since the last arm() */
-
-void *__wrap_malloc(size_t n)
-{
-    if (g_calls++ == g_fail_at)
-        return NULL;
-    if (n > g_largest)
-        g_largest = n;
-    void *p = __real_malloc(n);
-    if (p)
-        g_live++;
-    return p;
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (g_calls++ == g_fail_at)
-        return NULL;
-    if (size && n > SIZE_MAX / size)
-        return NULL;
-    if (n * size > g_largest)
-        g_largest = n * size;
-    void *p = __real_calloc(n, size);
-    if (p)
-        g_live++;
-    return p;
-}
-
-void __wrap_free(void *p)
-{
-    if (p)
-        g_live--;
-    __real_free(p);
-}
-
-/* From now on the nth request (0: the next) fails; n < 0: none does. */
-static void arm(long n)
-{
-    g_calls = 0;
-    g_fail_at = n;
-    g_largest = 0;
-}
 
 /* ---- modules ---------------------------------------------------------------------------- */
 
@@ -598,19 +544,19 @@ static void huge_counts(void)
     mod m;
     header(&m);
     SEC(&m, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x60, 0, 0);
-    arm(-1);
+    alloc_arm(-1);
     MALFORMED(&m, "4294967295 types declared in 3 bytes");
-    CHECK(g_largest <= m.n); /* the copy read_copy made */
+    CHECK(alloc_largest <= m.n); /* the copy read_copy made */
     header(&m);
     SEC(&m, 2, 0xFF, 0xFF, 0xFF, 0x7F, 1, 'm');
-    arm(-1);
+    alloc_arm(-1);
     MALFORMED(&m, "imports declared in");
-    CHECK(g_largest <= m.n);
+    CHECK(alloc_largest <= m.n);
     header(&m);
     SEC(&m, 7, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 'x');
-    arm(-1);
+    alloc_arm(-1);
     MALFORMED(&m, "an export's name of 4294967295 bytes");
-    CHECK(g_largest <= 64);
+    CHECK(alloc_largest <= 64);
     /* a type of 2^28 parameters */
     header(&m);
     SEC(&m, 1, 1, 0x60, 0x80, 0x80, 0x80, 0x80, 0x01, 0x7F, 0);
@@ -913,32 +859,32 @@ static void alloc_failure(void)
         pb_wasm_info info;
         char err[256];
         int want;
-        long live = g_live, allocations;
-        arm(-1);
+        long live = alloc_live, allocations;
+        alloc_arm(-1);
         want = pb__wasm_read(m.b, m.n, &info, err, sizeof err);
-        allocations = g_calls;
+        allocations = alloc_calls;
         pb__wasm_info_free(&info);
-        CHECK_EQ_INT(g_live, live);
+        CHECK_EQ_INT(alloc_live, live);
         CHECK(allocations > 0);
         for (long n = 0; n < allocations; n++) {
-            arm(n);
+            alloc_arm(n);
             int rc = pb__wasm_read(m.b, m.n, &info, err, sizeof err);
-            arm(-1);
+            alloc_arm(-1);
             CHECK_EQ_INT(rc, PB_WASM_NOMEM);
             CHECK(!strncmp(err, "out of memory (", 15));
             CHECK(all_zero(&info, sizeof info));
-            CHECK_EQ_INT(g_live, live);
-            if (rc != PB_WASM_NOMEM || g_live != live)
+            CHECK_EQ_INT(alloc_live, live);
+            if (rc != PB_WASM_NOMEM || alloc_live != live)
                 fprintf(stderr, "  %s, allocation %ld failed: %s %s, %ld blocks leaked\n", names[k], n, code_name(rc),
-                        err, g_live - live);
+                        err, alloc_live - live);
             pb__wasm_info_free(&info);
         }
         /* past the last allocation, the read is what it was */
-        arm(allocations);
+        alloc_arm(allocations);
         CHECK_EQ_INT(pb__wasm_read(m.b, m.n, &info, err, sizeof err), want);
-        arm(-1);
+        alloc_arm(-1);
         pb__wasm_info_free(&info);
-        CHECK_EQ_INT(g_live, live);
+        CHECK_EQ_INT(alloc_live, live);
         free(m.b);
     }
 }

@@ -695,8 +695,8 @@ static void for_dirty_runs(uint8_t *map, size_t from, size_t to, void (*f)(void 
 struct restore_ctx {
     uint8_t *data;
     const uint8_t *image, *zero;
-    int drop;          /* long runs of zero pages may be dropped (madvise) rather than written */
-    size_t clean_page; /* pages from this one on read as zeros already */
+    int drop;  /* long runs of zero pages may be dropped (madvise) rather than written */
+    int fresh; /* a new instance: its pages read as zeros but where its set-up wrote */
 };
 
 /* Zeros n bytes at p: dropped when long enough (they read back as zeros), written otherwise
@@ -744,9 +744,9 @@ static void copy_back(void *arg, size_t first, size_t count)
         size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
         if (!c->zero[i]) {
             memcpy(c->data + off, c->image + off, n);
-        } else if (i < c->clean_page && (c->clean_page == SIZE_MAX || !all_zero(c->data + off, n))) {
-            /* below the clean pages of a new instance, only what its set-up wrote: reading an
-             * untouched page takes no memory, writing zeros to it would */
+        } else if (!c->fresh || (c->drop && n >= ZERO_BY_MADVISE) || !all_zero(c->data + off, n)) {
+            /* in a new instance, only what its set-up wrote: reading an untouched page takes
+             * no memory, writing zeros to it would (a long run is dropped unread) */
             clear(c->data + off, n, c->drop);
         }
         i = j;
@@ -760,11 +760,11 @@ static void zero_run(void *arg, size_t first, size_t count)
 }
 
 int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full,
-                  uint32_t clean_from)
+                  int fresh)
 {
     uint8_t *map = pb_rt_dirty_map(m);
-    struct restore_ctx c = {m->data, image, zero, full,
-                            clean_from == UINT32_MAX ? SIZE_MAX : ((size_t)clean_from + (1u << PB_PAGE_SHIFT) - 1) >> PB_PAGE_SHIFT};
+    full = full || fresh;
+    struct restore_ctx c = {m->data, image, zero, full, fresh};
     size_t snap_pages = (size_t)size >> PB_PAGE_SHIFT;
     size_t cur_pages = (size_t)m->size >> PB_PAGE_SHIFT;
     if (m->size < size) { /* pb__image_load grows a smaller memory first */

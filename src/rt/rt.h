@@ -158,14 +158,14 @@ int pb_rt_instantiate(void (*init)(void *), void *arg);
 /* Brings the memory back to `size` bytes equal to image[0..size), zero[i] telling that page i
  * of the image (PB_PAGE_SHIFT) is all zeros: only the pages marked dirty since the last
  * restore are rewritten (all of them when full != 0, after a trap, when a store may have
- * escaped the map); pages above `size` are zeroed and made inaccessible. `clean_from`: the
- * memory is known to read as zeros from this byte on (the size it had before it grew into a
- * new instance's image; UINT32_MAX if nothing is known), where a full restore leaves the
- * image's zero pages untouched, so that they take no memory. Returns 0, or -1 (errno set)
+ * escaped the map); pages above `size` are zeroed and made inaccessible. `fresh`: the memory
+ * is a new instance's, all zeros but where its set-up wrote: restored in full, with the
+ * image's zero pages left untouched where they read as zeros already, so that they take no
+ * memory. Returns 0, or -1 (errno set)
  * when the pages above `size` could not be made inaccessible: the memory then still has its
  * larger size, zeroed, and must be restored again before guest code runs. */
 int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full,
-                  uint32_t clean_from);
+                  int fresh);
 
 /* ---- host resources -------------------------------------------------------------------------
  * Every allocation, mapping and thread the library takes goes through these, so that a test

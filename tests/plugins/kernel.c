@@ -1,24 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel.c - a plugin in C that uses Extism's kernel ABI the way the PDKs do (imports from
- * "extism:host/env", declared here: no PDK, no C library), for tests/test_plugin.c and
- * tests/cli.sh. */
-#include <stdint.h>
-
-#define IMPORT(name) __attribute__((import_module("extism:host/env"), import_name(name)))
-#define EXPORT(name) __attribute__((export_name(name)))
-
-IMPORT("input_length") uint64_t input_length(void);
-IMPORT("input_load_u8") uint32_t input_load_u8(uint64_t);
-IMPORT("alloc") uint64_t alloc(uint64_t);
-IMPORT("length") uint64_t length(uint64_t);
-IMPORT("load_u8") uint32_t load_u8(uint64_t);
-IMPORT("store_u8") void store_u8(uint64_t, uint32_t);
-IMPORT("output_set") void output_set(uint64_t, uint64_t);
-IMPORT("error_set") void error_set(uint64_t);
-IMPORT("config_get") uint64_t config_get(uint64_t);
-IMPORT("var_get") uint64_t var_get(uint64_t);
-IMPORT("var_set") void var_set(uint64_t, uint64_t);
-IMPORT("log_info") void log_info(uint64_t);
+ * "extism:host/env", declared in extism_env.h: no PDK, no C library), for tests/test_plugin.c
+ * and tests/cli.sh. */
+#include "extism_env.h"
 
 static uint64_t block_of(const char *s, uint64_t n)
 {
