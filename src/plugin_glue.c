@@ -17,6 +17,9 @@
 #include "plugin_glue.h"
 #include "rt/rt.h"
 
+/* s[0..n) is the literal lit (its length counted by the compiler, not by hand) */
+#define IS(s, n, lit) ((n) == sizeof(lit) - 1 && !memcmp((s), (lit), sizeof(lit) - 1))
+
 static int fail(char *err, size_t err_len, const char *what, const char *s, size_t n)
 {
     snprintf(err, err_len, "unexpected wasm2c output: %s: %.*s", what, (int)(n > 200 ? 200 : n), s);
@@ -26,17 +29,17 @@ static int fail(char *err, size_t err_len, const char *what, const char *s, size
 /* C type of wasm2c to a value type character (rt/module.h), 0 if none */
 static char type_char(const char *s, size_t n)
 {
-    if (n == 3 && !memcmp(s, "u32", 3))
+    if (IS(s, n, "u32"))
         return 'i';
-    if (n == 3 && !memcmp(s, "u64", 3))
+    if (IS(s, n, "u64"))
         return 'I';
-    if (n == 3 && !memcmp(s, "f32", 3))
+    if (IS(s, n, "f32"))
         return 'f';
-    if (n == 3 && !memcmp(s, "f64", 3))
+    if (IS(s, n, "f64"))
         return 'F';
-    if (n == 16 && !memcmp(s, "wasm_rt_funcref_t", 16))
+    if (IS(s, n, "wasm_rt_funcref_t"))
         return 'r';
-    if (n == 19 && !memcmp(s, "wasm_rt_externref_t", 19))
+    if (IS(s, n, "wasm_rt_externref_t"))
         return 'x';
     return 0;
 }
@@ -78,8 +81,8 @@ static int parse_proto(const char *s, size_t n, char *type, size_t type_cap, cha
     const char *rt = s;
     size_t rn = (size_t)(sp - s);
     trim(&rt, &rn);
-    char ret = rn == 4 && !memcmp(rt, "void", 4) ? 0 : type_char(rt, rn);
-    if (!ret && !(rn == 4 && !memcmp(rt, "void", 4)))
+    char ret = IS(rt, rn, "void") ? 0 : type_char(rt, rn);
+    if (!ret && !IS(rt, rn, "void"))
         return -1; /* multiple results (a struct) or a pointer: not a callable function here */
     size_t k = 0;
     const char *a = open + 1, *end = s + n - 2;
@@ -185,7 +188,7 @@ int pb__plugin_glue(const char *h, size_t hn, const char *module, pb_glue *out, 
             if (starts((line){s, n}, "struct Z_") && tn > 1 && s[tn - 1] == '*') {
                 pb__buf_printf(&live, "    FIELD(%.*s),\n", (int)nn, name);
                 pb__buf_printf(&ctxs, "%.*s {\n    void **hosts;\n    void (**fns)(void);\n};\n", (int)(tn - 1), s);
-            } else if (tn == 16 && !memcmp(s, "wasm_rt_memory_t", 16)) {
+            } else if (IS(s, tn, "wasm_rt_memory_t")) {
                 pb__buf_printf(&live, "    FIELD(%.*s),\n", (int)nn, name);
                 if (nn >= sizeof out->memory_field) {
                     fail(err, err_len, "memory name", name, nn);
@@ -194,16 +197,18 @@ int pb__plugin_glue(const char *h, size_t hn, const char *module, pb_glue *out, 
                 memcpy(out->memory_field, name, nn);
                 out->memory_field[nn] = 0;
                 memories++;
-            } else if ((tn == 23 && !memcmp(s, "wasm_rt_funcref_table_t", 23)) ||
-                       (tn == 25 && !memcmp(s, "wasm_rt_externref_table_t", 25))) {
+            } else if (IS(s, tn, "wasm_rt_funcref_table_t") || IS(s, tn, "wasm_rt_externref_table_t")) {
                 pb__buf_printf(&live, "    FIELD(%.*s),\n", (int)nn, name);
-            } else if (tn == 3 && !memcmp(s, "u32", 3) && !out->stack_pointer[0] &&
-                       ((nn == 6 && !memcmp(name, "w2c_g0", 6)) ||
-                        (nn == 19 && !memcmp(name, "w2c___stack_pointer", 19)))) {
+            } else if (IS(s, tn, "u32") && !out->stack_pointer[0] &&
+                       (IS(name, nn, "w2c_g0") || IS(name, nn, "w2c___stack_pointer"))) {
                 memcpy(out->stack_pointer, name, nn); /* state, and the stack pointer */
                 out->stack_pointer[nn] = 0;
-            } else if (type_char(s, tn) || (tn == 4 && !memcmp(s, "bool", 4)) ||
-                       (n == 18 && !memcmp(s, "char dummy_member;", 18))) {
+            } else if (IS(s, tn, "wasm_rt_funcref_t")) {
+                /* ref.func holds its instance's address: state a snapshot cannot carry to
+                 * another sandbox (as a table's elements cannot be) */
+                snprintf(err, err_len, "unsupported WebAssembly feature: a global of type funcref");
+                goto out;
+            } else if (type_char(s, tn) || IS(s, tn, "bool") || IS(s, n, "char dummy_member;")) {
                 /* a global, or a dropped segment's flag: state */
             } else {
                 snprintf(err, err_len, "unsupported: the module imports a memory, table or global (%.*s)",
