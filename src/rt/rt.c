@@ -723,9 +723,13 @@ static void clear(uint8_t *p, size_t n, int drop)
     memset(hi, 0, (size_t)(p + n - hi));
 }
 
-static int all_zero(const uint8_t *p, size_t n)
+/* A new instance's n bytes at p need no clearing: a long run (dropped unread by clear()) or
+ * bytes that read as zeros already. Out of line: only a new sandbox's restore asks. */
+static __attribute__((noinline)) int fresh_zero(const uint8_t *p, size_t n)
 {
     static const uint8_t zeros[1u << PB_PAGE_SHIFT];
+    if (n >= ZERO_BY_MADVISE)
+        return 0;
     for (size_t at = 0; at < n; at += sizeof zeros)
         if (memcmp(p + at, zeros, n - at < sizeof zeros ? n - at : sizeof zeros) != 0)
             return 0;
@@ -744,9 +748,9 @@ static void copy_back(void *arg, size_t first, size_t count)
         size_t off = i << PB_PAGE_SHIFT, n = (j - i) << PB_PAGE_SHIFT;
         if (!c->zero[i]) {
             memcpy(c->data + off, c->image + off, n);
-        } else if (!c->fresh || (c->drop && n >= ZERO_BY_MADVISE) || !all_zero(c->data + off, n)) {
+        } else if (!c->fresh || !fresh_zero(c->data + off, n)) {
             /* in a new instance, only what its set-up wrote: reading an untouched page takes
-             * no memory, writing zeros to it would (a long run is dropped unread) */
+             * no memory, writing zeros to it would */
             clear(c->data + off, n, c->drop);
         }
         i = j;
