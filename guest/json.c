@@ -30,6 +30,7 @@ JSValue JS_NewObjectLikeJSON(JSContext *ctx, JSValueConst model, uint32_t *count
 int JS_SetNthJSONProperty(JSContext *ctx, JSValueConst obj, uint32_t idx, JSAtom prop, JSValue val) __attribute__((weak));
 JSValue JS_NewStringASCIIJSON(JSContext *ctx, const uint8_t *buf, size_t len) __attribute__((weak));
 JSValue JS_UnshapeJSONObject(JSContext *ctx, JSValue obj, uint32_t filled) __attribute__((weak));
+JSValue JS_NewArrayJSON(JSContext *ctx, uint32_t size) __attribute__((weak));
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
@@ -85,6 +86,12 @@ typedef struct decoder {
     } models[64];
     /* the keys of the objects under construction, one row per depth */
     key_rec written[REC_DEPTH][KEYS_MAX];
+    /* the length of the last array finished at each place, the room the next one there gets
+     * (at most LENGTH_HINT_MAX elements: a long array's length is no promise about the next
+     * one's, and room it does not use is memory the call holds) */
+    struct length_slot {
+        uint32_t site, len;
+    } lengths[64];
     /* short strings seen in this call: equal strings share one value */
     struct string_slot {
         cache_key key;
@@ -92,11 +99,13 @@ typedef struct decoder {
     } strings[256];
     /* the slots this call filled, to empty when it ends: emptying all of them cost a 1 KB
      * input a fifth of its decoding */
-    uint16_t filled[256 + 256 + 64];
+    uint16_t filled[256 + 256 + 64 + 64];
     uint32_t nfilled;
 } decoder;
 
-enum { FILLED_ATOM = 0, FILLED_STRING = 256, FILLED_MODEL = 512 };
+enum { FILLED_ATOM = 0, FILLED_STRING = 256, FILLED_MODEL = 512, FILLED_LENGTH = 576 };
+
+#define LENGTH_HINT_MAX 16
 
 #define SITE_ELEMENT 0x80000000u
 
@@ -109,6 +118,29 @@ static JSValue *model_for(decoder *d, uint32_t site)
 {
     struct model_slot *m = model_slot(d, site);
     return m->site == site ? &m->model : NULL;
+}
+
+static inline struct length_slot *length_slot(decoder *d, uint32_t site)
+{
+    return &d->lengths[(site * 2654435761u) >> 26];
+}
+
+/* An array of len elements is finished at site: the room the next one there gets. */
+static void remember_length(decoder *d, uint32_t site, uint32_t len)
+{
+    struct length_slot *l = length_slot(d, site);
+    if (!l->site)
+        d->filled[d->nfilled++] = (uint16_t)(FILLED_LENGTH + (l - d->lengths));
+    l->site = site;
+    l->len = len < LENGTH_HINT_MAX ? len : LENGTH_HINT_MAX;
+}
+
+static JSValue new_array(decoder *d, uint32_t site)
+{
+    const struct length_slot *l = length_slot(d, site);
+    if (site && l->site == site && JS_NewArrayJSON)
+        return JS_NewArrayJSON(d->ctx, l->len);
+    return JS_NewArray(d->ctx);
 }
 
 /* The first eight bytes of s[0..n) as a word, zero beyond n (the input is padded). */
@@ -595,13 +627,14 @@ static inline void record_key(decoder *d, frame *f, size_t level, const uint8_t 
 
 /* The object f (at depth `level`) is finished: the model for the next object at its place,
  * with its keys as written. An object made in the slot's model shape and filled in full has
- * the slot's keys already. */
+ * the slot's keys already, unless it recorded more of them (its keys matched the model's
+ * without being recorded: only the first ones can, and they stop the recording). */
 static void remember_model(decoder *d, const frame *f, size_t level)
 {
     struct model_slot *m = model_slot(d, f->site);
     if (m->site == f->site && JS_VALUE_GET_PTR(m->model) == JS_VALUE_GET_PTR(f->container))
         return;
-    int same_keys = m->site == f->site && f->shaped && f->index == f->shaped;
+    int same_keys = m->site == f->site && f->shaped && f->index == f->shaped && m->nkeys >= f->nrec;
     if (m->site)
         JS_FreeValue(d->ctx, m->model);
     else
@@ -691,7 +724,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 c = JS_NewObjectLikeJSON(ctx, *model, &shaped);
             if (JS_IsUndefined(c)) {
                 shaped = 0;
-                c = is_array ? JS_NewArray(ctx) : JS_NewObject(ctx);
+                c = is_array ? (empty ? JS_NewArray(ctx) : new_array(d, site)) : JS_NewObject(ctx);
             }
             if (JS_IsException(c)) {
                 rc = -3;
@@ -817,6 +850,8 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 }
                 if (f->site)
                     remember_model(d, f, depth - 1);
+            } else if (f->site) {
+                remember_length(d, f->site, f->index);
             }
             v = f->container;
             depth--;
@@ -842,7 +877,9 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                     f->key = k->atom;
                     f->key_owned = 0;
                     d->p = key_start + k->len + 1;
-                    record_key(d, f, depth - 1, key_start, k->len, 1);
+                    /* not recorded: the model has it, which is all remember_model needs
+                     * when the object ends up with the model's keys */
+                    f->rec_stop = 1;
                     goto key_read;
                 }
             }
@@ -889,11 +926,13 @@ done:
             i -= FILLED_STRING;
             JS_FreeValue(ctx, d->strings[i].str);
             d->strings[i].key.bytes = NULL;
-        } else {
+        } else if (i < FILLED_LENGTH) {
             i -= FILLED_MODEL;
             JS_FreeValue(ctx, d->models[i].model);
             d->models[i].nkeys = 0;
             d->models[i].site = 0;
+        } else {
+            d->lengths[i - FILLED_LENGTH].site = 0;
         }
     }
     d->nfilled = 0;
