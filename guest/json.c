@@ -26,7 +26,9 @@
  * builds, on the generic path. */
 int JS_DefineJSONProperty(JSContext *ctx, JSValueConst obj, JSAtom prop, JSValue val) __attribute__((weak));
 int JS_AppendJSONElement(JSContext *ctx, JSValueConst arr, uint32_t idx, JSValue val) __attribute__((weak));
-JSValue JS_NewObjectLikeJSON(JSContext *ctx, JSValueConst model, uint32_t *count) __attribute__((weak));
+void *JS_HoldJSONShape(JSContext *ctx, JSValueConst obj, uint32_t max) __attribute__((weak));
+void JS_FreeJSONShape(JSContext *ctx, void *shape) __attribute__((weak));
+JSValue JS_NewObjectLikeJSON(JSContext *ctx, void *shape, uint32_t *count) __attribute__((weak));
 int JS_SetNthJSONProperty(JSContext *ctx, JSValueConst obj, uint32_t idx, JSAtom prop, JSValue val) __attribute__((weak));
 JSValue JS_NewStringASCIIJSON(JSContext *ctx, const uint8_t *buf, size_t len) __attribute__((weak));
 JSValue JS_UnshapeJSONObject(JSContext *ctx, JSValue obj, uint32_t filled) __attribute__((weak));
@@ -61,12 +63,17 @@ typedef struct key_rec {
     JSAtom atom;
 } key_rec;
 
-#define KEYS_MAX 16  /* keys recognised per object */
-#define REC_DEPTH 16 /* depths at which keys are recorded */
+#define KEYS_MAX 16    /* keys recognised per object */
+#define REC_DEPTH 16   /* depths at which keys are recorded */
+#define MODEL_KEYS 64  /* the most keys of a shape held as a model */
+#define MODEL_TEXT 160 /* bytes of a model's keys as written */
 
 typedef struct decoder {
     JSContext *ctx;
-    const uint8_t *p, *end, *start;
+    /* scan_string's cursor and the input's end. pb_json_decode keeps its cursor in a local,
+     * passed to the helpers and returned by them: held here, in linear memory, every step
+     * wrote it back, and each of those writes marked its page dirty */
+    const uint8_t *p, *end;
     uint8_t *scratch; /* unescaped string bytes */
     size_t scratch_cap;
     /* keys seen in this call and their atoms, held until the call ends (a slot is never
@@ -76,19 +83,26 @@ typedef struct decoder {
         JSAtom atom;
     } atoms[256];
     /* the last object finished at each place (the key it stands under; array elements are
-     * their array's place, flagged): the model for the next object there, and its keys as
-     * they were written, to recognise the next object's keys by their bytes */
+     * their array's place, flagged): its shape, the model for the next object there, and its
+     * first keys as they were written, to recognise the next object's keys by their bytes.
+     * Kept from call to call (a fresh call starts with those of the snapshot, which holds the
+     * configuration's and the sample's: sandbox.c): a later input of the same form finds its
+     * keys' atoms and its objects' shapes made. A model is only ever a guess: every key is
+     * checked against the shape it is filled into. */
     struct model_slot {
-        uint32_t site;
-        uint32_t nkeys; /* 0: keys not known */
-        JSValue model;
-        key_rec keys[KEYS_MAX]; /* atoms held by the key cache */
+        uint32_t site;          /* 0: empty */
+        JSAtom site_atom;       /* held: the key the place is under (or its array's) */
+        void *shape;            /* held */
+        uint32_t nkeys;         /* 0: keys not known */
+        key_rec keys[KEYS_MAX]; /* bytes in text, atoms held by the shape */
+        uint8_t text[MODEL_TEXT + 8]; /* + 8: read as whole words */
     } models[64];
+    uint8_t recent[32]; /* of each pair of model slots, the one a model was last found in */
     /* the keys of the objects under construction, one row per depth */
     key_rec written[REC_DEPTH][KEYS_MAX];
     /* the length of the last array finished at each place, the room the next one there gets
      * (at most LENGTH_HINT_MAX elements: a long array's length is no promise about the next
-     * one's, and room it does not use is memory the call holds) */
+     * one's, and room it does not use is memory the call holds); kept like the models */
     struct length_slot {
         uint32_t site, len;
     } lengths[64];
@@ -99,25 +113,55 @@ typedef struct decoder {
     } strings[256];
     /* the slots this call filled, to empty when it ends: emptying all of them cost a 1 KB
      * input a fifth of its decoding */
-    uint16_t filled[256 + 256 + 64 + 64];
+    uint16_t filled[256 + 256];
     uint32_t nfilled;
 } decoder;
 
-enum { FILLED_ATOM = 0, FILLED_STRING = 256, FILLED_MODEL = 512, FILLED_LENGTH = 576 };
+enum { FILLED_ATOM = 0, FILLED_STRING = 256 };
 
 #define LENGTH_HINT_MAX 16
 
 #define SITE_ELEMENT 0x80000000u
+#define SITE_TOP 0x7fffffffu /* the value at the top: no atom has that number */
 
-static inline struct model_slot *model_slot(decoder *d, uint32_t site)
+/* A place's model is in one of two slots (two places whose slots collide, as a feature and
+ * its geometry can, then keep their models); the one a model was last found in stays. */
+static inline struct model_slot *model_pair(decoder *d, uint32_t site)
 {
-    return &d->models[(site * 2654435761u) >> 26];
+    return &d->models[((site * 2654435761u) >> 27) * 2];
 }
 
-static JSValue *model_for(decoder *d, uint32_t site)
+static inline struct model_slot *find_model(decoder *d, uint32_t site)
 {
-    struct model_slot *m = model_slot(d, site);
-    return m->site == site ? &m->model : NULL;
+    struct model_slot *m = model_pair(d, site);
+    int i = m[1].site == site;
+    if (!i && m[0].site != site)
+        return NULL;
+    d->recent[(m - d->models) / 2] = (uint8_t)i;
+    return &m[i];
+}
+
+/* The slot for a new model of site: an empty one, or the one not found last. */
+static inline struct model_slot *model_victim(decoder *d, uint32_t site)
+{
+    struct model_slot *m = model_pair(d, site);
+    if (!m[0].site)
+        return &m[0];
+    if (!m[1].site)
+        return &m[1];
+    return &m[!d->recent[(m - d->models) / 2]];
+}
+
+/* Empties a model slot: what it holds goes back. */
+static void model_drop(decoder *d, struct model_slot *m)
+{
+    if (m->site) {
+        JS_FreeJSONShape(d->ctx, m->shape);
+        JS_FreeAtom(d->ctx, m->site_atom);
+    }
+    m->site = 0;
+    m->shape = NULL;
+    m->nkeys = 0;
 }
 
 static inline struct length_slot *length_slot(decoder *d, uint32_t site)
@@ -129,8 +173,6 @@ static inline struct length_slot *length_slot(decoder *d, uint32_t site)
 static void remember_length(decoder *d, uint32_t site, uint32_t len)
 {
     struct length_slot *l = length_slot(d, site);
-    if (!l->site)
-        d->filled[d->nfilled++] = (uint16_t)(FILLED_LENGTH + (l - d->lengths));
     l->site = site;
     l->len = len < LENGTH_HINT_MAX ? len : LENGTH_HINT_MAX;
 }
@@ -228,11 +270,10 @@ static inline unsigned spaces_in(uint64_t w)
     return x ? (unsigned)__builtin_ctzll(x) >> 3 : 8; /* one i64.ctz in WebAssembly */
 }
 
-static inline void skip_ws(decoder *d)
+static inline const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
 {
-    const uint8_t *p = d->p, *end = d->end;
     if (*p > ' ') /* at the end, this reads the padding after the input (json.h) */
-        return;
+        return p;
     /* pretty-printed input: a newline and an indent of up to 32 spaces, measured without a
      * branch per word (the indent's length changes from line to line) */
     if (*p == '\n' && end - p >= 33) {
@@ -240,10 +281,8 @@ static inline void skip_ws(decoder *d)
         unsigned c = spaces_in(load64(p + 17)), e = spaces_in(load64(p + 25));
         unsigned n = a + (a == 8) * (b + (b == 8) * (c + (c == 8) * e));
         p += 1 + n;
-        if (*p > ' ') {
-            d->p = p;
-            return;
-        }
+        if (*p > ' ')
+            return p;
     }
     for (;;) {
         while (end - p >= 8 && load64(p) == 0x2020202020202020ull)
@@ -253,7 +292,7 @@ static inline void skip_ws(decoder *d)
         else
             break;
     }
-    d->p = p;
+    return p;
 }
 
 /* ---- strings ----------------------------------------------------------------------------- */
@@ -351,6 +390,25 @@ static int other_char_len(const uint8_t *p, const uint8_t *end, int *ascii)
         return 0;
     *ascii = 0;
     return utf8_len(p, end);
+}
+
+/* The closing quote of the string whose body starts at p, when the body is printable ASCII
+ * without escape (most keys and short values); NULL when it holds anything else, or does not
+ * end: scan_string reads it then. Reads whole words: the input is padded (json.h), and the
+ * padding's NULs stop the scan. */
+static inline const uint8_t *plain_string_end(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end) {
+        uint64_t w = load64(p);
+        uint64_t special = zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\')) |
+                           zero_bytes(w & (ONES * 0xe0)) | (w & HIGHS);
+        if (special) {
+            p += __builtin_ctzll(special) >> 3;
+            return p < end && *p == '"' ? p : NULL;
+        }
+        p += 8;
+    }
+    return NULL;
 }
 
 /* Scans a string body from d->p (after the opening quote). On return *s and *n are its bytes:
@@ -493,17 +551,18 @@ static JSAtom key_atom(decoder *d, const uint8_t *s, size_t n, int plain, int *o
 static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Parses a number per the JSON grammar at d->p. Returns 0 and the value, or -1. */
-static int parse_number(decoder *d, JSValue *out)
+/* Parses a number per the JSON grammar at *pp, leaving *pp after it, or at the error.
+ * Returns 0 and the value, -1 (syntax) or -2 (memory). */
+static inline int parse_number(decoder *d, const uint8_t **pp, const uint8_t *end, JSValue *out)
 {
-    const uint8_t *p = d->p, *end = d->end, *start = p;
+    const uint8_t *p = *pp, *start = p;
     int neg = 0;
     if (*p == '-') {
         neg = 1;
         p++;
     }
     if (p >= end || *p < '0' || *p > '9') {
-        d->p = p;
+        *pp = p;
         return -1;
     }
     uint64_t mant = 0;
@@ -528,7 +587,7 @@ static int parse_number(decoder *d, JSValue *out)
         is_int = 0;
         p++;
         if (p >= end || *p < '0' || *p > '9') {
-            d->p = p;
+            *pp = p;
             return -1;
         }
         while (p < end && *p >= '0' && *p <= '9') {
@@ -549,7 +608,7 @@ static int parse_number(decoder *d, JSValue *out)
         if (p < end && (*p == '+' || *p == '-'))
             eneg = *p++ == '-';
         if (p >= end || *p < '0' || *p > '9') {
-            d->p = p;
+            *pp = p;
             return -1;
         }
         while (p < end && *p >= '0' && *p <= '9') {
@@ -560,7 +619,7 @@ static int parse_number(decoder *d, JSValue *out)
         if (eneg)
             exp = -exp;
     }
-    d->p = p;
+    *pp = p;
     int e10 = exp + dropped - frac;
 #ifndef PB_JSON_STRTOD_ONLY /* the fuzz target's reference build: every number through strtod */
     if (digits <= 15 && mant < (1ull << 53)) {
@@ -604,7 +663,10 @@ typedef struct frame {
     JSAtom key;       /* object: the key of the value being parsed */
     uint32_t index;   /* array: the next index; object: keys filled in its model's shape */
     uint32_t shaped;  /* object: keys of the model shape it was made in, 0 if none */
+    void *shape;      /* object: that shape (the object holds it while it is made in it) */
+    const struct model_slot *model; /* object: the slot it was found in */
     uint32_t site;    /* where it stands, for the model cache */
+    JSAtom site_atom; /* the key it stands under, or its array's */
     uint8_t is_array;
     uint8_t nrec;     /* object: its leading keys recorded in d->written[its depth] */
     uint8_t rec_stop; /* object: a key that cannot be recorded came; record no more */
@@ -626,28 +688,42 @@ static inline void record_key(decoder *d, frame *f, size_t level, const uint8_t 
 }
 
 /* The object f (at depth `level`) is finished: the model for the next object at its place,
- * with its keys as written. An object made in the slot's model shape and filled in full has
- * the slot's keys already, unless it recorded more of them (its keys matched the model's
- * without being recorded: only the first ones can, and they stop the recording). */
+ * with its first keys as written. An object made in the slot's shape and filled in full
+ * leaves the slot as it is, unless it recorded more keys (keys that matched the model's are
+ * not recorded: only the first ones can, and they stop the recording). */
 static void remember_model(decoder *d, const frame *f, size_t level)
 {
-    struct model_slot *m = model_slot(d, f->site);
-    if (m->site == f->site && JS_VALUE_GET_PTR(m->model) == JS_VALUE_GET_PTR(f->container))
+    if (!JS_HoldJSONShape)
         return;
-    int same_keys = m->site == f->site && f->shaped && f->index == f->shaped && m->nkeys >= f->nrec;
-    if (m->site)
-        JS_FreeValue(d->ctx, m->model);
-    else
-        d->filled[d->nfilled++] = (uint16_t)(FILLED_MODEL + (m - d->models));
-    m->site = f->site;
-    m->model = JS_DupValue(d->ctx, f->container);
-    if (same_keys)
+    struct model_slot *m = find_model(d, f->site);
+    int same = m && f->shaped && f->shape == m->shape && f->index == f->shaped;
+    if (same && m->nkeys >= f->nrec)
         return;
-    m->nkeys = 0;
-    if (level >= REC_DEPTH)
-        return;
-    memcpy(m->keys, d->written[level], f->nrec * sizeof m->keys[0]);
-    m->nkeys = f->nrec;
+    if (!same) {
+        void *shape = JS_HoldJSONShape(d->ctx, f->container, MODEL_KEYS);
+        if (!m)
+            m = model_victim(d, f->site);
+        model_drop(d, m);
+        if (!shape)
+            return;
+        m->site = f->site;
+        m->site_atom = JS_DupAtom(d->ctx, f->site_atom);
+        m->shape = shape;
+    }
+    /* the keys' atoms are the shape's; their bytes are copied, the input's go with the call */
+    uint32_t n = 0;
+    size_t used = 0;
+    if (level < REC_DEPTH) {
+        for (; n < f->nrec; n++) {
+            const key_rec *k = &d->written[level][n];
+            if (k->len > MODEL_TEXT - used)
+                break;
+            memcpy(m->text + used, k->bytes, k->len);
+            m->keys[n] = (key_rec){m->text + used, k->len, k->atom};
+            used += k->len;
+        }
+    }
+    m->nkeys = n;
 }
 
 /* The object is not shaped like its model after all: rebuild it from the keys filled so
@@ -656,18 +732,21 @@ static int unshape(decoder *d, frame *f)
 {
     f->container = JS_UnshapeJSONObject(d->ctx, f->container, f->index);
     f->shaped = 0;
+    f->shape = NULL;
     return JS_IsException(f->container) ? -1 : 0;
 }
 
-static int literal(decoder *d, const char *word, size_t n)
+/* The literal word at *pp: 0 and *pp after it, or -1 and *pp at the first byte that differs. */
+static inline int literal(const uint8_t **pp, const uint8_t *end, const char *word, size_t n)
 {
-    if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0) {
-        /* point at the first byte that differs */
-        while (d->p < d->end && n && *d->p == (uint8_t)*word)
-            d->p++, word++, n--;
+    const uint8_t *p = *pp;
+    if ((size_t)(end - p) < n || memcmp(p, word, n) != 0) {
+        while (p < end && n && *p == (uint8_t)*word)
+            p++, word++, n--;
+        *pp = p;
         return -1;
     }
-    d->p += n;
+    *pp = p + n;
     return 0;
 }
 
@@ -683,19 +762,19 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
     size_t depth = 0, cap = 0;
     JSValue result = JS_EXCEPTION;
     int rc = -1;
+    const uint8_t *start = (const uint8_t *)text, *end = start + len, *p = start;
     d->ctx = ctx;
     d->scratch = NULL;
     d->scratch_cap = 0;
-    d->start = d->p = (const uint8_t *)text;
-    d->end = d->p + len;
+    d->end = end;
 
     JSValue v;
-    skip_ws(d);
+    p = skip_ws(p, end);
     for (;;) {
         /* a value */
-        if (d->p >= d->end)
+        if (p >= end)
             goto fail;
-        switch (*d->p) {
+        switch (*p) {
         case '{':
         case '[': {
             if (depth == cap) {
@@ -708,31 +787,37 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 stack = ns;
                 cap = nc;
             }
-            int is_array = *d->p == '[';
-            d->p++;
-            skip_ws(d);
-            int empty = d->p < d->end && *d->p == (is_array ? ']' : '}');
+            int is_array = *p == '[';
+            p = skip_ws(p + 1, end);
+            int empty = p < end && *p == (is_array ? ']' : '}');
             /* where it stands: under its key, or as an element of its array's place */
-            uint32_t site = 0;
+            uint32_t site = SITE_TOP;
+            JSAtom site_atom = JS_ATOM_NULL;
             if (depth > 0) {
                 frame *parent = &stack[depth - 1];
                 site = parent->is_array ? (parent->site | SITE_ELEMENT) : parent->key;
+                site_atom = parent->is_array ? parent->site_atom : parent->key;
             }
             uint32_t shaped = 0;
-            JSValue c = JS_UNDEFINED, *model;
-            if (!is_array && !empty && site && JS_NewObjectLikeJSON && (model = model_for(d, site)))
-                c = JS_NewObjectLikeJSON(ctx, *model, &shaped);
+            void *shape = NULL;
+            const struct model_slot *m = NULL;
+            JSValue c = JS_UNDEFINED;
+            if (!is_array && !empty && JS_NewObjectLikeJSON && (m = find_model(d, site)) != NULL &&
+                (shape = m->shape) != NULL)
+                c = JS_NewObjectLikeJSON(ctx, shape, &shaped);
             if (JS_IsUndefined(c)) {
                 shaped = 0;
+                shape = NULL;
+                m = NULL;
                 c = is_array ? (empty ? JS_NewArray(ctx) : new_array(d, site)) : JS_NewObject(ctx);
             }
             if (JS_IsException(c)) {
                 rc = -3;
                 goto fail;
             }
-            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, shaped, site, (uint8_t)is_array, 0, 0, 0};
+            stack[depth++] = (frame){c, JS_ATOM_NULL, 0, shaped, shape, m, site, site_atom, (uint8_t)is_array, 0, 0, 0};
             if (empty) {
-                d->p++;
+                p++;
                 v = c;
                 depth--;
                 goto have_value;
@@ -742,37 +827,44 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             continue;
         }
         case '"': {
-            const uint8_t *s;
-            size_t n;
-            int ascii;
-            d->p++;
-            int r = scan_string(d, &s, &n, &ascii);
-            if (r) {
-                rc = r;
-                goto fail;
+            const uint8_t *q = plain_string_end(p + 1, end);
+            if (q) {
+                v = string_value(d, p + 1, (size_t)(q - p - 1), 1, 1);
+                p = q + 1;
+            } else {
+                const uint8_t *s;
+                size_t n;
+                int ascii;
+                d->p = p + 1;
+                int r = scan_string(d, &s, &n, &ascii);
+                p = d->p;
+                if (r) {
+                    rc = r;
+                    goto fail;
+                }
+                v = string_value(d, s, n, s == p - n - 1, ascii);
             }
-            v = string_value(d, s, n, s == d->p - n - 1, ascii);
             break;
         }
         case 't':
-            if (literal(d, "true", 4))
+            if (literal(&p, end, "true", 4))
                 goto fail;
             v = JS_TRUE;
             break;
         case 'f':
-            if (literal(d, "false", 5))
+            if (literal(&p, end, "false", 5))
                 goto fail;
             v = JS_FALSE;
             break;
         case 'n':
-            if (literal(d, "null", 4))
+            if (literal(&p, end, "null", 4))
                 goto fail;
             v = JS_NULL;
             break;
         default: {
-            if (*d->p != '-' && (*d->p < '0' || *d->p > '9'))
+            if (*p != '-' && (*p < '0' || *p > '9'))
                 goto fail;
-            int r = parse_number(d, &v);
+            int r = parse_number(d, &p, end, &v);
             if (r) {
                 rc = r;
                 goto fail;
@@ -789,8 +881,8 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
         /* attach the value to its container, then find what comes next */
         for (;;) {
             if (depth == 0) {
-                skip_ws(d);
-                if (d->p != d->end) {
+                p = skip_ws(p, end);
+                if (p != end) {
                     JS_FreeValue(ctx, v);
                     goto fail;
                 }
@@ -828,29 +920,27 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 rc = -3;
                 goto fail;
             }
-            skip_ws(d);
-            if (d->p >= d->end)
+            p = skip_ws(p, end);
+            if (p >= end)
                 goto fail;
-            uint8_t c = *d->p;
+            uint8_t c = *p;
             if (c == ',') {
-                d->p++;
-                skip_ws(d);
+                p = skip_ws(p + 1, end);
                 if (!f->is_array)
                     goto object_key;
                 break; /* the next array element */
             }
             if (c != (f->is_array ? ']' : '}'))
                 goto fail;
-            d->p++;
+            p++;
             if (!f->is_array) {
                 /* fewer keys than its model: the keys it has, built the plain way */
                 if (f->shaped && f->index != f->shaped && unshape(d, f) < 0) {
                     rc = -3;
                     goto fail;
                 }
-                if (f->site)
-                    remember_model(d, f, depth - 1);
-            } else if (f->site) {
+                remember_model(d, f, depth - 1);
+            } else {
                 remember_length(d, f->site, f->index);
             }
             v = f->container;
@@ -860,23 +950,19 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
 
     object_key: {
         frame *f = &stack[depth - 1];
-        const uint8_t *s;
-        size_t n;
-        int ascii;
-        if (d->p >= d->end || *d->p != '"')
+        if (p >= end || *p != '"')
             goto fail;
-        d->p++;
-        const uint8_t *key_start = d->p;
+        const uint8_t *key_start = ++p;
         if (f->shaped) {
             /* the key its model has next, written the same way? */
-            struct model_slot *m = model_slot(d, f->site);
+            const struct model_slot *m = f->model;
             if (m->site == f->site && f->index < m->nkeys) {
                 const key_rec *k = &m->keys[f->index];
-                if ((size_t)(d->end - key_start) > k->len && key_start[k->len] == '"' &&
+                if ((size_t)(end - key_start) > k->len && key_start[k->len] == '"' &&
                     same_bytes(key_start, k->bytes, k->len)) {
                     f->key = k->atom;
                     f->key_owned = 0;
-                    d->p = key_start + k->len + 1;
+                    p = key_start + k->len + 1;
                     /* not recorded: the model has it, which is all remember_model needs
                      * when the object ends up with the model's keys */
                     f->rec_stop = 1;
@@ -884,10 +970,29 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
                 }
             }
         }
-        int r = scan_string(d, &s, &n, &ascii);
-        if (r) {
-            rc = r;
-            goto fail;
+        const uint8_t *s;
+        size_t n;
+        int clean;
+        const uint8_t *q = plain_string_end(key_start, end);
+        if (q) {
+            s = key_start;
+            n = (size_t)(q - key_start);
+            clean = 1;
+            p = q + 1;
+        } else {
+            const uint8_t *es;
+            size_t en;
+            int ascii;
+            d->p = key_start;
+            int r = scan_string(d, &es, &en, &ascii);
+            p = d->p;
+            if (r) {
+                rc = r;
+                goto fail;
+            }
+            s = es;
+            n = en;
+            clean = s == key_start && ascii;
         }
         int owned;
         f->key = key_atom(d, s, n, s == key_start, &owned);
@@ -896,13 +1001,12 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             rc = -3;
             goto fail;
         }
-        record_key(d, f, depth - 1, s, n, s == key_start && ascii);
+        record_key(d, f, depth - 1, s, n, clean);
     key_read:
-        skip_ws(d);
-        if (d->p >= d->end || *d->p != ':')
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':')
             goto fail;
-        d->p++;
-        skip_ws(d);
+        p = skip_ws(p + 1, end);
         continue;
     }
     }
@@ -922,21 +1026,14 @@ done:
         if (i < FILLED_STRING) {
             JS_FreeAtom(ctx, d->atoms[i].atom);
             d->atoms[i].key.bytes = NULL;
-        } else if (i < FILLED_MODEL) {
+        } else {
             i -= FILLED_STRING;
             JS_FreeValue(ctx, d->strings[i].str);
             d->strings[i].key.bytes = NULL;
-        } else if (i < FILLED_LENGTH) {
-            i -= FILLED_MODEL;
-            JS_FreeValue(ctx, d->models[i].model);
-            d->models[i].nkeys = 0;
-            d->models[i].site = 0;
-        } else {
-            d->lengths[i - FILLED_LENGTH].site = 0;
         }
     }
     d->nfilled = 0;
-    status->offset = (size_t)(d->p - d->start);
+    status->offset = (size_t)(p - start);
     status->error = rc == 0 ? PB_JSON_OK : rc == -2 ? PB_JSON_NOMEM : rc == -3 ? PB_JSON_ENGINE : PB_JSON_SYNTAX;
     free(stack);
     free(d->scratch);

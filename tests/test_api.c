@@ -653,6 +653,89 @@ static void t_stringify_internal_lists(void)
     plugbox_sandbox_free(b);
 }
 
+/* The decoder keeps the shapes and keys of earlier inputs (models) from call to call: inputs
+ * of other forms at the same places decode exactly (order, duplicates, escapes, index keys,
+ * more keys than a model holds, another type), and a script changing a decoded object (a
+ * new key, a deleted one, frozen) does not change the next input's objects. In a stateful
+ * sandbox and in fresh ones whose snapshot holds models from the configuration. */
+static void check_models(plugbox_sandbox *b)
+{
+    static char big[2][1400], big_want[2][1400];
+    for (int v = 0; v < 2; v++) {
+        size_t n = 0, w = 0;
+        n += (size_t)snprintf(big[v] + n, sizeof big[v] - n, "{\"a\":{");
+        w += (size_t)snprintf(big_want[v] + w, sizeof big_want[v] - w, "{\"a\":{");
+        for (int i = 0; i < 70; i++) {
+            n += (size_t)snprintf(big[v] + n, sizeof big[v] - n, "%s\"k%d\":%d", i ? "," : "", i, i * (v + 1));
+            w += (size_t)snprintf(big_want[v] + w, sizeof big_want[v] - w, "%s\"k%d\":%d", i ? "," : "", i,
+                                  i * (v + 1));
+        }
+        snprintf(big[v] + n, sizeof big[v] - n, "}}");
+        snprintf(big_want[v] + w, sizeof big_want[v] - w, "}}");
+    }
+    const struct {
+        const char *in, *want;
+    } seq[] = {
+        {"{\"a\":{\"x\":1,\"y\":2},\"b\":[{\"k\":1,\"l\":2},{\"k\":3,\"l\":4}]}",
+         "{\"a\":{\"x\":1,\"y\":2},\"b\":[{\"k\":1,\"l\":2},{\"k\":3,\"l\":4}]}"},
+        {"{\"a\":{\"x\":1,\"y\":2},\"b\":[{\"k\":1,\"l\":2},{\"k\":3,\"l\":4}]}",
+         "{\"a\":{\"x\":1,\"y\":2},\"b\":[{\"k\":1,\"l\":2},{\"k\":3,\"l\":4}]}"},
+        {"{\"a\":{\"y\":2,\"x\":1},\"b\":[{\"k\":1},{\"k\":1,\"l\":2,\"m\":3},{\"l\":0,\"k\":9}]}",
+         "{\"a\":{\"y\":2,\"x\":1},\"b\":[{\"k\":1},{\"k\":1,\"l\":2,\"m\":3},{\"l\":0,\"k\":9}]}"},
+        {"{\"a\":{\"x\":1,\"x\":5,\"y\":2}}", "{\"a\":{\"x\":5,\"y\":2}}"},
+        {"{\"a\":{\"\\u0078\":1,\"y\":2}}", "{\"a\":{\"x\":1,\"y\":2}}"},
+        {"{\"a\":{\"x\":1,\"y\\n\":2}}", "{\"a\":{\"x\":1,\"y\\n\":2}}"},
+        {"{\"a\":{\"__proto__\":1,\"y\":2}}", "{\"a\":{\"__proto__\":1,\"y\":2}}"},
+        {"{\"a\":{\"x\":2,\"1\":1}}", "{\"a\":{\"1\":1,\"x\":2}}"},
+        {"{\"a\":{\"x\":1,\"y\":2}}", "{\"a\":{\"x\":1,\"y\":2}}"},
+        {"{\"a\":[{\"x\":1,\"y\":2}]}", "{\"a\":[{\"x\":1,\"y\":2}]}"},
+        {"{\"a\":\"x\"}", "{\"a\":\"x\"}"},
+        {big[0], big_want[0]},
+        {big[1], big_want[1]},
+        {"{\"a\":{\"x\":1,\"y\":2}}", "{\"a\":{\"x\":1,\"y\":2}}"},
+        {"[{\"x\":1,\"y\":2},{\"x\":3,\"y\":4,\"z\":5},{\"x\":6}]", "[{\"x\":1,\"y\":2},{\"x\":3,\"y\":4,\"z\":5},{\"x\":6}]"},
+        {"[{\"x\":1,\"y\":2},{\"x\":3,\"y\":4,\"z\":5},{\"x\":6}]", "[{\"x\":1,\"y\":2},{\"x\":3,\"y\":4,\"z\":5},{\"x\":6}]"},
+    };
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+            const char *out;
+            size_t n;
+            int rc = plugbox_sandbox_call(b, seq[i].in, strlen(seq[i].in), &out, &n);
+            CHECK_EQ_INT(rc, PLUGBOX_OK);
+            if (rc != PLUGBOX_OK || !out || n != strlen(seq[i].want) || memcmp(out, seq[i].want, n) != 0) {
+                failures++;
+                fprintf(stderr, "input %zu (round %d): got %.*s\n", i, round, out ? (int)n : 4, out ? out : "none");
+            }
+        }
+    }
+}
+
+static const char models_script[] =
+    "function f(d) {\n"
+    "  var copy = JSON.parse(JSON.stringify(d));\n"
+    "  if (d && typeof d.a === 'object' && d.a) { d.a.z = 1; delete d.a.x; Object.freeze(d.a); }\n"
+    "  if (Array.isArray(d)) d.forEach(function (o) { o.w = 0; delete o.y; });\n"
+    "  return copy;\n"
+    "}";
+
+static void t_models_kept(void)
+{
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_options_set_stateful(o, 1);
+    plugbox_sandbox *b = box_of(models_script, o);
+    check_models(b);
+    plugbox_sandbox_free(b);
+    /* fresh calls, from a snapshot whose decoder learned the configuration's forms */
+    plugbox_options_set_stateful(o, 0);
+    const char *config = "{\"a\":{\"x\":0,\"y\":0},\"b\":[{\"k\":0,\"l\":0}],\"c\":[{\"x\":0,\"y\":0}]}";
+    plugbox_options_set_config(o, config, strlen(config));
+    b = box_of(models_script, o);
+    check_models(b);
+    plugbox_sandbox_free(b);
+    plugbox_options_free(o);
+}
+
 /* Bytes beside the input: read, written back only with the flag and only after success,
  * detached when the call ends, bounded by the memory limit. */
 static void t_bytes(void)
@@ -841,6 +924,7 @@ static const test_case cases[] = {
     {"status_names", t_status_names},
     {"result_encoding", t_result_encoding},
     {"stringify_internal_lists", t_stringify_internal_lists},
+    {"models_kept", t_models_kept},
 };
 
 int main(int argc, char **argv)
