@@ -841,14 +841,14 @@ static int check_results(const row *rows, size_t n, const row *base)
 /* ---- the size sweep ----------------------------------------------------------------------- */
 
 /* A minified GeoJSON FeatureCollection of ~`target` bytes: Point features of ~180 bytes, made
- * from a fixed seed (the same text every run). malloc'd, NUL-terminated. */
-static char *make_features(size_t target, size_t *len, int *count)
+ * from a seed (the same text every run for a seed). malloc'd, NUL-terminated. */
+static char *make_features(size_t target, uint32_t seed, size_t *len, int *count)
 {
     size_t cap = target + 4096, n = 0;
     char *s = malloc(cap);
     if (!s)
         die("sweep", "out of memory");
-    uint32_t x = 2463534242u;
+    uint32_t x = seed;
     n += (size_t)snprintf(s, cap, "{\"type\":\"FeatureCollection\",\"features\":[");
     int i = 0;
     do {
@@ -868,9 +868,44 @@ static char *make_features(size_t target, size_t *len, int *count)
     return s;
 }
 
-/* The script of bench/sum_coordinate.js on inputs of 1 KB to 10 MB, plugbox's production call
- * and node's plain function taking turns (run_peers), each size with a fresh sandbox. Returns 1
- * when a size's results differ. */
+/* One variant of the sweep at one size: plugbox's production call on a fresh sandbox of
+ * `program`, in turns with node's plain function when node runs (run_peers). */
+static void sweep_one(struct env *e, plugbox_program *program, const char *node, const char *helper_js,
+                      const char *script_path, const char *path, int pairs, row *box, row *peer,
+                      struct peer_ratio *ratio, char *notes, size_t notes_size)
+{
+    e->program = program;
+    if (plugbox_sandbox_new(program, NULL, &e->sandbox) != PLUGBOX_OK)
+        die("sweep", "sandbox");
+    *box = (row){"", "", 0, "", 0, 1};
+    *peer = (row){"", "", 0, "", 0, 1};
+    *ratio = (struct peer_ratio){0, 0, 0, 0};
+    if (op_production(e, box->result, sizeof box->result) != 0)
+        die("sweep", box->result);
+    if (node) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", pairs);
+        const char *argv_[] = {node, helper_js, "--serve", script_path, path, n, "", "node_plain", NULL};
+        const char *names[] = {"node_plain"};
+        char peer_notes[1024] = "";
+        run_peers(argv_, e, peer, names, 1, pairs, ratio, peer_notes, sizeof peer_notes);
+        if (!peer->ran)
+            append(notes, notes_size, peer_notes);
+    }
+    if (peer->ran) {
+        box->median_us = ratio->base_us;
+        box->ran = 1;
+    } else {
+        measure(box, op_production, e, pairs * 5);
+    }
+    plugbox_sandbox_free(e->sandbox);
+    e->sandbox = NULL;
+}
+
+/* The script of bench/sum_coordinate.js on inputs of 1 KB to 10 MB, each size with a fresh
+ * sandbox: plugbox's production call and node's plain function taking turns, then the same
+ * with a program given a sample input (one feature, other values: plugbox_options_set_sample).
+ * Returns 1 when a size's results differ. */
 static int bench_sweep(const char *script_path, const char *node, const char *helper_js)
 {
     static const size_t sizes[] = {1000, 10000, 100000, 1000000, 10000000};
@@ -878,66 +913,56 @@ static int bench_sweep(const char *script_path, const char *node, const char *he
     struct env e = {0};
     if (!(e.script = read_file(script_path, &e.script_len)))
         die(script_path, strerror(errno));
-    if (plugbox_engine_new(&e.engine) != PLUGBOX_OK ||
-        plugbox_program_new(e.engine, e.script, e.script_len, NULL, &e.program) != PLUGBOX_OK)
+    size_t sample_len;
+    int sample_count;
+    char *sample = make_features(1, 99, &sample_len, &sample_count);
+    plugbox_options *with_sample = plugbox_options_new();
+    plugbox_program *plain, *sampled;
+    if (!with_sample || plugbox_options_set_sample(with_sample, sample, sample_len) != PLUGBOX_OK ||
+        plugbox_engine_new(&e.engine) != PLUGBOX_OK ||
+        plugbox_program_new(e.engine, e.script, e.script_len, NULL, &plain) != PLUGBOX_OK ||
+        plugbox_program_new(e.engine, e.script, e.script_len, with_sample, &sampled) != PLUGBOX_OK)
         die("sweep", "engine or program");
     char dir[] = "/tmp/plugbox-sweep-XXXXXX";
     if (!mkdtemp(dir))
         die("sweep", "mkdtemp");
-    row box[SIZES], peer[SIZES];
-    struct peer_ratio ratio[SIZES];
+    row box[SIZES], peer[SIZES], sbox[SIZES], speer[SIZES];
+    struct peer_ratio ratio[SIZES], sratio[SIZES];
     int count[SIZES], failed = 0;
     size_t len[SIZES];
     char notes[4096] = "";
     for (int k = 0; k < SIZES; k++) {
-        char path[64], *text = make_features(sizes[k], &len[k], &count[k]);
+        char path[64], *text = make_features(sizes[k], 2463534242u, &len[k], &count[k]);
         snprintf(path, sizeof path, "%s/%zu.json", dir, sizes[k]);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(text, 1, len[k], f) != len[k] || fclose(f) != 0)
             die(path, "cannot write");
         e.data = text;
         e.data_len = len[k];
-        if (plugbox_sandbox_new(e.program, NULL, &e.sandbox) != PLUGBOX_OK)
-            die("sweep", "sandbox");
-        box[k] = (row){"", "", 0, "", 0, 1};
-        peer[k] = (row){"", "", 0, "", 0, 1};
-        ratio[k] = (struct peer_ratio){0, 0, 0, 0};
         /* fewer turns for the large sizes: a turn at 10 MB is ~0.2 s */
         int pairs = calls / 5 / (sizes[k] >= 10000000 ? 10 : sizes[k] >= 1000000 ? 3 : 1);
         if (pairs < 20)
             pairs = 20;
-        if (op_production(&e, box[k].result, sizeof box[k].result) != 0)
-            die("sweep", box[k].result);
-        if (node) {
-            char n[16];
-            snprintf(n, sizeof n, "%d", pairs);
-            const char *argv_[] = {node, helper_js, "--serve", script_path, path, n, "", "node_plain", NULL};
-            const char *names[] = {"node_plain"};
-            char peer_notes[1024] = "";
-            run_peers(argv_, &e, &peer[k], names, 1, pairs, &ratio[k], peer_notes, sizeof peer_notes);
-            if (!peer[k].ran)
-                append(notes, sizeof notes, peer_notes);
-        }
-        if (peer[k].ran) {
-            box[k].median_us = ratio[k].base_us;
-            box[k].ran = 1;
-        } else {
-            measure(&box[k], op_production, &e, pairs * 5);
-        }
-        if (peer[k].ran && strcmp(peer[k].result, box[k].result)) {
+        sweep_one(&e, plain, node, helper_js, script_path, path, pairs, &box[k], &peer[k], &ratio[k], notes,
+                  sizeof notes);
+        sweep_one(&e, sampled, node, helper_js, script_path, path, pairs, &sbox[k], &speer[k], &sratio[k], notes,
+                  sizeof notes);
+        if ((peer[k].ran && strcmp(peer[k].result, box[k].result)) || strcmp(sbox[k].result, box[k].result)) {
             append(notes, sizeof notes, "**The results at a size DIFFER between plugbox and node.**\n");
             failed = 1;
         }
-        plugbox_sandbox_free(e.sandbox);
         unlink(path);
         free(text);
     }
     rmdir(dir);
     printf("### Input size sweep: %s on 1 KB to 10 MB (µs per KB of 1,000 bytes)\n\n", script_path);
     printf("Each size: a sandbox's production call (fresh state, JSON in, result out) and node's plain "
-           "function (JSON.parse + call + JSON.stringify) in turns; ratios are the medians of the turns'.\n\n");
-    printf("| input | features | plugbox µs | plugbox µs/KB | node µs | node µs/KB | plugbox / node | result |\n");
-    printf("|---:|---:|---:|---:|---:|---:|---:|---|\n");
+           "function (JSON.parse + call + JSON.stringify) in turns; ratios are the medians of the turns'. "
+           "Then the same with a program given a sample input (a collection of one feature, other values: "
+           "`plugbox_options_set_sample`), in turns with node again.\n\n");
+    printf("| input | features | plugbox µs | plugbox µs/KB | node µs | node µs/KB | plugbox / node | "
+           "with a sample µs | with a sample / node | result |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (int k = 0; k < SIZES; k++) {
         double kb = len[k] / 1000.0;
         printf("| %zu | %d | %.1f | %.2f | ", len[k], count[k], box[k].median_us, box[k].median_us / kb);
@@ -946,6 +971,11 @@ static int bench_sweep(const char *script_path, const char *node, const char *he
                    ratio[k].q1, ratio[k].q3);
         else
             printf("n/a | n/a | n/a |");
+        printf(" %.1f |", sbox[k].median_us);
+        if (speer[k].ran)
+            printf(" **%.2f** (%.2f to %.2f) |", sratio[k].median, sratio[k].q1, sratio[k].q3);
+        else
+            printf(" n/a |");
         printf(" %s |\n", box[k].result);
     }
     double per100 = box[2].median_us / (len[2] / 1000.0), per10m = box[4].median_us / (len[4] / 1000.0);
@@ -953,8 +983,11 @@ static int bench_sweep(const char *script_path, const char *node, const char *he
            per10m / per100, len[0], box[0].median_us);
     if (notes[0])
         printf("%s\n", notes);
-    plugbox_program_free(e.program);
+    plugbox_program_free(plain);
+    plugbox_program_free(sampled);
+    plugbox_options_free(with_sample);
     plugbox_engine_free(e.engine);
+    free(sample);
     free((char *)e.script);
     return failed;
 }

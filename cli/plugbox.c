@@ -76,6 +76,7 @@ static const char map_usage[] =
     "  --time-limit MS        per line, as in run (default: none)\n"
     "  --config-file FILE     configuration, as in run\n"
     "  --config KEY=VALUE     as in run (repeatable)\n"
+    "  --sample FILE          as in run\n"
     "  --max-line N           longest input line in bytes, with optional K, M or G suffix (default:\n"
     "                         the memory limit); a longer line is not read into memory: it is an\n"
     "                         input error for that line, and the next line runs\n"
@@ -118,6 +119,8 @@ static const char run_usage[] =
     "  --config-file FILE     JSON configuration: the script's deep-frozen global `config`\n"
     "  --config KEY=VALUE     sets config.KEY over the file; VALUE is JSON if it parses, else a\n"
     "                         string (repeatable: the last for a key wins)\n"
+    "  --sample FILE          an input of the form the calls get (JSON): decoded once, into the\n"
+    "                         snapshot, so that each call finds its keys and shapes made\n"
     "  -r, --raw              print a string result as raw text instead of JSON\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -375,6 +378,7 @@ static int report_host(const char *what, int rc)
 struct run_opts {
     const char *script_path, *code, *data_path, *bytes_path, *function;
     const char *config_file;
+    const char *sample_file;
     const char *config[MAX_CONFIG_VALUES]; /* KEY=VALUE, in order: the last for a key wins */
     int nconfig;
     uint64_t memory_limit, time_limit;
@@ -406,7 +410,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
         int takes = !strcmp(a, "-e") || !strcmp(a, "--eval") ||
                     (!o->map && (!strcmp(a, "--data") || !strcmp(a, "--bytes"))) ||
                     !strcmp(a, "--call") || !strcmp(a, "--memory-limit") || !strcmp(a, "--time-limit") ||
-                    !strcmp(a, "--config") || !strcmp(a, "--config-file") ||
+                    !strcmp(a, "--config") || !strcmp(a, "--config-file") || !strcmp(a, "--sample") ||
                     (o->map && (!strcmp(a, "--threads") || !strcmp(a, "--on-error") || !strcmp(a, "--max-line")));
         if (takes && !val) {
             if (i + 1 >= argc)
@@ -444,6 +448,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
             o->function = val;
         } else if (!strcmp(a, "--config-file")) {
             o->config_file = val;
+        } else if (!strcmp(a, "--sample")) {
+            o->sample_file = val;
         } else if (!strcmp(a, "--config")) {
             const char *e = strchr(val, '=');
             if (!e || e == val)
@@ -480,6 +486,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
     int from_stdin = (o->script_path && !strcmp(o->script_path, "-")) + (o->data_path && !strcmp(o->data_path, "-")) +
                      (o->bytes_path && !strcmp(o->bytes_path, "-"));
     from_stdin += o->config_file && !strcmp(o->config_file, "-");
+    from_stdin += o->sample_file && !strcmp(o->sample_file, "-");
     if (o->map && from_stdin)
         return usage_error("map reads its lines from standard input: the script cannot come from there%s", "");
     if (from_stdin > 1)
@@ -549,6 +556,21 @@ static char *json_string(const char *s, size_t n, size_t *len)
     return d;
 }
 
+/* --sample FILE into the options. Returns -1, or the exit code (the error printed). */
+static int set_sample(const struct run_opts *o, plugbox_options *opts)
+{
+    if (!o->sample_file)
+        return -1;
+    char *text;
+    size_t len;
+    int rc = read_input("sample", o->sample_file, o->memory_limit, &text, &len);
+    if (rc >= 0)
+        return rc;
+    rc = plugbox_options_set_sample(opts, text, len);
+    free(text);
+    return rc == PLUGBOX_OK ? -1 : report_host("cannot keep the sample", rc);
+}
+
 /* --config-file and --config KEY=VALUE into the options: VALUE is JSON if it parses, else a
  * string. Returns -1, or the exit code (the error printed). */
 static int set_config(const struct run_opts *o, plugbox_options *opts)
@@ -604,7 +626,7 @@ static int setup(const struct run_opts *o, struct setup *st)
         fprintf(stderr, "%s: out of memory\n", prog_name);
         return EXIT_INTERNAL;
     }
-    if ((rc = set_config(o, st->opts)) >= 0)
+    if ((rc = set_config(o, st->opts)) >= 0 || (rc = set_sample(o, st->opts)) >= 0)
         return rc;
     rc = plugbox_engine_new(&st->engine);
     if (rc != PLUGBOX_OK)
@@ -632,11 +654,16 @@ static int setup(const struct run_opts *o, struct setup *st)
     else
         rc = plugbox_program_new(st->engine, o->code ? o->code : st->script, o->code ? strlen(o->code) : script_len,
                                  st->opts, &st->program);
-    if (rc != PLUGBOX_OK)
-        return st->program ? report(rc, plugbox_program_error_message(st->program),
-                                    plugbox_program_error_stack(st->program),
-                                    o->config_file && strcmp(o->config_file, "-") ? o->config_file : "--config-file")
-                           : report_host("cannot compile the script", rc);
+    if (rc != PLUGBOX_OK && !st->program)
+        return report_host("cannot compile the script", rc);
+    if (rc != PLUGBOX_OK) {
+        /* an input error of the program is its configuration's or its sample's: named by file */
+        const char *msg = plugbox_program_error_message(st->program);
+        int of_sample = !strncmp(msg, "sample ", 7);
+        const char *file = of_sample ? o->sample_file : o->config_file;
+        const char *flag = of_sample ? "--sample" : "--config-file";
+        return report(rc, msg, plugbox_program_error_stack(st->program), file && strcmp(file, "-") ? file : flag);
+    }
     return -1;
 }
 

@@ -112,8 +112,8 @@ static void put_roi(GString *s, const GstVideoRegionOfInterestMeta *roi)
     g_string_append(s, "}}");
 }
 
-/* The buffer's description, into self->input; its regions of interest, into self->rois. */
-void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
+/* The buffer's description, into s; its regions of interest, into rois (InputRoi). */
+static void describe(GString *s, GArray *rois, const gchar *caps_json, GstBuffer *buf)
 {
     static const struct {
         GstBufferFlags flag;
@@ -125,7 +125,6 @@ void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
         {GST_BUFFER_FLAG_HEADER, "header"},       {GST_BUFFER_FLAG_GAP, "gap"},
         {GST_BUFFER_FLAG_DROPPABLE, "droppable"}, {GST_BUFFER_FLAG_DELTA_UNIT, "delta-unit"},
     };
-    GString *s = self->input;
     g_string_truncate(s, 0);
     put_time(s, "{\"pts\":", GST_BUFFER_PTS(buf));
     put_time(s, ",\"dts\":", GST_BUFFER_DTS(buf));
@@ -148,18 +147,18 @@ void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
     g_string_append(s, "],\"size\":");
     gst_plugbox_json_put_uint(s, gst_buffer_get_size(buf));
     g_string_append(s, ",\"caps\":");
-    g_string_append(s, self->caps_json ? self->caps_json : "null");
+    g_string_append(s, caps_json ? caps_json : "null");
 
-    g_array_set_size(self->rois, 0);
+    g_array_set_size(rois, 0);
     gpointer state = NULL;
     GstMeta *m;
     while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
         InputRoi r = {(GstVideoRegionOfInterestMeta *)m, 0, 0, FALSE};
-        g_array_append_val(self->rois, r);
+        g_array_append_val(rois, r);
     }
     g_string_append(s, ",\"rois\":[");
-    for (guint i = 0; i < self->rois->len; i++) {
-        InputRoi *r = &g_array_index(self->rois, InputRoi, i);
+    for (guint i = 0; i < rois->len; i++) {
+        InputRoi *r = &g_array_index(rois, InputRoi, i);
         if (i > 0)
             g_string_append_c(s, ',');
         r->start = s->len;
@@ -170,5 +169,28 @@ void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
     g_string_append(s, "],\"meta\":");
     g_string_append(s, meta ? meta : "null");
     g_string_append_c(s, '}');
+}
+
+void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf)
+{
+    describe(self->input, self->rois, self->caps_json, buf);
+}
+
+/* The description of a made-up buffer with one region of interest, for the program's sample
+ * input (plugbox_options_set_sample): the snapshot then holds the keys and the shapes of every
+ * buffer's description, and a fresh call does not make them again. */
+gchar *gst_plugbox_describe_sample(const gchar *caps_json)
+{
+    GstBuffer *buf = gst_buffer_new();
+    GST_BUFFER_PTS(buf) = GST_BUFFER_DTS(buf) = 0;
+    GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+    GST_BUFFER_OFFSET(buf) = 0;
+    gst_buffer_add_video_region_of_interest_meta(buf, "object", 0, 0, 1, 1);
+    GString *s = g_string_new(NULL);
+    GArray *rois = g_array_new(FALSE, FALSE, sizeof(InputRoi));
+    describe(s, rois, caps_json, buf);
+    g_array_unref(rois);
+    gst_buffer_unref(buf);
+    return g_string_free(s, FALSE);
 }
 

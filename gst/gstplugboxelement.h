@@ -73,6 +73,8 @@ typedef struct {
 
 /* The buffer's description for the script, into self->input (its regions into self->rois). */
 void gst_plugbox_describe_buffer(GstPlugboxFilter *self, GstBuffer *buf);
+/* A made-up buffer's description, for the program's sample input; g_free it. */
+gchar *gst_plugbox_describe_sample(const gchar *caps_json);
 /* The caps as a JSON object (g_free). */
 gchar *gst_plugbox_caps_to_json(GstCaps *caps);
 

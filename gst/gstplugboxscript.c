@@ -40,6 +40,7 @@ plugbox_sandbox *gst_plugbox_build_sandbox(GstPlugboxFilter *self, plugbox_engin
     GST_OBJECT_LOCK(self);
     gchar *script = g_strdup(self->script), *location = g_strdup(self->location);
     gchar *function = g_strdup(self->function), *config = g_strdup(self->config);
+    gchar *caps_json = g_strdup(self->caps_json);
     guint64 memory_limit = self->memory_limit;
     guint time_limit = self->time_limit;
     gboolean stateful = self->stateful;
@@ -76,6 +77,10 @@ plugbox_sandbox *gst_plugbox_build_sandbox(GstPlugboxFilter *self, plugbox_engin
     plugbox_options_set_console(opts, on_console, self);
     if (config)
         plugbox_options_set_config(opts, config, strlen(config));
+    /* what every call's input looks like, so that a fresh call finds its keys and shapes made */
+    gchar *sample = gst_plugbox_describe_sample(caps_json);
+    plugbox_options_set_sample(opts, sample, strlen(sample));
+    g_free(sample);
     int rc = plugin ? plugbox_program_new_plugin(engine, source, source_len, opts, &prog)
                     : plugbox_program_new(engine, source, strlen(source), opts, &prog);
     if (rc != PLUGBOX_OK) {
@@ -94,6 +99,7 @@ out:
     g_free(location);
     g_free(function);
     g_free(config);
+    g_free(caps_json);
     return box;
 }
 

@@ -7,6 +7,8 @@
  *
  *   pb_init()                          create the QuickJS runtime and context, install console
  *   pb_alloc(n) / pb_free(p)           the host places source text and input bytes with these
+ *   pb_learn(json, len)                decode a sample input and drop it: the decoder keeps its
+ *                                      keys and shapes (guest/json.c), in the snapshot
  *   pb_compile(src, len, name, fn, ts) compile a script; fn != 0: run its top level and keep
  *                                      the function called fn (function style); fn == 0: keep
  *                                      the bytecode, run on every call (eval style); ts != 0 or
@@ -1225,6 +1227,21 @@ EXPORT("pb_grant") int pb_grant(const char *functions, size_t functions_len, uin
                          values,    values_len,    values_count};
     if (pb_grant_install(ctx, &g) < 0)
         return fail_exception(PB_EXCEPTION);
+    return PB_OK;
+}
+
+EXPORT("pb_learn") int pb_learn(const char *json, size_t len)
+{
+    clear_result();
+    pb_json_status st;
+    JSValue v = pb_json_decode(ctx, json, len, &st);
+    if (st.error == PB_JSON_NOMEM)
+        return fail_static(PB_OUT_OF_MEMORY, "out of memory");
+    if (st.error == PB_JSON_SYNTAX) /* the host checked it: not reached */
+        return fail_static(PB_SYNTAX, "the sample is not JSON");
+    if (st.error != PB_JSON_OK)
+        return fail_exception(PB_EXCEPTION);
+    JS_FreeValue(ctx, v);
     return PB_OK;
 }
 

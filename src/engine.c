@@ -8,6 +8,7 @@
 
 #include "artifact.h"
 #include "internal.h"
+#include "jsoncheck.h"
 
 static pthread_mutex_t g_setup_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_setup_ok; /* atomic */
@@ -222,6 +223,39 @@ static void reserve_headroom(pb_instance *in, uint64_t memory_limit)
         pb__js_free(in, p); /* back to the allocator's top chunk, which never shrinks */
 }
 
+/* The sample input decoded once, into the snapshot: the guest's decoder keeps its keys and
+ * its objects' shapes (guest/json.c). *failed: the guest's outcome says why. */
+static int learn_sample(pb_instance *in, pb_rt_guard *g, const plugbox_options *o, int *failed)
+{
+    *failed = 0;
+    if (!o->sample)
+        return PLUGBOX_OK;
+    uint32_t s;
+    int rc = pb__guest_put(in, g, o->sample, o->sample_len, &s);
+    if (rc != PLUGBOX_OK)
+        return rc;
+    pb_rt_guest_begin(g);
+    *failed = pb__js_learn(in, s, (uint32_t)o->sample_len) != 0;
+    if (!*failed)
+        pb__js_free(in, s);
+    pb_rt_guest_end(g);
+    return PLUGBOX_OK;
+}
+
+static int sample_check(const plugbox_options *o, pb_error *err)
+{
+    if (!o->sample)
+        return PLUGBOX_OK;
+    pb__json_error e;
+    int r = pb__json_check(o->sample, o->sample_len, &e);
+    if (r == PB__JSON_ENOMEM)
+        return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+    if (r != PB__JSON_OK)
+        return pb__error_setf(err, PLUGBOX_INPUT, "sample is not valid %s: %s at line %zu, column %zu",
+                              r == PB__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+    return PLUGBOX_OK;
+}
+
 static int compile_body(pb_call *c, pb_rt_guard *g)
 {
     struct compile_args *a = c->arg;
@@ -231,6 +265,9 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     int rc = pb__grant_put(in, g, a->functions, a->opts, &refused);
     if (rc != PLUGBOX_OK || refused)
         return rc; /* a refusal's outcome is the program's */
+    rc = learn_sample(in, g, a->opts, &refused);
+    if (rc != PLUGBOX_OK || refused)
+        return rc;
     rc = pb__guest_put(in, g, a->source, a->len, &src);
     if (rc == PLUGBOX_OK)
         rc = pb__guest_put(in, g, a->filename, strlen(a->filename), &name);
@@ -282,7 +319,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     }
     *out = p;
     p->function_style = opts->function != NULL;
-    if ((rc0 = pb__grant_check(opts, &p->error)) != PLUGBOX_OK ||
+    if ((rc0 = pb__grant_check(opts, &p->error)) != PLUGBOX_OK || (rc0 = sample_check(opts, &p->error)) != PLUGBOX_OK ||
         (rc0 = pb__functions_copy(&p->functions, &opts->functions)) != PLUGBOX_OK) {
         pb__instance_free(in);
         if (rc0 == PLUGBOX_HOST && !p->error.kind)

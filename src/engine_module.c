@@ -90,7 +90,7 @@ static const pb_rt_export exports[] = {
     EXPORT(_initialize, ":"),     EXPORT(pb_alloc, "i:i"),          EXPORT(pb_free, "i:"),
     EXPORT(pb_result, ":i"),      EXPORT(pb_interrupt_word, ":i"),  EXPORT(pb_init, ":i"),
     EXPORT(pb_ts_init, ":i"),     EXPORT(pb_grant, "iiiiiiiii:i"),  EXPORT(pb_compile, "iiiii:i"),
-    EXPORT(pb_select, "ii:i"),    EXPORT(pb_run, "iiiiiiii:i"),
+    EXPORT(pb_select, "ii:i"),    EXPORT(pb_run, "iiiiiiii:i"),     EXPORT(pb_learn, "ii:i"),
 };
 
 const pb_rt_module pb__engine_module = {
@@ -123,6 +123,11 @@ int32_t pb__js_grant(pb_instance *in, const pb_js_grant *g)
 {
     return (int32_t)Z_engineZ_pb_grant(W(in), g->names, g->names_len, g->names_count, g->config, g->config_len,
                                        g->has_config, g->values, g->values_len, g->values_count);
+}
+
+int32_t pb__js_learn(pb_instance *in, uint32_t json, uint32_t len)
+{
+    return (int32_t)Z_engineZ_pb_learn(W(in), json, len);
 }
 
 void pb__js_compile(pb_instance *in, uint32_t src, uint32_t len, uint32_t filename, uint32_t function,

@@ -39,6 +39,7 @@ void pb__js_ts_init(pb_instance *in);
 uint32_t pb__js_alloc(pb_instance *in, uint32_t n);
 void pb__js_free(pb_instance *in, uint32_t p);
 int32_t pb__js_grant(pb_instance *in, const pb_js_grant *g); /* nonzero: refused (see the outcome) */
+int32_t pb__js_learn(pb_instance *in, uint32_t json, uint32_t len); /* nonzero: failed (see the outcome) */
 void pb__js_compile(pb_instance *in, uint32_t src, uint32_t len, uint32_t filename, uint32_t function,
                     uint32_t typescript);
 int32_t pb__js_select(pb_instance *in, uint32_t name, uint32_t len); /* nonzero: found */

@@ -60,6 +60,8 @@ struct plugbox_options {
     size_t argc;
     char *config;       /* base configuration text (config_len bytes and a NUL), or NULL */
     size_t config_len;
+    char *sample;       /* a sample input (sample_len bytes and a NUL), or NULL */
+    size_t sample_len;
     pb_config_values values;
 };
 

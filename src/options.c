@@ -27,6 +27,7 @@ void plugbox_options_free(plugbox_options *o)
     free(o->filename);
     free(o->module_dir);
     free(o->config);
+    free(o->sample);
     pb__strings_free(o->argv, o->argc);
     pb__grants_free(&o->functions, &o->values);
     free(o);
@@ -56,6 +57,25 @@ static int set_string(char **slot, const char *s)
         return PLUGBOX_HOST;
     free(*slot);
     *slot = d;
+    return PLUGBOX_OK;
+}
+
+int plugbox_options_set_sample(plugbox_options *o, const char *json, size_t len)
+{
+    if (!o)
+        return PLUGBOX_ARGUMENT;
+    char *copy = NULL;
+    if (json) {
+        if (len == (size_t)-1)
+            len = strlen(json);
+        if (!(copy = pb_rt_malloc(len + 1)))
+            return PLUGBOX_HOST;
+        memcpy(copy, json, len);
+        copy[len] = 0;
+    }
+    free(o->sample);
+    o->sample = copy;
+    o->sample_len = json ? len : 0;
     return PLUGBOX_OK;
 }
 

@@ -2363,6 +2363,35 @@ case_config_errors() {
     expect_stderr_has "UTF-8"
 }
 
+case_sample() {
+    # a sample input changes no result (the script sees nothing of it), in run and map, for
+    # inputs of its form and of others; text that is not JSON is an input error named by file
+    printf '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"coordinates":[1,2]}}]}' > sample.json
+    printf '{"type":"FeatureCollection","features":[%s,%s]}' \
+        '{"type":"Feature","geometry":{"coordinates":[3,4]}}' '{"type":"Feature","geometry":{"coordinates":[5,6]}}' > in.json
+    local script='[typeof sample, data.features.map(f => f.geometry.coordinates[0]),
+        Object.keys(data.features[0]), JSON.stringify(data).length]'
+    run_pb run --sample sample.json --data in.json -e "$script"
+    expect_rc 0
+    expect_stdout_eq '["undefined",[3,5],["type","geometry"],145]'
+    run_pb run --data in.json -e "$script"
+    expect_stdout_eq '["undefined",[3,5],["type","geometry"],145]'
+    { cat in.json; echo; echo '{"features":[{"geometry":{"coordinates":[7]},"type":"x"}]}'; echo '[1]'; } > in.ndjson
+    PB_STDIN=in.ndjson run_pb map --threads 2 --sample sample.json -e 'JSON.stringify(data)'
+    expect_rc 0
+    [ "$(sed -n 2p "$T/out")" = '"{\"features\":[{\"geometry\":{\"coordinates\":[7]},\"type\":\"x\"}]}"' ] ||
+        fail "map with a sample decoded an input of another form wrongly"
+    [ "$(sed -n 3p "$T/out")" = '"[1]"' ] || fail "map with a sample: the third line"
+    printf '{\n  "a": [1,\n}' > bad.json
+    run_pb run --sample bad.json -e '1'
+    expect_rc 2
+    expect_stderr_has "bad.json: sample is not valid JSON"
+    expect_stderr_has "line 3, column 1"
+    run_pb run --sample missing.json -e '1'
+    expect_rc 2
+    expect_stderr_has "missing.json"
+}
+
 case_map_keep_state_eos() {
     # after the last line, eos() writes a summary of the state as a line of its own
     for i in 1 2 3 4 5; do echo "$i"; done > in.ndjson

@@ -733,6 +733,20 @@ static void t_models_kept(void)
     b = box_of(models_script, o);
     check_models(b);
     plugbox_sandbox_free(b);
+    /* the same forms from a sample input */
+    plugbox_options_set_config(o, NULL, 0);
+    CHECK_EQ_INT(plugbox_options_set_sample(o, config, strlen(config)), PLUGBOX_OK);
+    b = box_of(models_script, o);
+    check_models(b);
+    plugbox_sandbox_free(b);
+    /* a sample that is not JSON: the program's input error, with line and column */
+    CHECK_EQ_INT(plugbox_options_set_sample(o, "{\"a\":\n [1,}", 12), PLUGBOX_OK);
+    plugbox_program *p = NULL;
+    CHECK_EQ_INT(plugbox_program_new(engine, models_script, (size_t)-1, o, &p), PLUGBOX_INPUT);
+    CHECK_HAS(p ? plugbox_program_error_message(p) : "", "sample is not valid JSON");
+    CHECK_HAS(p ? plugbox_program_error_message(p) : "", "line 2, column 5");
+    plugbox_program_free(p);
+    CHECK_EQ_INT(plugbox_options_set_sample(NULL, "1", 1), PLUGBOX_ARGUMENT);
     plugbox_options_free(o);
 }
 
