@@ -556,36 +556,40 @@ static char *json_string(const char *s, size_t n, size_t *len)
     return d;
 }
 
+/* A file's text into the options with set (plugbox_options_set_config or _sample). Returns -1,
+ * or the exit code (the error printed). */
+static int set_file_text(const char *what, const char *path, uint64_t limit, plugbox_options *opts,
+                         int (*set)(plugbox_options *, const char *, size_t))
+{
+    char *text;
+    size_t len;
+    int rc = read_input(what, path, limit, &text, &len);
+    if (rc >= 0)
+        return rc;
+    rc = set(opts, text, len);
+    free(text);
+    if (rc == PLUGBOX_OK)
+        return -1;
+    char why[64];
+    snprintf(why, sizeof why, "cannot keep the %s", what);
+    return report_host(why, rc);
+}
+
 /* --sample FILE into the options. Returns -1, or the exit code (the error printed). */
 static int set_sample(const struct run_opts *o, plugbox_options *opts)
 {
-    if (!o->sample_file)
-        return -1;
-    char *text;
-    size_t len;
-    int rc = read_input("sample", o->sample_file, o->memory_limit, &text, &len);
-    if (rc >= 0)
-        return rc;
-    rc = plugbox_options_set_sample(opts, text, len);
-    free(text);
-    return rc == PLUGBOX_OK ? -1 : report_host("cannot keep the sample", rc);
+    return o->sample_file ? set_file_text("sample", o->sample_file, o->memory_limit, opts, plugbox_options_set_sample)
+                          : -1;
 }
 
 /* --config-file and --config KEY=VALUE into the options: VALUE is JSON if it parses, else a
  * string. Returns -1, or the exit code (the error printed). */
 static int set_config(const struct run_opts *o, plugbox_options *opts)
 {
-    if (o->config_file) {
-        char *text;
-        size_t len;
-        int rc = read_input("config file", o->config_file, o->memory_limit, &text, &len);
-        if (rc >= 0)
-            return rc;
-        rc = plugbox_options_set_config(opts, text, len);
-        free(text);
-        if (rc != PLUGBOX_OK)
-            return report_host("cannot keep the configuration", rc);
-    }
+    int file_rc;
+    if (o->config_file &&
+        (file_rc = set_file_text("config file", o->config_file, o->memory_limit, opts, plugbox_options_set_config)) >= 0)
+        return file_rc;
     for (int i = 0; i < o->nconfig; i++) {
         const char *kv = o->config[i], *eq = strchr(kv, '=');
         char *key = strndup(kv, (size_t)(eq - kv));

@@ -8,7 +8,6 @@
 
 #include "artifact.h"
 #include "internal.h"
-#include "jsoncheck.h"
 
 static pthread_mutex_t g_setup_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_setup_ok; /* atomic */
@@ -244,16 +243,7 @@ static int learn_sample(pb_instance *in, pb_rt_guard *g, const plugbox_options *
 
 static int sample_check(const plugbox_options *o, pb_error *err)
 {
-    if (!o->sample)
-        return PLUGBOX_OK;
-    pb__json_error e;
-    int r = pb__json_check(o->sample, o->sample_len, &e);
-    if (r == PB__JSON_ENOMEM)
-        return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
-    if (r != PB__JSON_OK)
-        return pb__error_setf(err, PLUGBOX_INPUT, "sample is not valid %s: %s at line %zu, column %zu",
-                              r == PB__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
-    return PLUGBOX_OK;
+    return o->sample ? pb__check_json_text("sample", o->sample, o->sample_len, err) : PLUGBOX_OK;
 }
 
 static int compile_body(pb_call *c, pb_rt_guard *g)

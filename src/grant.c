@@ -60,21 +60,7 @@ int plugbox_options_add_function(plugbox_options *o, const char *name, plugbox_h
 
 int plugbox_options_set_config(plugbox_options *o, const char *json, size_t len)
 {
-    if (!o)
-        return PLUGBOX_ARGUMENT;
-    char *copy = NULL;
-    if (json) {
-        if (len == (size_t)-1)
-            len = strlen(json);
-        if (!(copy = pb_rt_malloc(len + 1)))
-            return PLUGBOX_HOST;
-        memcpy(copy, json, len);
-        copy[len] = 0;
-    }
-    free(o->config);
-    o->config = copy;
-    o->config_len = json ? len : 0;
-    return PLUGBOX_OK;
+    return o ? pb__options_text(&o->config, &o->config_len, json, len) : PLUGBOX_ARGUMENT;
 }
 
 int plugbox_options_set_config_value(plugbox_options *o, const char *key, const char *json, size_t len)
@@ -156,17 +142,25 @@ int pb__functions_copy(pb_functions *dst, const pb_functions *src)
 
 /* ---- into the guest ----------------------------------------------------------------------- */
 
+int pb__check_json_text(const char *what, const char *text, size_t len, pb_error *err)
+{
+    pb__json_error e;
+    int r = pb__json_check(text, len, &e);
+    if (r == PB__JSON_ENOMEM)
+        return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
+    if (r != PB__JSON_OK)
+        return pb__error_setf(err, PLUGBOX_INPUT, "%s is not valid %s: %s at line %zu, column %zu", what,
+                              r == PB__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+    return PLUGBOX_OK;
+}
+
 int pb__grant_check(const plugbox_options *o, pb_error *err)
 {
     if (!o->config)
         return PLUGBOX_OK;
-    pb__json_error e;
-    int r = pb__json_check(o->config, o->config_len, &e);
-    if (r == PB__JSON_ENOMEM)
-        return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(ENOMEM));
-    if (r != PB__JSON_OK)
-        return pb__error_setf(err, PLUGBOX_INPUT, "config is not valid %s: %s at line %zu, column %zu",
-                              r == PB__JSON_EUTF8 ? "UTF-8" : "JSON", e.message, e.line, e.column);
+    int r = pb__check_json_text("config", o->config, o->config_len, err);
+    if (r != PLUGBOX_OK)
+        return r;
     size_t i = 0;
     while (i < o->config_len && strchr(" \t\r\n", o->config[i]))
         i++;

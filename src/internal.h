@@ -229,6 +229,9 @@ size_t pb__utf8_copy(char *d, size_t room, const char *s, size_t n, size_t *used
 
 /* options.c */
 void pb__strings_free(char **v, size_t n);
+/* *text becomes a NUL-terminated copy of s[0..len) (len (size_t)-1: strlen), or NULL for a
+ * NULL s, and *text_len its length; the old text is freed. PLUGBOX_HOST out of memory. */
+int pb__options_text(char **text, size_t *text_len, const char *s, size_t len);
 int pb__strings_copy(char ***dst, const char *const *src, size_t n);
 extern const plugbox_options pb__default_options;
 static inline const plugbox_options *pb__opts(const plugbox_options *o) { return o ? o : &pb__default_options; }
@@ -274,6 +277,9 @@ uint32_t pb__host_call(pb_host *h, uint32_t index, uint32_t args, uint32_t len, 
 void pb__host_take(pb_host *h, uint32_t dst, uint32_t len);
 int pb__functions_copy(pb_functions *dst, const pb_functions *src);
 void pb__grants_free(pb_functions *f, pb_config_values *values);
+/* text[0..len) is JSON: else PLUGBOX_INPUT, "WHAT is not valid JSON: ... at line L, column C"
+ * in err (PLUGBOX_HOST out of memory). */
+int pb__check_json_text(const char *what, const char *text, size_t len, pb_error *err);
 /* The configuration's base text is JSON (else PLUGBOX_INPUT with line and column in err). */
 int pb__grant_check(const plugbox_options *o, pb_error *err);
 /* Hands the functions' names and o's configuration to the guest (guest/grant.c); *refused is

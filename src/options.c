@@ -60,23 +60,26 @@ static int set_string(char **slot, const char *s)
     return PLUGBOX_OK;
 }
 
-int plugbox_options_set_sample(plugbox_options *o, const char *json, size_t len)
+int pb__options_text(char **text, size_t *text_len, const char *s, size_t len)
 {
-    if (!o)
-        return PLUGBOX_ARGUMENT;
     char *copy = NULL;
-    if (json) {
+    if (s) {
         if (len == (size_t)-1)
-            len = strlen(json);
+            len = strlen(s);
         if (!(copy = pb_rt_malloc(len + 1)))
             return PLUGBOX_HOST;
-        memcpy(copy, json, len);
+        memcpy(copy, s, len);
         copy[len] = 0;
     }
-    free(o->sample);
-    o->sample = copy;
-    o->sample_len = json ? len : 0;
+    free(*text);
+    *text = copy;
+    *text_len = s ? len : 0;
     return PLUGBOX_OK;
+}
+
+int plugbox_options_set_sample(plugbox_options *o, const char *json, size_t len)
+{
+    return o ? pb__options_text(&o->sample, &o->sample_len, json, len) : PLUGBOX_ARGUMENT;
 }
 
 int plugbox_options_set_function(plugbox_options *o, const char *name)
