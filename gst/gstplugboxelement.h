@@ -46,6 +46,7 @@ struct _GstPlugboxFilter {
     gboolean stopping, flushing;
     plugbox_sandbox *in_call;
     GCond call_done;
+    guint call_waiters; /* threads waiting for call_done: signalled only then (a futex call) */
 
     /* the streaming thread's: the input of the current call, its regions of interest, and
      * scratch strings for reading the result */

@@ -146,7 +146,8 @@ gboolean gst_plugbox_end_call(GstPlugboxFilter *self)
 {
     GST_OBJECT_LOCK(self);
     self->in_call = NULL;
-    g_cond_broadcast(&self->call_done);
+    if (self->call_waiters)
+        g_cond_broadcast(&self->call_done);
     gboolean halted = self->stopping || self->flushing;
     GST_OBJECT_UNLOCK(self);
     return halted;
@@ -158,11 +159,13 @@ gboolean gst_plugbox_end_call(GstPlugboxFilter *self)
  * each tick until the call returns (the tick is only a retry, not a deadline). */
 void gst_plugbox_interrupt_call(GstPlugboxFilter *self)
 {
+    self->call_waiters++;
     while (self->in_call) {
         if (plugbox_sandbox_interrupt(self->in_call) != PLUGBOX_OK)
             GST_WARNING_OBJECT(self, "cannot interrupt the call");
         g_cond_wait_until(&self->call_done, GST_OBJECT_GET_LOCK(self), g_get_monotonic_time() + 10 * G_TIME_SPAN_MILLISECOND);
     }
+    self->call_waiters--;
 }
 
 /* ---- the streaming thread ------------------------------------------------------------------ */
