@@ -275,11 +275,12 @@ PLUGBOX_API int plugbox_options_set_config_value(plugbox_options *opts, const ch
  * record). It is decoded once, when the program is made, and dropped; the program's snapshot
  * keeps what decoding it made: its keys and the shapes of its objects. A fresh call whose
  * input has that form then finds them made instead of making them anew (a 1 KB GeoJSON input:
- * a fifth of the call's instructions). Inputs of another form decode as fast as without a
- * sample. The script cannot read the sample, but one timing how fast it makes objects could
- * tell which keys it had: it is no place for secrets. Stateful sandboxes learn the same from
- * their own calls. The text is copied, and checked when the program is made: text that is not JSON
- * makes plugbox_program_new fail with PLUGBOX_INPUT, naming line and column; decoding it counts
+ * a fifth of the call's instructions). Inputs of another form decode about as fast as
+ * without a sample (where a place's keys differ, its first object is made twice). The script
+ * cannot read the sample, but one timing how fast it makes objects could tell which keys it
+ * had: it is no place for secrets. Stateful sandboxes learn the same from their own calls.
+ * The text is copied, and checked when the program is made: text that is not JSON makes
+ * plugbox_program_new fail with PLUGBOX_INPUT, naming line and column; decoding it counts
  * against the memory limit. Scripts only: WebAssembly plugins ignore it. NULL: no sample.
  * Returns PLUGBOX_ARGUMENT for a NULL opts, PLUGBOX_HOST out of memory. */
 PLUGBOX_API int plugbox_options_set_sample(plugbox_options *opts, const char *json, size_t len);
