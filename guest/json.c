@@ -180,7 +180,7 @@ static void remember_length(decoder *d, uint32_t site, uint32_t len)
 static JSValue new_array(decoder *d, uint32_t site)
 {
     const struct length_slot *l = length_slot(d, site);
-    if (site && l->site == site && JS_NewArrayJSON)
+    if (l->site == site && JS_NewArrayJSON)
         return JS_NewArrayJSON(d->ctx, l->len);
     return JS_NewArray(d->ctx);
 }
@@ -664,7 +664,7 @@ typedef struct frame {
     uint32_t index;   /* array: the next index; object: keys filled in its model's shape */
     uint32_t shaped;  /* object: keys of the model shape it was made in, 0 if none */
     void *shape;      /* object: that shape (the object holds it while it is made in it) */
-    const struct model_slot *model; /* object: the slot it was found in */
+    struct model_slot *model; /* object: the slot its shape was found in */
     uint32_t site;    /* where it stands, for the model cache */
     JSAtom site_atom; /* the key it stands under, or its array's */
     uint8_t is_array;
@@ -695,13 +695,14 @@ static void remember_model(decoder *d, const frame *f, size_t level)
 {
     if (!JS_HoldJSONShape)
         return;
-    struct model_slot *m = find_model(d, f->site);
-    int same = m && f->shaped && f->shape == m->shape && f->index == f->shaped;
+    /* the slot it was made from, if it still holds that shape: no second search */
+    struct model_slot *m = f->model;
+    int same = f->shaped && m->site == f->site && f->shape == m->shape && f->index == f->shaped;
     if (same && m->nkeys >= f->nrec)
         return;
     if (!same) {
         void *shape = JS_HoldJSONShape(d->ctx, f->container, MODEL_KEYS);
-        if (!m)
+        if (!(m = find_model(d, f->site)))
             m = model_victim(d, f->site);
         model_drop(d, m);
         if (!shape)
@@ -800,7 +801,7 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
             }
             uint32_t shaped = 0;
             void *shape = NULL;
-            const struct model_slot *m = NULL;
+            struct model_slot *m = NULL;
             JSValue c = JS_UNDEFINED;
             if (!is_array && !empty && JS_NewObjectLikeJSON && (m = find_model(d, site)) != NULL &&
                 (shape = m->shape) != NULL)
