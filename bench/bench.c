@@ -1006,27 +1006,49 @@ static long statm_kib(int field)
     return v[field] < 0 ? -1 : v[field] * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* What a sandbox of the program costs the process: resident memory and address space a
- * sandbox, over 100 sandboxes, idle and after one call each. */
+/* The process's proportional set size in KiB: its resident pages, each divided by the number
+ * of mappings that share it (so a page of a program's image that 100 sandboxes map counts
+ * once, where the resident set counts it 100 times); -1 where the system does not tell. */
+static long pss_kib(void)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Pss: %ld kB", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+/* What a sandbox of the program costs the process: memory and address space a sandbox, over
+ * 100 sandboxes, idle and after one call each. Memory twice: resident (RSS) and proportional
+ * (PSS), which differ by the image pages the sandboxes share. */
 static void bench_density(struct env *e)
 {
     enum { BOXES = 100 };
     plugbox_sandbox *b[BOXES];
     char out[64];
-    long rss0 = statm_kib(1), vm0 = statm_kib(0);
+    long rss0 = statm_kib(1), vm0 = statm_kib(0), pss0 = pss_kib();
     for (int i = 0; i < BOXES; i++)
         if (plugbox_sandbox_new(e->program, NULL, &b[i]) != PLUGBOX_OK)
             die("density", "sandbox");
-    long rss1 = statm_kib(1), vm1 = statm_kib(0);
+    long rss1 = statm_kib(1), vm1 = statm_kib(0), pss1 = pss_kib();
     for (int i = 0; i < BOXES; i++)
         if (call_box(b[i], e->data, e->data_len, out, sizeof out) != 0)
             die("density", out);
-    long rss2 = statm_kib(1);
+    long rss2 = statm_kib(1), pss2 = pss_kib();
     for (int i = 0; i < BOXES; i++)
         plugbox_sandbox_free(b[i]);
-    printf("Density: %d sandboxes of this program: %.2f MB resident a sandbox idle, %.2f MB after one call "
-           "each; %.1f GiB of address space a sandbox.\n\n",
+    printf("Density: %d sandboxes of this program: %.2f MB resident (RSS) a sandbox idle, %.2f MB after one call "
+           "each; %.1f GiB of address space a sandbox.\n",
            BOXES, (rss1 - rss0) / 1024.0 / BOXES, (rss2 - rss0) / 1024.0 / BOXES, (vm1 - vm0) / 1048576.0 / BOXES);
+    if (pss0 >= 0 && pss1 >= 0 && pss2 >= 0)
+        printf("Proportional (PSS): %.2f MB a sandbox idle, %.2f MB after one call each.\n",
+               (pss1 - pss0) / 1024.0 / BOXES, (pss2 - pss0) / 1024.0 / BOXES);
+    printf("\n");
 }
 
 int main(int argc, char **argv)

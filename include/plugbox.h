@@ -26,7 +26,9 @@
  *   program  a script compiled once, with a snapshot of the sandbox after the engine's set-up
  *            and (function style) the script's top level. Immutable once created.
  *   sandbox  a live instance of a program. Every call starts from the program's snapshot and
- *            sees nothing an earlier call left, unless the sandbox was made stateful.
+ *            sees nothing an earlier call left, unless the sandbox was made stateful. The
+ *            sandboxes of a program share its snapshot's memory, copy-on-write: a sandbox
+ *            holds only the pages its calls wrote.
  *   options  limits and settings, read when a program or sandbox is created (copied: the
  *            options object may be changed or freed afterwards).
  *
@@ -93,10 +95,10 @@ extern "C" {
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
 #define PLUGBOX_VERSION_MINOR 6
-#define PLUGBOX_VERSION_PATCH 0
+#define PLUGBOX_VERSION_PATCH 1
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.6.0"
+#define PLUGBOX_VERSION "0.6.1"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -350,7 +352,10 @@ PLUGBOX_API const char *plugbox_program_error_message(const plugbox_program *pro
 PLUGBOX_API const char *plugbox_program_error_stack(const plugbox_program *prog);
 /* Bytes of sandbox memory the program's snapshot takes (the floor for a memory limit of its
  * sandboxes). It includes free heap kept for calls: up to 4 MiB, at most half of what the
- * program's memory limit leaves above the script's own state. */
+ * program's memory limit leaves above the script's own state. On Linux the snapshot is a
+ * sealed memory file (memfd) that every sandbox of the program maps privately: the program
+ * holds one file descriptor (close-on-exec) while it lives; where no memory file can be made,
+ * it keeps a private copy that each sandbox copies. */
 PLUGBOX_API size_t plugbox_program_footprint(const plugbox_program *prog);
 
 /* ---- sandbox ------------------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 
 #include "extism.h"
 #include "internal.h"
+#include "testing.h"
 
 static void instantiate(void *arg)
 {
@@ -88,31 +89,48 @@ static int page_is_zero(const uint8_t *p)
     return acc == 0;
 }
 
+/* Images are shared (pb_rt_image_share) unless a test turned it off (testing.h). */
+static int g_unshared;
+
+void pb__images_shared(int on) { __atomic_store_n(&g_unshared, !on, __ATOMIC_RELAXED); }
+
 /* The snapshot keeps free heap (see engine.c): its zero pages are only flagged, so they take
- * no host memory (a large calloc maps zero pages lazily) and restores zero them without
- * reading the image. With `from`, the image the instance was loaded from, pages the dirty map
- * shows untouched since are known without reading them. */
+ * no host memory (holes in the image's file, or a large calloc's lazily mapped zeros) and
+ * restores zero them without reading the image. With `from`, the image the instance was
+ * loaded from, pages the dirty map shows untouched since are known without reading them. */
 int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
 {
     wasm_rt_memory_t *m = in->mem;
     size_t pages = (size_t)m->size >> PB_PAGE_SHIFT;
-    img->bytes = pb_rt_calloc(m->size ? m->size : 1, 1);
+    img->bytes = NULL;
+    img->fd = -1;
     img->zero = pb_rt_calloc(pages ? pages : 1, 1);
     img->state = pb_rt_malloc(in->mod->instance_size);
-    if (!img->bytes || !img->zero || !img->state) {
+    if (!img->zero || !img->state) {
         pb__image_free(img);
         return PLUGBOX_HOST;
     }
     const uint8_t *map = pb_rt_dirty_map(m);
     size_t from_pages = from ? (size_t)from->size >> PB_PAGE_SHIFT : 0;
     for (size_t i = 0; i < pages; i++) {
-        const uint8_t *page = m->data + (i << PB_PAGE_SHIFT);
         if (from && !map[i] && (i >= from_pages || from->zero[i]))
             img->zero[i] = 1; /* zero then, untouched since */
-        else if (page_is_zero(page))
-            img->zero[i] = 1;
         else
-            memcpy(img->bytes + (i << PB_PAGE_SHIFT), page, (size_t)1 << PB_PAGE_SHIFT);
+            img->zero[i] = page_is_zero(m->data + (i << PB_PAGE_SHIFT));
+    }
+    const uint8_t *shared;
+    if (!__atomic_load_n(&g_unshared, __ATOMIC_RELAXED) &&
+        pb_rt_image_share(m->data, img->zero, m->size, &img->fd, &shared) == 0) {
+        img->bytes = (uint8_t *)shared;
+    } else {
+        /* no memory file here (or none left): a private copy, which every sandbox copies */
+        if (!(img->bytes = pb_rt_calloc(m->size ? m->size : 1, 1))) {
+            pb__image_free(img);
+            return PLUGBOX_HOST;
+        }
+        for (size_t i = 0; i < pages; i++)
+            if (!img->zero[i])
+                memcpy(img->bytes + (i << PB_PAGE_SHIFT), m->data + (i << PB_PAGE_SHIFT), (size_t)1 << PB_PAGE_SHIFT);
     }
     img->size = m->size;
     memcpy(img->state, in->w, in->mod->instance_size);
@@ -123,14 +141,18 @@ int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from)
 
 void pb__image_free(pb_image *img)
 {
-    free(img->bytes);
+    if (img->bytes && img->fd >= 0)
+        pb_rt_image_unshare(img->fd, img->bytes, img->size);
+    else
+        free(img->bytes);
     free(img->zero);
     free(img->state);
     img->bytes = img->zero = img->state = NULL;
+    img->fd = -1;
 }
 
 /* Makes the instance equal to the image: memory (only dirty pages unless full) and state.
- * A fresh instance is smaller than the image: it grows first and is copied in full. Returns
+ * A fresh instance is smaller than the image: it grows first and is loaded in full. Returns
  * PLUGBOX_HOST (errno set) when the host refused: the instance must then be loaded again,
  * in full, before it runs. */
 int pb__image_load(pb_instance *in, const pb_image *img, int full)
@@ -138,15 +160,16 @@ int pb__image_load(pb_instance *in, const pb_image *img, int full)
     wasm_rt_memory_t *m = in->mem;
     int fresh = 0;
     if (m->size < img->size) {
-        /* a new instance (the idle sandbox's memory is then only the image's data) */
+        /* a new instance (the idle sandbox's memory is then only the image's data); a shared
+         * image is mapped over it, which makes it accessible */
         uint32_t delta = img->size / 65536 - m->pages;
-        if (pb_rt_mprotect(m->data + m->size, (size_t)delta * 65536, PROT_READ | PROT_WRITE) != 0)
+        if (img->fd < 0 && pb_rt_mprotect(m->data + m->size, (size_t)delta * 65536, PROT_READ | PROT_WRITE) != 0)
             return PLUGBOX_HOST;
         m->pages += delta;
         m->size = img->size;
         fresh = 1;
     }
-    if (pb_rt_restore(m, img->bytes, img->zero, img->size, full, fresh) != 0)
+    if (pb_rt_restore(m, img->bytes, img->zero, img->fd, img->size, full, fresh) != 0)
         return PLUGBOX_HOST;
     /* the state is every byte of the instance outside its live ranges */
     const pb_rt_module *mod = in->mod;

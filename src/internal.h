@@ -124,6 +124,7 @@ struct pb_instance {
 /* A snapshot: linear memory bytes and the instance's state (rt/module.h). */
 typedef struct pb_image {
     uint8_t *bytes;          /* the memory, size bytes; its zero pages never written (not resident) */
+    int fd;                  /* the file bytes maps (shared: pb_rt_image_share), or -1 (a copy) */
     uint8_t *zero;           /* per page (PB_PAGE_SHIFT): 1 when all zeros */
     uint32_t size;
     uint8_t *state;          /* the instance's bytes when it was taken */

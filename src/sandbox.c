@@ -341,6 +341,8 @@ int pb__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
     return call(sb, &a, &out, &out_len, NULL);
 }
 
+int pb__program_image_shared(const plugbox_program *p) { return p && p->image.bytes && p->image.fd >= 0; }
+
 int pb__sandbox_pristine(plugbox_sandbox *sb)
 {
     const pb_image *img = &sb->program->image;

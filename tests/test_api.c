@@ -906,6 +906,54 @@ static void t_typescript(void)
     plugbox_options_free(o);
 }
 
+/* Sandboxes of one program share its snapshot's pages (a memory file each maps privately):
+ * what one writes, in JavaScript or below it, no other sees, nor any later fresh call of its
+ * own, and a trap brings it back. The same calls run again with private copies of the image,
+ * the way a system without memory files runs them. */
+static void t_images_shared(void)
+{
+    static const char src[] = "var seen = [typeof globalThis.leak, globalThis.n || 0, typeof {}.evil];\n"
+                              "globalThis.leak = 1; globalThis.n = (globalThis.n || 0) + data.add;\n"
+                              "Object.prototype.evil = 1;\n"
+                              "new Uint8Array(data.bytes).fill(9);\n" /* 8 MB grows the memory */
+                              "JSON.stringify(seen)";
+    static const char *const fresh_seen = "\"[\\\"undefined\\\",0,\\\"undefined\\\"]\"";
+    for (int shared = 1; shared >= 0; shared--) {
+        pb__images_shared(shared);
+        plugbox_options *o = plugbox_options_new();
+        plugbox_options_set_stateful(o, 1);
+        plugbox_program *p;
+        CHECK_EQ_INT(plugbox_program_new(engine, src, sizeof src - 1, NULL, &p), PLUGBOX_OK);
+        CHECK_EQ_INT(pb__program_image_shared(p), shared);
+        plugbox_sandbox *a, *b, *c;
+        CHECK_EQ_INT(plugbox_sandbox_new(p, o, &a), PLUGBOX_OK);
+        CHECK_EQ_INT(plugbox_sandbox_new(p, NULL, &b), PLUGBOX_OK);
+        int rc;
+        CHECK_STR(call(a, "{\"add\":1,\"bytes\":10}", &rc), fresh_seen);
+        CHECK_STR(call(a, "{\"add\":2,\"bytes\":8000000}", &rc), "\"[\\\"number\\\",1,\\\"number\\\"]\"");
+        for (int i = 0; i < 2; i++) {
+            CHECK_STR(call(b, "{\"add\":5,\"bytes\":8000000}", &rc), fresh_seen);
+            CHECK(pb__sandbox_pristine(b));
+        }
+        CHECK_EQ_INT(pb__sandbox_call_raw(b, 0xfffffff0u, 64), PLUGBOX_TRAP);
+        CHECK_STR(call(b, "{\"add\":5,\"bytes\":10}", &rc), fresh_seen);
+        CHECK(pb__sandbox_pristine(b));
+        CHECK_EQ_INT(plugbox_sandbox_new(p, NULL, &c), PLUGBOX_OK); /* made after a wrote */
+        CHECK(pb__sandbox_pristine(c));
+        CHECK_STR(call(c, "{\"add\":1,\"bytes\":10}", &rc), fresh_seen);
+        CHECK_STR(call(a, "{\"add\":1,\"bytes\":10}", &rc), "\"[\\\"number\\\",3,\\\"number\\\"]\"");
+        /* a trap takes a stateful sandbox back to the snapshot */
+        CHECK_EQ_INT(pb__sandbox_call_raw(a, 0xfffffff0u, 64), PLUGBOX_TRAP);
+        CHECK_STR(call(a, "{\"add\":1,\"bytes\":10}", &rc), fresh_seen);
+        plugbox_sandbox_free(a);
+        plugbox_sandbox_free(b);
+        plugbox_sandbox_free(c);
+        plugbox_program_free(p);
+        plugbox_options_free(o);
+    }
+    pb__images_shared(1);
+}
+
 static const test_case cases[] = {
     {"typescript", t_typescript},
     {"live_limits", t_live_limits},
@@ -939,6 +987,7 @@ static const test_case cases[] = {
     {"result_encoding", t_result_encoding},
     {"stringify_internal_lists", t_stringify_internal_lists},
     {"models_kept", t_models_kept},
+    {"images_shared", t_images_shared},
 };
 
 int main(int argc, char **argv)

@@ -3,6 +3,7 @@
  * rt.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -589,6 +590,16 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *m, uint32_t delta)
     return old;
 }
 
+/* [p, p + n) of a reservation back to what it was made as: anonymous, no access, reading as
+ * zeros; whatever was mapped there (an image's file, written pages) goes. One call, where
+ * dropping pages and then changing their protection took two; and it charges no memory, so
+ * that it fails, if it does, before anything was unmapped. */
+static int unmap_pages(uint8_t *p, size_t n)
+{
+    void *r = mmap(p, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    return r == (void *)p ? 0 : -1;
+}
+
 void wasm_rt_free_memory(wasm_rt_memory_t *m)
 {
     if (!m->data)
@@ -601,8 +612,7 @@ void wasm_rt_free_memory(wasm_rt_memory_t *m)
     if (used > PB_WASM_SPAN)
         used = PB_WASM_SPAN;
     size_t map_used = (used >> PB_PAGE_SHIFT) + 1;
-    if (madvise(m->data, used, MADV_DONTNEED) != 0 || mprotect(m->data, m->size, PROT_NONE) != 0 ||
-        madvise(base + PB_HEADER_BYTES, map_used, MADV_DONTNEED) != 0) {
+    if (unmap_pages(m->data, used) != 0 || madvise(base + PB_HEADER_BYTES, map_used, MADV_DONTNEED) != 0) {
         munmap(base, RESERVATION);
     } else {
         pthread_mutex_lock(&g_lock);
@@ -769,7 +779,22 @@ static void zero_run(void *arg, size_t first, size_t count)
     memset(c->data + (first << PB_PAGE_SHIFT), 0, count << PB_PAGE_SHIFT);
 }
 
-int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full,
+/* The image's file over the memory's first `size` bytes, privately: read only first, so that
+ * the mapping charges no memory and fails, if it does, before the old pages are gone; then
+ * writable (an mprotect that fails leaves it read only, never unmapped). */
+static int map_image(uint8_t *data, uint32_t size, int fd)
+{
+    if (fail_now()) {
+        errno = ENOMEM;
+        return -1;
+    }
+    void *r = mmap(data, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+    if (r != (void *)data)
+        return -1;
+    return pb_rt_mprotect(data, size, PROT_READ | PROT_WRITE);
+}
+
+int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, int fd, uint32_t size, int full,
                   int fresh)
 {
     uint8_t *map = pb_rt_dirty_map(m);
@@ -781,7 +806,13 @@ int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero
         errno = EINVAL;
         return -1;
     }
-    if (full) {
+    if (full && fd >= 0) {
+        /* nothing copied: the pages the guest wrote go back to the system, and the memory
+         * reads the image's again, shared with every other memory restored from it */
+        if (map_image(m->data, size, fd) != 0)
+            return -1;
+        memset(map, 0, snap_pages);
+    } else if (full) {
         copy_back(&c, 0, snap_pages);
         memset(map, 0, snap_pages);
     } else {
@@ -802,6 +833,66 @@ int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero
         m->pages = size / WASM_PAGE;
     }
     return 0;
+}
+
+/* ---- shared images ------------------------------------------------------------------------- */
+
+static int write_at(int fd, const uint8_t *p, size_t n, off_t at)
+{
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
+int pb_rt_image_share(const uint8_t *data, const uint8_t *zero, uint32_t size, int *fd, const uint8_t **bytes)
+{
+    if (fail_now() || !size) {
+        errno = size ? ENOMEM : EINVAL;
+        return -1;
+    }
+    int f = memfd_create("plugbox-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (f < 0)
+        return -1;
+    size_t pages = (size_t)size >> PB_PAGE_SHIFT;
+    int ok = ftruncate(f, size) == 0;
+    for (size_t i = 0; ok && i < pages;) {
+        if (zero[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < pages && !zero[j])
+            j++;
+        ok = write_at(f, data + (i << PB_PAGE_SHIFT), (j - i) << PB_PAGE_SHIFT, (off_t)(i << PB_PAGE_SHIFT)) == 0;
+        i = j;
+    }
+    /* sealed: nothing, a bug of ours included, can change an image memories map */
+    void *p = MAP_FAILED;
+    if (ok && fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0)
+        p = mmap(NULL, size, PROT_READ, MAP_SHARED, f, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        close(f);
+        errno = err;
+        return -1;
+    }
+    *fd = f;
+    *bytes = p;
+    return 0;
+}
+
+void pb_rt_image_unshare(int fd, const uint8_t *bytes, uint32_t size)
+{
+    munmap((void *)bytes, size);
+    close(fd);
 }
 
 /* ---- tables ----------------------------------------------------------------------------------- */

@@ -16,6 +16,8 @@
  *  - each linear memory is one reservation: a dirty map (one byte per 1 KiB page, written by
  *    every guest store, see guest/wasm2c.sh) followed by 8 GiB of address space, so that any
  *    32-bit address plus offset lands inside it; reservations are recycled, never leaked;
+ *  - a snapshot's memory can be a sealed memory file that memories map privately: they share
+ *    its pages until they write them, and a restore in full maps it again instead of copying;
  *  - a watchdog thread, started on first use (and again in a child after fork), stops guest
  *    code that outlives its deadline: first by a word the engine polls (a clean JavaScript
  *    stop), then through the check word;
@@ -158,14 +160,25 @@ int pb_rt_instantiate(void (*init)(void *), void *arg);
 /* Brings the memory back to `size` bytes equal to image[0..size), zero[i] telling that page i
  * of the image (PB_PAGE_SHIFT) is all zeros: only the pages marked dirty since the last
  * restore are rewritten (all of them when full != 0, after a trap, when a store may have
- * escaped the map); pages above `size` are zeroed and made inaccessible. `fresh`: the memory
- * is a new instance's, all zeros but where its set-up wrote: restored in full, with the
- * image's zero pages left untouched where they read as zeros already, so that they take no
- * memory. Returns 0, or -1 (errno set)
- * when the pages above `size` could not be made inaccessible: the memory then still has its
- * larger size, zeroed, and must be restored again before guest code runs. */
-int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, uint32_t size, int full,
+ * escaped the map); pages above `size` are zeroed and made inaccessible. `fd`: the image's
+ * file (pb_rt_image_share), or -1. With a file, a restore in full maps it privately over the
+ * memory instead of copying: the memory shares the image's pages, in the system's page cache,
+ * until it writes them. `fresh`: the memory is a new instance's, all zeros but where its
+ * set-up wrote: restored in full; without a file, the image's zero pages are left untouched
+ * where they read as zeros already, so that they take no memory. Returns 0, or -1 (errno set)
+ * when the host refused a mapping or a protection: the memory must then be restored again, in
+ * full, before guest code runs (it may still have its larger size, zeroed, or read only). */
+int pb_rt_restore(wasm_rt_memory_t *m, const uint8_t *image, const uint8_t *zero, int fd, uint32_t size, int full,
                   int fresh);
+
+/* A snapshot's memory as a sealed memory file (memfd) that restores map privately: the pages
+ * of data[0..size) that zero[] does not flag are written to it, the others left as holes (they
+ * take no memory), and it is mapped read-only. The way wasmtime shares a module's memory image
+ * between instances: a hundred idle sandboxes of one program hold one copy of it, not a
+ * hundred. Returns 0 with *fd and *bytes (size bytes; pb_rt_image_unshare gives them back), or
+ * -1 (errno set) with nothing made: the caller keeps a private copy instead. */
+int pb_rt_image_share(const uint8_t *data, const uint8_t *zero, uint32_t size, int *fd, const uint8_t **bytes);
+void pb_rt_image_unshare(int fd, const uint8_t *bytes, uint32_t size);
 
 /* ---- host resources -------------------------------------------------------------------------
  * Every allocation, mapping and thread the library takes goes through these, so that a test
