@@ -127,6 +127,14 @@ plugbox_sandbox *gst_plugbox_current_box(GstPlugboxFilter *self);
  * set) ends the running call and waits until the streaming thread is out of it. */
 gboolean gst_plugbox_begin_call(GstPlugboxFilter *self, plugbox_sandbox *box);
 gboolean gst_plugbox_end_call(GstPlugboxFilter *self);
+/* The same for a buffer's call, each under one lock. enter: the sandbox (a new one swapped in;
+ * NULL when there is none: let the buffer pass) and the settings the call follows, and the
+ * call begun; GST_FLOW_FLUSHING when stopping or flushing, with no call begun. leave: the
+ * call ended, and counted (us: its time) unless a stop or a flush interrupted it (rc); TRUE
+ * when the element is stopping or flushing. */
+GstFlowReturn gst_plugbox_enter_buffer(GstPlugboxFilter *self, plugbox_sandbox **box, GstPlugboxOnError *on_error,
+                                       GstPlugboxDataAccess *access);
+gboolean gst_plugbox_leave_buffer(GstPlugboxFilter *self, int rc, gdouble us);
 void gst_plugbox_interrupt_call(GstPlugboxFilter *self);
 /* A script error: a warning (rate-limited), or an error with on-error=fail. */
 GstFlowReturn gst_plugbox_script_error(GstPlugboxFilter *self, GstPlugboxOnError on_error, const char *msg,

@@ -190,13 +190,12 @@ static GstStateChangeReturn gst_plugbox_filter_change_state(GstElement *element,
 static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
 {
     GstPlugboxFilter *self = GST_PLUGBOX_FILTER(trans);
-    plugbox_sandbox *box = gst_plugbox_current_box(self); /* a new script: from this buffer on */
-    GST_OBJECT_LOCK(self);
-    GstPlugboxOnError on_error = self->on_error;
-    GstPlugboxDataAccess access = self->data_access;
-    GST_OBJECT_UNLOCK(self);
-    if (!box)
-        return GST_FLOW_OK;
+    plugbox_sandbox *box;
+    GstPlugboxOnError on_error;
+    GstPlugboxDataAccess access;
+    GstFlowReturn entered = gst_plugbox_enter_buffer(self, &box, &on_error, &access);
+    if (!box || entered != GST_FLOW_OK)
+        return entered;
 
     gst_plugbox_describe_buffer(self, buf);
     const char *out;
@@ -205,20 +204,15 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     gboolean bytes = access != GST_PLUGBOX_DATA_ACCESS_NONE, write = access == GST_PLUGBOX_DATA_ACCESS_READWRITE;
     GstMapInfo map;
     if (bytes && !gst_buffer_map(buf, &map, write ? GST_MAP_READWRITE : GST_MAP_READ)) {
+        gst_plugbox_end_call(self);
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("cannot map the buffer"), (NULL));
         return GST_FLOW_ERROR;
-    }
-    if (!gst_plugbox_begin_call(self, box)) {
-        if (bytes)
-            gst_buffer_unmap(buf, &map);
-        return GST_FLOW_FLUSHING;
     }
     gint64 t0 = g_get_monotonic_time();
     int rc = bytes ? plugbox_sandbox_call_bytes(box, self->input->str, self->input->len, map.data, map.size,
                                                 write ? PLUGBOX_BYTES_WRITE : PLUGBOX_BYTES_READ, &out, &out_len)
                    : plugbox_sandbox_call(box, self->input->str, self->input->len, &out, &out_len);
-    gdouble us = (gdouble)(g_get_monotonic_time() - t0);
-    gboolean halted = gst_plugbox_end_call(self);
+    gboolean halted = gst_plugbox_leave_buffer(self, rc, (gdouble)(g_get_monotonic_time() - t0));
     if (bytes)
         gst_buffer_unmap(buf, &map);
     if (rc == PLUGBOX_INTERRUPTED && halted)
@@ -235,15 +229,11 @@ static GstFlowReturn gst_plugbox_filter_transform_ip(GstBaseTransform *trans, Gs
     } else {
         msg = plan.error ? plan.error : NOT_JSON; /* the buffer is left as it was */
     }
-
-    GST_OBJECT_LOCK(self);
-    self->calls++;
-    self->total_us += us;
-    if (us > self->max_us)
-        self->max_us = us;
-    if (msg)
+    if (msg) {
+        GST_OBJECT_LOCK(self);
         self->errors++;
-    GST_OBJECT_UNLOCK(self);
+        GST_OBJECT_UNLOCK(self);
+    }
 
     GstFlowReturn ret = msg ? gst_plugbox_script_error(self, on_error, msg, stack) : pass ? GST_FLOW_OK : GST_BASE_TRANSFORM_FLOW_DROPPED;
     gst_plugbox_plan_clear(&plan);
