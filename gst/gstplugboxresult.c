@@ -379,11 +379,15 @@ gboolean gst_plugbox_plan_result(GstPlugboxFilter *self, Plan *p, const char *js
         p->drop = TRUE;
         return TRUE;
     }
-    GstPlugboxJsonReader r = {json, json + len}, check = r;
-    if (!gst_plugbox_json_skip(&check) || gst_plugbox_json_peek(&check) != GST_PLUGBOX_JSON_NONE || check.p != check.end)
-        return plan_fail(p, NOT_JSON);
-    if (gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_OBJECT)
-        return TRUE; /* anything else passes */
+    GstPlugboxJsonReader r = {json, json + len};
+    if (gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_OBJECT) {
+        /* anything else passes, if it is JSON */
+        if (!gst_plugbox_json_skip(&r) || gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_NONE || r.p != r.end)
+            return plan_fail(p, NOT_JSON);
+        return TRUE;
+    }
+    /* An object is checked as it is read, in one pass: every member is either read by what
+     * takes it (each reader checks its grammar) or skipped, which checks it too. */
     gboolean more = TRUE;
     gst_plugbox_json_enter_object(&r);
     while (gst_plugbox_json_member(&r, self->key, &more) && more) {
@@ -391,7 +395,8 @@ gboolean gst_plugbox_plan_result(GstPlugboxFilter *self, Plan *p, const char *js
         GstPlugboxJsonType t = gst_plugbox_json_peek(&r);
         if (!strcmp(k, "drop")) {
             p->drop = t == GST_PLUGBOX_JSON_TRUE;
-            gst_plugbox_json_skip(&r);
+            if (!gst_plugbox_json_skip(&r))
+                return plan_fail(p, NOT_JSON);
         } else if (!strcmp(k, "rois") && t == GST_PLUGBOX_JSON_ARRAY) {
             if (!plan_rois(self, p, &r))
                 return FALSE;
@@ -404,7 +409,9 @@ gboolean gst_plugbox_plan_result(GstPlugboxFilter *self, Plan *p, const char *js
             return plan_fail(p, NOT_JSON);
         }
     }
-    return !more || plan_fail(p, NOT_JSON);
+    if (more || gst_plugbox_json_peek(&r) != GST_PLUGBOX_JSON_NONE || r.p != r.end)
+        return plan_fail(p, NOT_JSON); /* cut short, or something after the object */
+    return TRUE;
 }
 
 /* ---- applying a plan ---- */

@@ -793,6 +793,53 @@ static void t_plugin(void)
     g_free(launch);
 }
 
+/* A plugin's output is any bytes (here the configuration's "name", which the kernel plugin's
+ * export `config` returns as it is): what is not one JSON text, anywhere in it, is an error
+ * and leaves the buffer as it was; the rest is read as a script's result would be. */
+static void t_plugin_results(void)
+{
+    static const struct {
+        const char *out;
+        guint errors, passed; /* of two frames */
+    } cases[] = {
+        {"{\"drop\":true}", 0, 0},
+        {" {\"drop\" : true}\n", 0, 0},
+        {"{\"drop\":false,\"other\":[1,{\"a\":null}]}", 0, 2},
+        {"[1,2]", 0, 2},
+        {"{\"drop\":true,", 2, 2},
+        {"{\"drop\":true} x", 2, 2},
+        {"{\"drop\":true}{}", 2, 2},
+        {"{\"drop\":tru}", 2, 2},
+        {"{\"drop\":true,\"x\":[1,]}", 2, 2},
+        {"{\"drop\":[}", 2, 2},
+        {"{\"rois\":[{\"x\":1},]}", 2, 2},
+        {"{\"rois\":[{\"x\":1}],\"drop\":true", 2, 2},
+        {"{\"meta\":{\"a\":1}", 2, 2},
+        {"{\"message\":{\"a\":1},\"drop\":true}]", 2, 2},
+        {"[1,2", 2, 2},
+    };
+    gchar *location = g_strdup_printf("%s/kernel.wasm", g_getenv("PLUGINS"));
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        GString *config = g_string_new("{\"name\":");
+        gst_plugbox_json_put_string(config, cases[i].out);
+        g_string_append_c(config, '}');
+        GstElement *f = gst_element_factory_make("plugboxfilter", NULL);
+        g_object_set(f, "location", location, "function", "config", "config", config->str, NULL);
+        GstHarness *h = gst_harness_new_with_element(f, "sink", "src");
+        gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=4,height=2,framerate=10/1");
+        guint passed = push_frames(h, 2, NULL);
+        guint64 errors = 0;
+        g_object_get(f, "errors", &errors, NULL);
+        if (passed != cases[i].passed || errors != cases[i].errors)
+            g_printerr("output %s: %u passed, %" G_GUINT64_FORMAT " errors\n", cases[i].out, passed, errors);
+        CHECK(passed == cases[i].passed && errors == cases[i].errors);
+        gst_harness_teardown(h);
+        gst_object_unref(f);
+        g_string_free(config, TRUE);
+    }
+    g_free(location);
+}
+
 /* examples/zone.js: detections filtered by class, confidence and polygon; entering posts.
  * launch: the element, with the rule's location (zone.js or one of its twins) */
 static void zone_rule(gchar *launch)
@@ -1256,7 +1303,8 @@ static const test_case cases[] = {
     {"name_budget", t_name_budget},     {"rois_cap", t_rois_cap},
     {"config_hot", t_config_hot},       {"zone_config", t_zone_config},
     {"events", t_events},               {"event_errors", t_event_errors},
-    {"plugin", t_plugin},               {"zone_rust", t_zone_rust},         {"zone_as", t_zone_as},
+    {"plugin", t_plugin},               {"plugin_results", t_plugin_results},
+    {"zone_rust", t_zone_rust},         {"zone_as", t_zone_as},
 };
 
 int main(int argc, char **argv)
