@@ -759,8 +759,9 @@ static decoder the_decoder;
 JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_status *status)
 {
     decoder *d = &the_decoder;
-    frame *stack = NULL;
-    size_t depth = 0, cap = 0;
+    /* the first levels on the C stack: a small input then allocates nothing for its nesting */
+    frame first[16], *stack = first;
+    size_t depth = 0, cap = sizeof first / sizeof first[0];
     JSValue result = JS_EXCEPTION;
     int rc = -1;
     const uint8_t *start = (const uint8_t *)text, *end = start + len, *p = start;
@@ -779,12 +780,14 @@ JSValue pb_json_decode(JSContext *ctx, const char *text, size_t len, pb_json_sta
         case '{':
         case '[': {
             if (depth == cap) {
-                size_t nc = grown(cap ? cap : 16, depth + 1, sizeof *stack);
-                frame *ns = nc ? realloc(stack, nc * sizeof *ns) : NULL;
+                size_t nc = grown(cap, depth + 1, sizeof *stack);
+                frame *ns = nc ? realloc(stack == first ? NULL : stack, nc * sizeof *ns) : NULL;
                 if (!ns) {
                     rc = -2;
                     goto fail;
                 }
+                if (stack == first)
+                    memcpy(ns, first, sizeof first);
                 stack = ns;
                 cap = nc;
             }
@@ -1036,7 +1039,8 @@ done:
     d->nfilled = 0;
     status->offset = (size_t)(p - start);
     status->error = rc == 0 ? PB_JSON_OK : rc == -2 ? PB_JSON_NOMEM : rc == -3 ? PB_JSON_ENGINE : PB_JSON_SYNTAX;
-    free(stack);
+    if (stack != first)
+        free(stack);
     free(d->scratch);
     d->scratch = NULL;
     return result;
