@@ -67,6 +67,15 @@ static void test_shared_image(void)
     make_image(want, zero);
     int fd = -1;
     const uint8_t *bytes = NULL;
+    int probe = memfd_create("plugbox-probe", MFD_CLOEXEC);
+    if (probe < 0) { /* a seccomp filter may refuse memory files: then sharing says so */
+        fprintf(stderr, "no memory files here (%s): only the refusal is checked\n", strerror(errno));
+        CHECK(pb_rt_image_share(want, zero, (uint32_t)size, &fd, &bytes) != 0 && fd < 0 && !bytes);
+        free(want);
+        free(zero);
+        return;
+    }
+    close(probe);
     CHECK_EQ_INT(pb_rt_image_share(want, zero, (uint32_t)size, &fd, &bytes), 0);
     CHECK(fd >= 0 && bytes && memcmp(bytes, want, size) == 0);
     /* sealed: the file cannot be written, grown or shrunk */
