@@ -10,6 +10,9 @@
 # src/rt/rt_check.h (the stack's floor, a stop) - but for the loops of QuickJS's interpreter,
 # which polls for a stop itself at every backward jump and call (a check per bytecode would
 # cost ~10%).
+# An instance that a snapshot's image replaces at once does not write its data segments
+# (pb_rt_load_data): 360 KB copied into fresh pages, then thrown away, was most of making a
+# sandbox.
 # IN.wasm keeps its name section, to find that function; wasm2c gets the module without it,
 # so that it names every function and global by its index, as src/ expects.
 # Fails loudly if wasm2c's output does not have the shape this relies on (wabt 1.0.32).
@@ -38,6 +41,12 @@ for line in "$store" "$fill" "$copy" "$prologue"; do
         exit 1
     fi
 done
+# an instance that an image replaces at once skips its data segments (pb_rt_load_data)
+data='  LOAD_DATA(instance->w2c_memory, '
+if ! grep -q "^$data" "$tmp/engine.c"; then
+    echo "wasm2c.sh: no '$data' line in wasm2c output" >&2
+    exit 1
+fi
 # passive data segments would write without marking once running: the guest has none
 if grep -Eq '(^|[^_a-z])memory_init\(&' "$tmp/engine.c"; then
     echo "wasm2c.sh: the module uses memory.init; link the guest without passive data segments" >&2
@@ -55,6 +64,7 @@ sed -e "s|^$store\$|    PB_MARK_DIRTY(mem, addr);                               
     -e "s|^$fill\$|  PB_MARK_DIRTY_RANGE(mem, d, n);\n&|" \
     -e "s|^$copy\$|  PB_MARK_DIRTY_RANGE(dest, dest_addr, n);\n&|" \
     -e "s|^$prologue\$|#include \"rt_check.h\"\n#define FUNC_PROLOGUE PB_RT_CHECK()|" \
+    -e "s|^$data|  if (pb_rt_load_data()) LOAD_DATA(instance->w2c_memory, |" \
     -e 's|^#include "engine.h"$|#include "engine.h"\n#include "rt_layout.h"|' \
     -e 's|(\*Z_plugboxZ_stack_left)(instance->Z_plugbox_instance)|pb_rt_native_left()|g' \
     -e "s|^$last_helper\$|&\n#include \"rt_access.h\"|" \

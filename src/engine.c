@@ -94,7 +94,7 @@ int plugbox_engine_new(plugbox_engine **out)
     if (process_setup() != 0)
         return PLUGBOX_HOST;
     plugbox_engine *e = pb_rt_calloc(1, sizeof *e);
-    pb_instance *in = e ? pb__instance_new(&pb__engine_module, NULL) : NULL;
+    pb_instance *in = e ? pb__instance_new(&pb__engine_module, NULL, 0) : NULL;
     if (!in) {
         int err = errno;
         free(e);
@@ -156,7 +156,7 @@ static int ts_base(plugbox_engine *e, pb_error *err)
     pthread_mutex_lock(&e->ts_lock);
     int rc = PLUGBOX_OK;
     if (!e->ts_ready) {
-        pb_instance *in = pb__instance_new(&pb__engine_module, NULL);
+        pb_instance *in = pb__instance_new(&pb__engine_module, NULL, 1);
         if (!in) {
             pthread_mutex_unlock(&e->ts_lock);
             return pb__error_setf(err, PLUGBOX_HOST, "host resource exhausted: %s", strerror(errno));
@@ -300,7 +300,7 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
     opts = pb__opts(opts);
     int rc0;
     plugbox_program *p = pb__program_alloc(engine);
-    pb_instance *in = p ? pb__instance_new(&pb__engine_module, NULL) : NULL;
+    pb_instance *in = p ? pb__instance_new(&pb__engine_module, NULL, 1) : NULL;
     if (!in) {
         int err = errno;
         pb__program_release(p);

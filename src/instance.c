@@ -16,7 +16,7 @@ static void instantiate(void *arg)
     in->mod->instantiate(in->w, in->mod->n_imports ? (void *)&in->table : (void *)&in->imports);
 }
 
-pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *plan)
+pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *plan, int image_follows)
 {
     pb_instance *in = pb_rt_calloc(1, sizeof *in);
     if (!in)
@@ -49,7 +49,7 @@ pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *pla
     in->mod = mod;
     in->imports = &in->host;
     in->mem = (wasm_rt_memory_t *)((char *)in->w + mod->memory_offset);
-    if (pb_rt_instantiate(instantiate, in) != 0) {
+    if (pb_rt_instantiate(instantiate, in, !image_follows) != 0) {
         int err = errno;
         mod->free(in->w); /* what was made before the failure */
         free(in->w);

@@ -202,7 +202,9 @@ int pb__call_status(const pb_call *c, int rc, uint32_t result_addr, pb_outcome *
 int pb__call_error(pb_error *err, int rc, const pb_call *c, const pb_outcome *o, uint64_t memory_limit);
 
 /* instance.c */
-pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *plan);
+/* image_follows: an image is loaded over the instance before it runs (pb__image_load in
+ * full), so its data segments need not be written (pb_rt_instantiate). */
+pb_instance *pb__instance_new(const pb_rt_module *mod, const pb_import_plan *plan, int image_follows);
 void pb__instance_free(pb_instance *in);
 int pb__image_take(pb_image *img, pb_instance *in, const pb_image *from);
 void pb__image_free(pb_image *img);

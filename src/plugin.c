@@ -518,7 +518,7 @@ int plugbox_program_new_plugin(plugbox_engine *engine, const void *bytes, size_t
             return pb__error_setf(&p->error, PLUGBOX_ARGUMENT, "%s is not a function of the plugin%s", p->function,
                                   e ? " of the type () -> i32" : "");
     }
-    pb_instance *in = pb__instance_new(p->mod, &p->imports);
+    pb_instance *in = pb__instance_new(p->mod, &p->imports, 0);
     if (!in)
         return pb__error_setf(&p->error, PLUGBOX_HOST, "host resource exhausted: %s", strerror(errno));
     if (in->mem->size > opts->memory_limit) {

@@ -41,7 +41,7 @@ int plugbox_sandbox_new(plugbox_program *prog, const plugbox_options *opts, plug
     plugbox_sandbox *sb = pb_rt_calloc(1, sizeof *sb);
     if (!sb)
         return PLUGBOX_HOST;
-    sb->in = pb__instance_new(prog->mod, &prog->imports);
+    sb->in = pb__instance_new(prog->mod, &prog->imports, 1);
     if (!sb->in || pb__image_load(sb->in, &prog->image, 1) != PLUGBOX_OK) {
         int err = errno;
         pb__instance_free(sb->in);

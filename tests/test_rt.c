@@ -30,7 +30,7 @@ static void allocate(void *arg)
 static void memory_new(wasm_rt_memory_t *m, uint32_t pages)
 {
     struct alloc a = {m, pages};
-    if (pb_rt_instantiate(allocate, &a) != 0) {
+    if (pb_rt_instantiate(allocate, &a, 1) != 0) {
         perror("allocating a memory");
         exit(1);
     }

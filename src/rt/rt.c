@@ -502,6 +502,9 @@ void *wasm_rt_exception(void) { return NULL; }
 /* ---- instantiation --------------------------------------------------------------------------- */
 
 static TLS sigjmp_buf *t_instantiating;
+static TLS int t_skip_data; /* the instantiation under way leaves the data segments out */
+
+int pb_rt_load_data(void) { return !t_skip_data; }
 
 /* wasm2c's allocation functions return nothing: a failure leaves through here. */
 static _Noreturn void instantiation_failed(int err)
@@ -512,15 +515,17 @@ static _Noreturn void instantiation_failed(int err)
     siglongjmp(*t_instantiating, err ? err : ENOMEM);
 }
 
-int pb_rt_instantiate(void (*init)(void *), void *arg)
+int pb_rt_instantiate(void (*init)(void *), void *arg, int load_data)
 {
     sigjmp_buf jb;
     volatile int err = sigsetjmp(jb, 0);
     if (err == 0) {
         t_instantiating = &jb;
+        t_skip_data = !load_data;
         init(arg);
     }
     t_instantiating = NULL;
+    t_skip_data = 0;
     if (err)
         errno = err;
     return err ? -1 : 0;

@@ -154,8 +154,11 @@ void pb_rt_set_max_pages(wasm_rt_memory_t *m, uint32_t pages);
 
 /* Runs init(arg), wasm2c's instantiation of a module, so that a memory or table it cannot
  * allocate makes this return -1 (errno set) instead of aborting; what was allocated is then
- * the caller's to free (wasm2c's free function accepts a half-made instance). */
-int pb_rt_instantiate(void (*init)(void *), void *arg);
+ * the caller's to free (wasm2c's free function accepts a half-made instance). load_data 0:
+ * the caller loads an image over the memory at once (pb_rt_restore in full), which holds
+ * the data segments, so they are not written; the engine's code asks (pb_rt_load_data,
+ * rt_check.h), a plugin's writes them anyway. */
+int pb_rt_instantiate(void (*init)(void *), void *arg, int load_data);
 
 /* Brings the memory back to `size` bytes equal to image[0..size), zero[i] telling that page i
  * of the image (PB_PAGE_SHIFT) is all zeros: only the pages marked dirty since the last

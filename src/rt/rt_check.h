@@ -58,6 +58,10 @@ static inline uint32_t pb_rt_native_left(void)
         if (__builtin_expect(pb_sp_ < __atomic_load_n(&pb_rt_check_word, __ATOMIC_RELAXED), 0))  \
             pb_rt_check_failed();                                                                  \
     } while (0)
+
+/* Whether the instantiation under way writes the module's data segments (pb_rt_instantiate):
+ * guest/wasm2c.sh makes the engine's ask before each. */
+int pb_rt_load_data(void);
 #endif
 
 #endif
