@@ -307,8 +307,10 @@ static gboolean plan_roi(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader *
     return !more || plan_fail(p, NOT_JSON);
 }
 
-/* Reads the array; *subset is TRUE when it holds regions the script received, in their order,
- * unchanged (a filter), and those are marked kept. */
+/* Reads the array while it holds regions the script received, in their order, unchanged (a
+ * filter), marking those kept: *subset is TRUE when the whole array is such a filter (r is
+ * then after it); FALSE at its first other element (r is then left inside the array, which
+ * is read again as new regions). */
 static gboolean mark_kept(GstPlugboxFilter *self, GstPlugboxJsonReader *r, gboolean *subset)
 {
     GArray *in = self->rois;
@@ -325,12 +327,15 @@ static gboolean mark_kept(GstPlugboxFilter *self, GstPlugboxJsonReader *r, gbool
             return FALSE;
         gsize n = (gsize)(r->p - start);
         gboolean found = FALSE;
-        while (*subset && !found && next < in->len) {
+        while (!found && next < in->len) {
             InputRoi *ir = &g_array_index(in, InputRoi, next++);
             found = ir->end - ir->start == n && !memcmp(text + ir->start, start, n);
             ir->kept = found;
         }
-        *subset = *subset && found;
+        if (!found) {
+            *subset = FALSE;
+            return TRUE;
+        }
     }
     return !more;
 }
@@ -357,6 +362,7 @@ static gboolean plan_rois(GstPlugboxFilter *self, Plan *p, GstPlugboxJsonReader 
     for (guint i = 0; gst_plugbox_json_element(&again, &more) && more; i++)
         if (!plan_roi(self, p, &again, i))
             return FALSE;
+    *r = again;
     return !more || plan_fail(p, NOT_JSON);
 }
 

@@ -942,8 +942,9 @@ static void t_rois_replace(void)
     GstHarness *h = harness("plugboxfilter script=\"function process(b) { var k = b.rois.filter(function (r) "
                             "{ return r.id !== 2; }); if (b.offset === 1) { k[0].x = 99; k.push({ id: 9, type: 'new', "
                             "x: 1.5, y: -4, w: 1e12, h: 2, params: { p: { i: 7, d: 0.25, s: 'é' + String.fromCharCode(0x263a, 10), t: true, "
-                            "big: 4294967296, o: {} } } }); } return { rois: k }; }\"");
-    for (guint i = 0; i < 2; i++) {
+                            "big: 4294967296, o: {} } } }); } if (b.offset === 2) k.push({ id: 8, type: 'late', x: 1, y: 2, w: 3, h: 4 }); "
+                            "return { rois: k }; }\"");
+    for (guint i = 0; i < 3; i++) {
         GstBuffer *b = frame(i);
         for (gint id = 1; id <= 3; id++) {
             GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(b, "thing", id * 10, 20, 30, 40);
@@ -965,7 +966,7 @@ static void t_rois_replace(void)
             CHECK(p && gst_structure_get_uint64(p, "serial", &serial) && serial == 42);
             CHECK(p && gst_structure_get_fraction(p, "frac", &n, &d) && n == 1 && d == 2);
             CHECK(r && r->parent_id == 5 && r->x == 30 && r->roi_type == g_quark_from_string("thing"));
-        } else {
+        } else if (i == 1) {
             /* changed and new: made from the objects, in the array's order */
             CHECK(!strcmp(ids, "1,3,9"));
             GstVideoRegionOfInterestMeta *r1 = roi_by_id(out, 1), *r9 = roi_by_id(out, 9);
@@ -988,6 +989,15 @@ static void t_rois_replace(void)
             CHECK(p && gst_structure_get_boolean(p, "t", &t) && t);
             CHECK(p && !g_strcmp0(gst_structure_get_string(p, "s"), "\xc3\xa9\xe2\x98\xba\n"));
             CHECK(p && !gst_structure_has_field(p, "o"));
+        } else {
+            /* the received ones unchanged, then a new one: all made from the objects */
+            CHECK(!strcmp(ids, "1,3,8"));
+            GstVideoRegionOfInterestMeta *r1 = roi_by_id(out, 1), *r8 = roi_by_id(out, 8);
+            GstStructure *e = r1 ? gst_video_region_of_interest_meta_get_param(r1, "extra") : NULL;
+            gint serial = 0;
+            CHECK(r1 && r1->x == 10 && r1->parent_id == 5 && e && gst_structure_get_int(e, "serial", &serial) &&
+                  serial == 42);
+            CHECK(r8 && r8->roi_type == g_quark_from_string("late") && r8->x == 1 && r8->h == 4);
         }
         g_free(ids);
         gst_buffer_unref(out);
