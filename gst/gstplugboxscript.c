@@ -130,13 +130,29 @@ void gst_plugbox_reload(GstPlugboxFilter *self)
 
 /* ---- interrupting a call ------------------------------------------------------------------ */
 
+/* begin_call and end_call with the object lock held (enter_buffer and leave_buffer take it
+ * for more). */
+static gboolean begin_locked(GstPlugboxFilter *self, plugbox_sandbox *box)
+{
+    gboolean go = !self->stopping && !self->flushing;
+    if (go)
+        self->in_call = box;
+    return go;
+}
+
+static gboolean end_locked(GstPlugboxFilter *self)
+{
+    self->in_call = NULL;
+    if (self->call_waiters)
+        g_cond_broadcast(&self->call_done);
+    return self->stopping || self->flushing;
+}
+
 /* The streaming thread enters a call on box: FALSE when the element is stopping or flushing. */
 gboolean gst_plugbox_begin_call(GstPlugboxFilter *self, plugbox_sandbox *box)
 {
     GST_OBJECT_LOCK(self);
-    gboolean go = !self->stopping && !self->flushing;
-    if (go)
-        self->in_call = box;
+    gboolean go = begin_locked(self, box);
     GST_OBJECT_UNLOCK(self);
     return go;
 }
@@ -145,10 +161,7 @@ gboolean gst_plugbox_begin_call(GstPlugboxFilter *self, plugbox_sandbox *box)
 gboolean gst_plugbox_end_call(GstPlugboxFilter *self)
 {
     GST_OBJECT_LOCK(self);
-    self->in_call = NULL;
-    if (self->call_waiters)
-        g_cond_broadcast(&self->call_done);
-    gboolean halted = self->stopping || self->flushing;
+    gboolean halted = end_locked(self);
     GST_OBJECT_UNLOCK(self);
     return halted;
 }
@@ -234,21 +247,16 @@ GstFlowReturn gst_plugbox_enter_buffer(GstPlugboxFilter *self, plugbox_sandbox *
     *box = self->box;
     *on_error = self->on_error;
     *access = self->data_access;
-    gboolean go = !self->stopping && !self->flushing;
-    if (*box && go)
-        self->in_call = *box;
+    gboolean go = !*box || begin_locked(self, *box);
     GST_OBJECT_UNLOCK(self);
     plugbox_sandbox_free(old);
-    return !*box || go ? GST_FLOW_OK : GST_FLOW_FLUSHING;
+    return go ? GST_FLOW_OK : GST_FLOW_FLUSHING;
 }
 
 gboolean gst_plugbox_leave_buffer(GstPlugboxFilter *self, int rc, gdouble us)
 {
     GST_OBJECT_LOCK(self);
-    self->in_call = NULL;
-    if (self->call_waiters)
-        g_cond_broadcast(&self->call_done);
-    gboolean halted = self->stopping || self->flushing;
+    gboolean halted = end_locked(self);
     if (rc == PLUGBOX_INTERRUPTED && halted) {
         GST_OBJECT_UNLOCK(self);
         return TRUE; /* not the script's call to count */
