@@ -94,11 +94,11 @@ extern "C" {
  * later one of the same soname (libplugbox.so.0): plugbox_version() tells which version is
  * running. Within a soname, a later version only adds. */
 #define PLUGBOX_VERSION_MAJOR 0
-#define PLUGBOX_VERSION_MINOR 6
-#define PLUGBOX_VERSION_PATCH 1
+#define PLUGBOX_VERSION_MINOR 7
+#define PLUGBOX_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0; compare with plugbox_version(). */
 #define PLUGBOX_VERSION_NUMBER (PLUGBOX_VERSION_MAJOR * 10000 + PLUGBOX_VERSION_MINOR * 100 + PLUGBOX_VERSION_PATCH)
-#define PLUGBOX_VERSION "0.6.1"
+#define PLUGBOX_VERSION "0.7.0"
 
 /* Every function of the API is exported from the shared library; nothing else is. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -341,6 +341,23 @@ PLUGBOX_API int plugbox_program_new_plugin(plugbox_engine *engine, const void *b
  * is not a plugin's; PLUGBOX_HOST when the file cannot be written (errno set).
  * Thread-safe. */
 PLUGBOX_API int plugbox_program_save(const plugbox_program *prog, const char *path);
+/* Makes a program like prog (a script's, made without error) whose snapshot also holds what
+ * decoding json[0..len) made: its keys and the shapes of its objects, as a sample input does
+ * (plugbox_options_set_sample), learned after the program was made. A host that cannot know
+ * its inputs' form beforehand learns it from its first input: `plugbox map` does so from its
+ * first line. prog is not changed, and its sandboxes are not affected; the new program's
+ * sandboxes run the same script with the same functions and configuration, and no call can
+ * read the input learned (one timing how fast it makes objects could tell which keys it had).
+ * No script runs: decoding counts against opts's memory and time limits (NULL: defaults).
+ * Costs about as much as taking a program's snapshot (a millisecond for a small script).
+ * Returns PLUGBOX_OK; PLUGBOX_ARGUMENT for a NULL argument, a plugin's program or a failed
+ * one (*out NULL); PLUGBOX_INPUT when json is not JSON (the message names line and column),
+ * PLUGBOX_MEMORY or PLUGBOX_TIMEOUT when decoding hit a limit, and then *out is a failed
+ * program that carries the message and must be freed; PLUGBOX_HOST when the host refused a
+ * resource (errno set), with *out NULL or such a failed program.
+ * Thread-safe with respect to prog, which may be in use meanwhile. */
+PLUGBOX_API int plugbox_program_learn(const plugbox_program *prog, const char *json, size_t len,
+                                      const plugbox_options *opts, plugbox_program **out);
 /* Drops the caller's reference; the program lives on while sandboxes made from it do.
  * NULL is fine. */
 PLUGBOX_API void plugbox_program_free(plugbox_program *prog);

@@ -222,23 +222,27 @@ static void reserve_headroom(pb_instance *in, uint64_t memory_limit)
         pb__js_free(in, p); /* back to the allocator's top chunk, which never shrinks */
 }
 
-/* The sample input decoded once, into the snapshot: the guest's decoder keeps its keys and
- * its objects' shapes (guest/json.c). *failed: the guest's outcome says why. */
-static int learn_sample(pb_instance *in, pb_rt_guard *g, const plugbox_options *o, int *failed)
+/* JSON text decoded once, into what becomes a snapshot: the guest's decoder keeps its keys
+ * and its objects' shapes (guest/json.c). *failed: the guest's outcome says why. */
+static int learn_text(pb_instance *in, pb_rt_guard *g, const char *json, size_t len, int *failed)
 {
     *failed = 0;
-    if (!o->sample)
-        return PLUGBOX_OK;
     uint32_t s;
-    int rc = pb__guest_put(in, g, o->sample, o->sample_len, &s);
+    int rc = pb__guest_put(in, g, json, len, &s);
     if (rc != PLUGBOX_OK)
         return rc;
     pb_rt_guest_begin(g);
-    *failed = pb__js_learn(in, s, (uint32_t)o->sample_len) != 0;
+    *failed = pb__js_learn(in, s, (uint32_t)len) != 0;
     if (!*failed)
         pb__js_free(in, s);
     pb_rt_guest_end(g);
     return PLUGBOX_OK;
+}
+
+static int learn_sample(pb_instance *in, pb_rt_guard *g, const plugbox_options *o, int *failed)
+{
+    *failed = 0;
+    return o->sample ? learn_text(in, g, o->sample, o->sample_len, failed) : PLUGBOX_OK;
 }
 
 static int sample_check(const plugbox_options *o, pb_error *err)
@@ -287,6 +291,38 @@ plugbox_program *pb__program_alloc(plugbox_engine *engine)
     return p;
 }
 
+/* A new program of engine, and the instance that makes its snapshot. PLUGBOX_HOST (errno
+ * set, both NULL) when either cannot be had. */
+static int program_begin(plugbox_engine *engine, plugbox_program **p, pb_instance **in)
+{
+    *p = pb__program_alloc(engine);
+    *in = *p ? pb__instance_new(&pb__engine_module, NULL, 1) : NULL;
+    if (!*in) {
+        int err = errno;
+        pb__program_release(*p);
+        *p = NULL;
+        errno = err;
+        return PLUGBOX_HOST;
+    }
+    return PLUGBOX_OK;
+}
+
+/* Runs the call c that makes the program's state in `in` (loaded from base), then takes the
+ * program's snapshot; the instance goes either way. Returns the status, the error on p. */
+static int program_finish(plugbox_program *p, pb_instance *in, pb_call *c, const pb_image *base,
+                          uint64_t memory_limit)
+{
+    pb_outcome o = {0};
+    int have_outcome;
+    int rc = pb__call_status(c, pb__call_run(c), p->engine->result_addr, &o, &have_outcome);
+    if (rc != PLUGBOX_OK)
+        rc = pb__call_error(&p->error, rc, c, have_outcome ? &o : NULL, memory_limit);
+    if (rc == PLUGBOX_OK && (rc = pb__image_take(&p->image, in, base)) != PLUGBOX_OK)
+        pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
+    pb__instance_free(in);
+    return rc;
+}
+
 int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, const plugbox_options *opts,
                         plugbox_program **out)
 {
@@ -299,14 +335,10 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
         len = strlen(source);
     opts = pb__opts(opts);
     int rc0;
-    plugbox_program *p = pb__program_alloc(engine);
-    pb_instance *in = p ? pb__instance_new(&pb__engine_module, NULL, 1) : NULL;
-    if (!in) {
-        int err = errno;
-        pb__program_release(p);
-        errno = err;
+    plugbox_program *p;
+    pb_instance *in;
+    if (program_begin(engine, &p, &in) != PLUGBOX_OK)
         return PLUGBOX_HOST;
-    }
     *out = p;
     p->function_style = opts->function != NULL;
     if ((rc0 = pb__grant_check(opts, &p->error)) != PLUGBOX_OK || (rc0 = sample_check(opts, &p->error)) != PLUGBOX_OK ||
@@ -338,15 +370,51 @@ int plugbox_program_new(plugbox_engine *engine, const char *source, size_t len, 
                              opts->function, typescript, {0}, opts->memory_limit};
     pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = engine->interrupt_addr,
                  .body = compile_body, .arg = &a};
-    pb_outcome o = {0};
-    int have_outcome;
-    rc = pb__call_status(&c, pb__call_run(&c), engine->result_addr, &o, &have_outcome);
-    if (rc != PLUGBOX_OK)
-        rc = pb__call_error(&p->error, rc, &c, have_outcome ? &o : NULL, opts->memory_limit);
-    if (rc == PLUGBOX_OK && (rc = pb__image_take(&p->image, in, base)) != PLUGBOX_OK)
+    return program_finish(p, in, &c, base, opts->memory_limit);
+}
+
+struct learn_args {
+    const char *json;
+    size_t len;
+};
+
+static int learn_body(pb_call *c, pb_rt_guard *g)
+{
+    const struct learn_args *a = c->arg;
+    int refused;
+    return learn_text(c->in, g, a->json, a->len, &refused); /* a refusal's outcome says why */
+}
+
+int plugbox_program_learn(const plugbox_program *prog, const char *json, size_t len, const plugbox_options *opts,
+                          plugbox_program **out)
+{
+    if (!out)
+        return PLUGBOX_ARGUMENT;
+    *out = NULL;
+    if (!prog || !json || prog->plugin || prog->error.kind != PLUGBOX_OK)
+        return PLUGBOX_ARGUMENT;
+    opts = pb__opts(opts);
+    plugbox_program *p;
+    pb_instance *in;
+    if (program_begin(prog->engine, &p, &in) != PLUGBOX_OK)
+        return PLUGBOX_HOST;
+    *out = p;
+    p->function_style = prog->function_style;
+    int rc = pb__check_json_text("input", json, len, &p->error);
+    if (rc == PLUGBOX_OK && (rc = pb__functions_copy(&p->functions, &prog->functions)) != PLUGBOX_OK)
         pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(ENOMEM));
-    pb__instance_free(in);
-    return rc;
+    if (rc == PLUGBOX_OK && (rc = pb__image_load(in, &prog->image, 1)) != PLUGBOX_OK)
+        pb__error_setf(&p->error, rc, "host resource exhausted: %s", strerror(errno));
+    if (rc != PLUGBOX_OK) {
+        pb__instance_free(in);
+        return rc;
+    }
+    pb_rt_set_max_pages(in->mem, (uint32_t)(opts->memory_limit >> 16));
+    in->host.functions = &p->functions;
+    struct learn_args a = {json, len};
+    pb_call c = {.in = in, .time_limit_ms = opts->time_limit_ms, .interrupt_addr = prog->engine->interrupt_addr,
+                 .body = learn_body, .arg = &a};
+    return program_finish(p, in, &c, &prog->image, opts->memory_limit);
 }
 
 void pb__program_release(plugbox_program *p)

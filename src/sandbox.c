@@ -343,6 +343,12 @@ int pb__sandbox_call_raw(plugbox_sandbox *sb, uint32_t ptr, uint32_t len)
 
 int pb__program_image_shared(const plugbox_program *p) { return p && p->image.bytes && p->image.fd >= 0; }
 
+int pb__program_images_equal(const plugbox_program *a, const plugbox_program *b)
+{
+    return a && b && a->image.bytes && b->image.bytes && a->image.size == b->image.size &&
+           memcmp(a->image.bytes, b->image.bytes, a->image.size) == 0;
+}
+
 int pb__sandbox_pristine(plugbox_sandbox *sb)
 {
     const pb_image *img = &sb->program->image;

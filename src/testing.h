@@ -18,6 +18,8 @@ int pb__sandbox_pristine(plugbox_sandbox *sb);
 void pb__images_shared(int on);
 /* 1 when the program's snapshot is a shared memory file. */
 int pb__program_image_shared(const plugbox_program *p);
+/* 1 when the two programs' snapshots hold the same memory, byte for byte. */
+int pb__program_images_equal(const plugbox_program *a, const plugbox_program *b);
 /* From now on the nth host resource the library takes (an allocation, a mapping, a thread;
  * 0: the next one) fails, and every later one succeeds; n < 0 disarms. Returns how many were
  * taken since the previous call. (src/rt/rt.h) */

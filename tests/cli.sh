@@ -2392,6 +2392,51 @@ case_sample() {
     expect_stderr_has "missing.json"
 }
 
+case_map_learn() {
+    # map's program learns the first line's form (plugbox_program_learn): no line's result
+    # changes, whatever its form, and a first line that is not JSON, or too long to learn
+    # from, leaves the rest as they were. Each line's result is compared with run's, which
+    # learns nothing.
+    local script='[Object.keys(data), JSON.stringify(data), Array.isArray(data) ? data.length : typeof data.a]'
+    {
+        echo '{"a":{"x":1,"y":[1,2]},"b":[{"k":1,"l":"s"},{"k":2,"l":"t"}]}'
+        echo '{"a":{"x":3,"y":[4]},"b":[{"k":5,"l":"u"}]}'
+        echo '{"b":[{"l":"v","k":6}],"a":{"y":[],"x":7}}'
+        echo '{"a":{"x":1,"x":2,"__proto__":3},"b":[{"k":1,"l":2,"m":3},{"k":4}]}'
+        echo '{"a":"text","b":null}'
+        echo '[{"a":1},{"a":2}]'
+        echo '{"a":{"y":[1,2]}}'
+    } > forms.ndjson
+    local line
+    : > want
+    while IFS= read -r line; do
+        printf '%s' "$line" > one.json
+        run_pb run --data one.json -e "$script"
+        expect_rc 0
+        cat "$T/out" >> want
+    done < forms.ndjson
+    PB_STDIN=forms.ndjson run_pb map --threads 2 -e "$script"
+    expect_rc 0
+    cmp -s "$T/out" want || fail "map, learning from its first line, gave results other than run's: $(diff want "$T/out")"
+    # a first line that is not JSON: its error, then the same results
+    { echo '{"a":'; cat forms.ndjson; } > bad-first.ndjson
+    PB_STDIN=bad-first.ndjson run_pb map --threads 1 -e "$script"
+    expect_rc 0
+    head -n 1 "$T/out" | grep -q '"kind":"input"' || fail "map: the first line's error is missing"
+    tail -n +2 "$T/out" | cmp -s - want || fail "map after a first line that is not JSON gave other results"
+    # a first line over --max-line: its error, then the same results
+    { printf '{"pad":"%0200d"}\n' 0; cat forms.ndjson; } > long-first.ndjson
+    PB_STDIN=long-first.ndjson run_pb map --threads 1 --max-line 150 -e "$script"
+    expect_rc 0
+    head -n 1 "$T/out" | grep -q 'longer than --max-line' || fail "map: the long first line's error is missing"
+    tail -n +2 "$T/out" | cmp -s - want || fail "map after a long first line gave other results"
+    # no line at all: nothing out, success
+    : > empty.ndjson
+    PB_STDIN=empty.ndjson run_pb map -e "$script"
+    expect_rc 0
+    [ ! -s "$T/out" ] || fail "map wrote something for an empty input"
+}
+
 case_map_keep_state_eos() {
     # after the last line, eos() writes a summary of the state as a line of its own
     for i in 1 2 3 4 5; do echo "$i"; done > in.ndjson

@@ -751,6 +751,104 @@ static void t_models_kept(void)
     plugbox_options_free(o);
 }
 
+/* A program learns an input's form after it was made (plugbox_program_learn): its snapshot
+ * changes, the results of every form do not (check_models, in fresh sandboxes), the program
+ * it came from is untouched, learning is deterministic, and bad text, a failed program and
+ * a memory limit too small are errors the caller gets. */
+static void t_program_learn(void)
+{
+    const char *form = "{\"a\":{\"x\":0,\"y\":0},\"b\":[{\"k\":0,\"l\":0}],\"c\":[{\"x\":0,\"y\":0}]}";
+    plugbox_options *o = plugbox_options_new();
+    plugbox_options_set_function(o, "f");
+    plugbox_program *p = NULL, *q = NULL, *q2 = NULL;
+    CHECK_EQ_INT(plugbox_program_new(engine, models_script, (size_t)-1, o, &p), PLUGBOX_OK);
+    plugbox_sandbox *before = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(p, o, &before), PLUGBOX_OK);
+    int rc;
+    CHECK_STR(call(before, form, &rc), form);
+
+    CHECK_EQ_INT(plugbox_program_learn(p, form, strlen(form), o, &q), PLUGBOX_OK);
+    CHECK(q && !pb__program_images_equal(p, q)); /* the decoder's models and keys are in it */
+    CHECK_EQ_INT(plugbox_program_learn(p, form, strlen(form), NULL, &q2), PLUGBOX_OK);
+    CHECK(pb__program_images_equal(q, q2));
+    plugbox_program_free(q2);
+    q2 = NULL;
+    plugbox_sandbox *b = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(q, o, &b), PLUGBOX_OK);
+    if (b) {
+        check_models(b);
+        CHECK(pb__sandbox_pristine(b));
+        plugbox_sandbox_free(b);
+    }
+    /* learned again from a learned program, and an eval-style script */
+    CHECK_EQ_INT(plugbox_program_learn(q, "[1,{\"z\":true}]", 14, o, &q2), PLUGBOX_OK);
+    b = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(q2, o, &b), PLUGBOX_OK);
+    if (b) {
+        check_models(b);
+        plugbox_sandbox_free(b);
+    }
+    plugbox_program_free(q2);
+    plugbox_program *e = NULL, *el = NULL;
+    CHECK_EQ_INT(plugbox_program_new(engine, "[Object.keys(data.a), data.a.y, typeof form]", (size_t)-1, NULL, &e),
+                 PLUGBOX_OK);
+    CHECK_EQ_INT(plugbox_program_learn(e, form, strlen(form), NULL, &el), PLUGBOX_OK);
+    b = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(el, NULL, &b), PLUGBOX_OK);
+    if (b) {
+        CHECK_STR(call(b, "{\"a\":{\"y\":2,\"x\":1}}", &rc), "[[\"y\",\"x\"],2,\"undefined\"]");
+        CHECK_STR(call(b, "{\"a\":{\"x\":1,\"y\":2,\"w\":3}}", &rc), "[[\"x\",\"y\",\"w\"],2,\"undefined\"]");
+        plugbox_sandbox_free(b);
+    }
+    plugbox_program_free(el);
+    plugbox_program_free(e);
+
+    /* the program learned from is as it was, and so are its sandboxes */
+    CHECK_STR(call(before, form, &rc), form);
+    CHECK(pb__sandbox_pristine(before));
+    plugbox_sandbox_free(before);
+
+    /* text that is not JSON: the input error, with line and column, on a failed program */
+    q2 = NULL;
+    CHECK_EQ_INT(plugbox_program_learn(p, "{\"a\":\n [1,}", 12, o, &q2), PLUGBOX_INPUT);
+    CHECK_HAS(q2 ? plugbox_program_error_message(q2) : "", "input is not valid JSON");
+    CHECK_HAS(q2 ? plugbox_program_error_message(q2) : "", "line 2, column 5");
+    b = NULL;
+    CHECK_EQ_INT(plugbox_sandbox_new(q2, o, &b), PLUGBOX_ARGUMENT);
+    plugbox_program *r = NULL;
+    CHECK_EQ_INT(plugbox_program_learn(q2, form, strlen(form), o, &r), PLUGBOX_ARGUMENT); /* a failed one */
+    CHECK(r == NULL);
+    plugbox_program_free(q2);
+
+    /* decoding counts against the memory limit: a large input in a small one */
+    size_t big_n = 4u << 20, at = 0;
+    char *big = malloc(big_n + 64);
+    if (big) {
+        at += (size_t)sprintf(big, "[");
+        while (at < big_n)
+            at += (size_t)sprintf(big + at, "{\"v%zu\":[%zu]},", at, at);
+        sprintf(big + at, "{}]");
+        plugbox_options *small = plugbox_options_new();
+        plugbox_options_set_memory_limit(small, plugbox_program_footprint(p) + (1u << 20));
+        q2 = NULL;
+        CHECK_EQ_INT(plugbox_program_learn(p, big, strlen(big), small, &q2), PLUGBOX_MEMORY);
+        CHECK_HAS(q2 ? plugbox_program_error_message(q2) : "", "out of memory");
+        plugbox_program_free(q2);
+        plugbox_options_free(small);
+        free(big);
+    }
+
+    /* arguments */
+    r = NULL;
+    CHECK_EQ_INT(plugbox_program_learn(NULL, form, strlen(form), o, &r), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_program_learn(p, NULL, 0, o, &r), PLUGBOX_ARGUMENT);
+    CHECK_EQ_INT(plugbox_program_learn(p, form, strlen(form), o, NULL), PLUGBOX_ARGUMENT);
+    CHECK(r == NULL);
+    plugbox_program_free(q);
+    plugbox_program_free(p);
+    plugbox_options_free(o);
+}
+
 /* Bytes beside the input: read, written back only with the flag and only after success,
  * detached when the call ends, bounded by the memory limit. */
 static void t_bytes(void)
@@ -1000,6 +1098,7 @@ static const test_case cases[] = {
     {"stringify_internal_lists", t_stringify_internal_lists},
     {"models_kept", t_models_kept},
     {"images_shared", t_images_shared},
+    {"program_learn", t_program_learn},
 };
 
 int main(int argc, char **argv)

@@ -34,8 +34,8 @@ static const char *outcome(plugbox_sandbox *b, const char *json, int *rc)
 
 /* ---- every host resource failed in turn ------------------------------------------------------ */
 
-/* Everything a host does with the library, from nothing: engine, program, sandboxes, calls
- * that grow memory and restore it, a pool. Returns PLUGBOX_OK, or the first error, which must
+/* Everything a host does with the library, from nothing: engine, program, a program learned
+ * from it, sandboxes, calls that grow memory and restore it, a pool. Returns PLUGBOX_OK, or the first error, which must
  * be one a resource failure may cause; everything made is freed either way. */
 static int scenario(void)
 {
@@ -54,6 +54,12 @@ static int scenario(void)
     if (rc == PLUGBOX_OK)
         rc = plugbox_program_new(e, "function f(d) { var a = new Array(d * 100000).fill(d); return a.length }",
                                  (size_t)-1, o, &p);
+    if (rc == PLUGBOX_OK) { /* the program learns an input's form: its sandboxes are the learned one's */
+        plugbox_program *learned = NULL;
+        rc = plugbox_program_learn(p, "{\"k\":[1,{\"l\":2}]}", 17, o, &learned);
+        plugbox_program_free(p);
+        p = learned;
+    }
     if (rc == PLUGBOX_OK)
         rc = plugbox_sandbox_new(p, o, &b);
     for (int i = 0; rc == PLUGBOX_OK && i < 3; i++) { /* grows its memory, restored after each */
