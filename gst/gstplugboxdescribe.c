@@ -31,7 +31,10 @@ static void put_value(GString *s, const GValue *value)
     } else if (t == G_TYPE_FLOAT) {
         gst_plugbox_json_put_double(s, g_value_get_float(value));
     } else if (t == G_TYPE_BOOLEAN) {
-        g_string_append(s, g_value_get_boolean(value) ? "true" : "false");
+        if (g_value_get_boolean(value))
+            gst_plugbox_json_put_lit(s, "true");
+        else
+            gst_plugbox_json_put_lit(s, "false");
     } else if (t == G_TYPE_STRING) {
         gst_plugbox_json_put_string(s, g_value_get_string(value) ? g_value_get_string(value) : "");
     } else if (t == GST_TYPE_FRACTION) {
@@ -39,7 +42,7 @@ static void put_value(GString *s, const GValue *value)
         if (d)
             gst_plugbox_json_put_double(s, (gdouble)n / d);
         else
-            g_string_append(s, "null");
+            gst_plugbox_json_put_lit(s, "null");
     } else {
         gchar *text = gst_value_serialize(value);
         gst_plugbox_json_put_string(s, text ? text : "");
@@ -75,41 +78,41 @@ gchar *gst_plugbox_caps_to_json(GstCaps *caps)
 
 static void put_time(GString *s, const gchar *key, GstClockTime t)
 {
-    g_string_append(s, key);
+    gst_plugbox_json_put_len(s, key, strlen(key));
     if (GST_CLOCK_TIME_IS_VALID(t))
         gst_plugbox_json_put_uint(s, t);
     else
-        g_string_append(s, "null");
+        gst_plugbox_json_put_lit(s, "null");
 }
 
 static void put_roi(GString *s, const GstVideoRegionOfInterestMeta *roi)
 {
-    g_string_append(s, "{\"id\":");
+    gst_plugbox_json_put_lit(s, "{\"id\":");
     gst_plugbox_json_put_int(s, roi->id);
-    g_string_append(s, ",\"parent_id\":");
+    gst_plugbox_json_put_lit(s, ",\"parent_id\":");
     gst_plugbox_json_put_int(s, roi->parent_id);
-    g_string_append(s, ",\"type\":");
+    gst_plugbox_json_put_lit(s, ",\"type\":");
     gst_plugbox_json_put_string(s, roi->roi_type ? g_quark_to_string(roi->roi_type) : "");
-    g_string_append(s, ",\"x\":");
+    gst_plugbox_json_put_lit(s, ",\"x\":");
     gst_plugbox_json_put_uint(s, roi->x);
-    g_string_append(s, ",\"y\":");
+    gst_plugbox_json_put_lit(s, ",\"y\":");
     gst_plugbox_json_put_uint(s, roi->y);
-    g_string_append(s, ",\"w\":");
+    gst_plugbox_json_put_lit(s, ",\"w\":");
     gst_plugbox_json_put_uint(s, roi->w);
-    g_string_append(s, ",\"h\":");
+    gst_plugbox_json_put_lit(s, ",\"h\":");
     gst_plugbox_json_put_uint(s, roi->h);
-    g_string_append(s, ",\"params\":{");
+    gst_plugbox_json_put_lit(s, ",\"params\":{");
     for (GList *l = roi->params; l; l = l->next) {
         GstStructure *p = l->data;
         if (l != roi->params)
             g_string_append_c(s, ',');
         gst_plugbox_json_put_string(s, gst_structure_get_name(p));
-        g_string_append(s, ":{");
+        gst_plugbox_json_put_lit(s, ":{");
         FieldWriter w = {s, TRUE};
         gst_structure_foreach(p, put_field, &w);
         g_string_append_c(s, '}');
     }
-    g_string_append(s, "}}");
+    gst_plugbox_json_put_lit(s, "}}");
 }
 
 /* The buffer's description, into s; its regions of interest, into rois (InputRoi). */
@@ -129,12 +132,12 @@ static void describe(GString *s, GArray *rois, const gchar *caps_json, GstBuffer
     put_time(s, "{\"pts\":", GST_BUFFER_PTS(buf));
     put_time(s, ",\"dts\":", GST_BUFFER_DTS(buf));
     put_time(s, ",\"duration\":", GST_BUFFER_DURATION(buf));
-    g_string_append(s, ",\"offset\":");
+    gst_plugbox_json_put_lit(s, ",\"offset\":");
     if (GST_BUFFER_OFFSET_IS_VALID(buf))
         gst_plugbox_json_put_uint(s, GST_BUFFER_OFFSET(buf));
     else
-        g_string_append(s, "null");
-    g_string_append(s, ",\"flags\":[");
+        gst_plugbox_json_put_lit(s, "null");
+    gst_plugbox_json_put_lit(s, ",\"flags\":[");
     gboolean first = TRUE;
     for (gsize i = 0; i < G_N_ELEMENTS(flags); i++) {
         if (GST_BUFFER_FLAG_IS_SET(buf, flags[i].flag)) {
@@ -144,9 +147,9 @@ static void describe(GString *s, GArray *rois, const gchar *caps_json, GstBuffer
             first = FALSE;
         }
     }
-    g_string_append(s, "],\"size\":");
+    gst_plugbox_json_put_lit(s, "],\"size\":");
     gst_plugbox_json_put_uint(s, gst_buffer_get_size(buf));
-    g_string_append(s, ",\"caps\":");
+    gst_plugbox_json_put_lit(s, ",\"caps\":");
     g_string_append(s, caps_json ? caps_json : "null");
 
     g_array_set_size(rois, 0);
@@ -156,7 +159,7 @@ static void describe(GString *s, GArray *rois, const gchar *caps_json, GstBuffer
         InputRoi r = {(GstVideoRegionOfInterestMeta *)m, 0, 0, FALSE};
         g_array_append_val(rois, r);
     }
-    g_string_append(s, ",\"rois\":[");
+    gst_plugbox_json_put_lit(s, ",\"rois\":[");
     for (guint i = 0; i < rois->len; i++) {
         InputRoi *r = &g_array_index(rois, InputRoi, i);
         if (i > 0)
@@ -166,7 +169,7 @@ static void describe(GString *s, GArray *rois, const gchar *caps_json, GstBuffer
         r->end = s->len;
     }
     const gchar *meta = gst_plugbox_meta_get_json(buf);
-    g_string_append(s, "],\"meta\":");
+    gst_plugbox_json_put_lit(s, "],\"meta\":");
     g_string_append(s, meta ? meta : "null");
     g_string_append_c(s, '}');
 }

@@ -13,7 +13,7 @@ void gst_plugbox_json_put_uint(GString *s, guint64 v)
     do
         *--p = (gchar)('0' + v % 10);
     while ((v /= 10) != 0);
-    g_string_append_len(s, p, e - p);
+    gst_plugbox_json_put_len(s, p, (gsize)(e - p));
 }
 
 void gst_plugbox_json_put_int(GString *s, gint64 v)
@@ -35,7 +35,7 @@ static const gdouble pow10_exact[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e
 void gst_plugbox_json_put_double(GString *s, gdouble v)
 {
     if (!isfinite(v)) {
-        g_string_append(s, "null");
+        gst_plugbox_json_put_lit(s, "null");
         return;
     }
     if (v == 0) {
@@ -69,7 +69,7 @@ void gst_plugbox_json_put_double(GString *s, gdouble v)
         guint64 f = digits % unit;
         for (guint i = k; i > 0; i--, f /= 10)
             frac[i - 1] = (gchar)('0' + f % 10);
-        g_string_append_len(s, frac, k);
+        gst_plugbox_json_put_len(s, frac, k);
         return;
     }
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
@@ -84,31 +84,37 @@ static void put_escaped(GString *s, const gchar *text, gsize len)
         guchar c = (guchar)*p;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        g_string_append_len(s, run, p - run);
+        gst_plugbox_json_put_len(s, run, (gsize)(p - run));
         run = p + 1;
         switch (c) {
-        case '"': g_string_append(s, "\\\""); break;
-        case '\\': g_string_append(s, "\\\\"); break;
-        case '\b': g_string_append(s, "\\b"); break;
-        case '\f': g_string_append(s, "\\f"); break;
-        case '\n': g_string_append(s, "\\n"); break;
-        case '\r': g_string_append(s, "\\r"); break;
-        case '\t': g_string_append(s, "\\t"); break;
+        case '"': gst_plugbox_json_put_lit(s, "\\\""); break;
+        case '\\': gst_plugbox_json_put_lit(s, "\\\\"); break;
+        case '\b': gst_plugbox_json_put_lit(s, "\\b"); break;
+        case '\f': gst_plugbox_json_put_lit(s, "\\f"); break;
+        case '\n': gst_plugbox_json_put_lit(s, "\\n"); break;
+        case '\r': gst_plugbox_json_put_lit(s, "\\r"); break;
+        case '\t': gst_plugbox_json_put_lit(s, "\\t"); break;
         default: {
             gchar u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            g_string_append_len(s, u, 6);
+            gst_plugbox_json_put_len(s, u, 6);
         }
         }
     }
-    g_string_append_len(s, run, end - run);
+    gst_plugbox_json_put_len(s, run, (gsize)(end - run));
 }
 
 void gst_plugbox_json_put_string(GString *s, const gchar *text)
 {
     g_string_append_c(s, '"');
     if (text) {
-        gsize len = strlen(text);
-        if (g_utf8_validate_len(text, len, NULL)) {
+        /* printable ASCII with nothing to escape (a region's type, a label, a key): whole */
+        const gchar *p = text;
+        while ((guchar)*p >= 0x20 && (guchar)*p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        gsize len = (gsize)(p - text) + strlen(p);
+        if (!*p) {
+            gst_plugbox_json_put_len(s, text, len);
+        } else if (g_utf8_validate_len(text, len, NULL)) {
             put_escaped(s, text, len);
         } else {
             gchar *valid = g_utf8_make_valid(text, (gssize)len);
@@ -203,6 +209,7 @@ static gboolean scan_string(GstPlugboxJsonReader *r, GString *out)
         return FALSE;
     p++;
     const gchar *run = p;
+    guchar high = 0; /* 0x80: a byte above ASCII or a \\u escape, and the text is checked */
     for (;;) {
         if (p >= end)
             return FALSE;
@@ -211,12 +218,13 @@ static gboolean scan_string(GstPlugboxJsonReader *r, GString *out)
             break;
         if (c < 0x20)
             return FALSE;
+        high |= c;
         if (c != '\\') {
             p++;
             continue;
         }
         if (out)
-            g_string_append_len(out, run, p - run);
+            gst_plugbox_json_put_len(out, run, (gsize)(p - run));
         if (++p >= end)
             return FALSE;
         gunichar u;
@@ -244,6 +252,7 @@ static gboolean scan_string(GstPlugboxJsonReader *r, GString *out)
             }
             if (u >= 0xd800 && u < 0xe000)
                 u = 0xfffd; /* a lone surrogate */
+            high = 0x80; /* \u0000 is checked too: the text is read as a C string */
             break;
         }
         default: return FALSE;
@@ -253,8 +262,9 @@ static gboolean scan_string(GstPlugboxJsonReader *r, GString *out)
         run = p;
     }
     if (out) {
-        g_string_append_len(out, run, p - run);
-        if (!g_utf8_validate_len(out->str, out->len, NULL)) {
+        gst_plugbox_json_put_len(out, run, (gsize)(p - run));
+        /* the other escapes write ASCII: only raw bytes above it, or a \u escape, need the check */
+        if ((high & 0x80) && !g_utf8_validate_len(out->str, out->len, NULL)) {
             gchar *valid = g_utf8_make_valid(out->str, (gssize)out->len);
             g_string_assign(out, valid);
             g_free(valid);

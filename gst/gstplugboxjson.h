@@ -10,8 +10,24 @@
 #define GST_PLUGBOX_JSON_H
 
 #include <glib.h>
+#include <string.h>
 
 G_BEGIN_DECLS
+
+/* Appends n bytes to s. GLib before 2.76 has no inline append: each g_string_append is a call
+ * into g_string_insert_len, and a description of ten regions makes hundreds of them. */
+static inline void gst_plugbox_json_put_len(GString *s, const gchar *p, gsize n)
+{
+    if (G_LIKELY(s->len + n < s->allocated_len)) { /* room for the bytes and the NUL */
+        memcpy(s->str + s->len, p, n);
+        s->len += n;
+        s->str[s->len] = 0;
+    } else {
+        g_string_append_len(s, p, n);
+    }
+}
+/* a string literal's bytes */
+#define gst_plugbox_json_put_lit(s, lit) gst_plugbox_json_put_len((s), "" lit, sizeof(lit) - 1)
 
 void gst_plugbox_json_put_int(GString *s, gint64 v);
 void gst_plugbox_json_put_uint(GString *s, guint64 v);
