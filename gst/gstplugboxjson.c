@@ -443,12 +443,26 @@ gboolean gst_plugbox_json_number(GstPlugboxJsonReader *r, gdouble *v, gboolean *
         return FALSE;
     gsize n = (gsize)(r->p - start);
     const gchar *p = start + (*start == '-');
-    if (*integral && r->p - p <= 15) { /* below 2^53: exact */
+    if (r->p - p <= 16) {
+        /* no exponent, at most 16 characters: when the digits m are below 2^53, m and 10^k
+         * are exact, and m / 10^k, one correctly rounded division, is the number (0.75) */
         gint64 m = 0;
-        for (; p < r->p; p++)
-            m = m * 10 + (*p - '0');
-        *v = *start == '-' ? -(gdouble)m : (gdouble)m;
-        return TRUE;
+        gint k = -1;
+        for (; p < r->p && k < 16; p++) {
+            if (*p == '.') {
+                k = 0;
+            } else if (is_digit(*p)) {
+                m = m * 10 + (*p - '0');
+                k += k >= 0; /* digits after the point */
+            } else {
+                k = 16; /* an exponent: the general way */
+            }
+        }
+        if (k < 16 && m < ((gint64)1 << 53)) {
+            gdouble d = k > 0 ? (gdouble)m / pow10_exact[k] : (gdouble)m;
+            *v = *start == '-' ? -d : d;
+            return TRUE;
+        }
     }
     gchar small[64];
     gchar *text = n < sizeof small ? small : g_malloc(n + 1);
