@@ -47,12 +47,23 @@ depends() {
 }
 depends libplugbox0 'libc6 \(>= '
 depends libplugbox-dev "libplugbox0 \(= $version-1\)"
-# what uses the library depends on the version that brought the newest of its exports (the
-# symbols file's), not on this release: a release that adds none asks for no newer library
-newest=$(sed -n 's/^ [^ ]*@Base \([^ ]*\)$/\1/p' "$here/../debian/libplugbox0.symbols" | sort -V | tail -n 1)
-[ -n "$newest" ] || fail "no version in debian/libplugbox0.symbols"
-depends plugbox 'libc6 \(>= ' "libplugbox0 \(>= $newest\)"
-depends gstreamer1.0-plugbox "libplugbox0 \(>= $newest\)" 'libgstreamer1.0-0 \(>= ' 'libgstreamer-plugins-base1.0-0 \(>= '
+# what uses the library depends on the version that brought the newest of the exports it uses
+# (the symbols file's), not on this release: a release that adds none it uses asks for no newer
+# library
+symbols=$here/../debian/libplugbox0.symbols
+# PACKAGE FILE : that version, for the binary FILE of the package
+newest_used() {
+    x=$(mktemp -d)
+    dpkg-deb -x "$dir/${1}_$version-1_$arch.deb" "$x"
+    nm -D --undefined-only "$x/$2" | awk '{ print $NF }' | sed -n 's/^\(plugbox_[a-z_]*\).*/\1/p' |
+        while read -r s; do sed -n "s/^ $s@Base \\([^ ]*\\)$/\\1/p" "$symbols"; done | sort -V | tail -n 1
+    rm -rf "$x"
+}
+cli_needs=$(newest_used plugbox usr/bin/plugbox)
+gst_needs=$(newest_used gstreamer1.0-plugbox "$lib/gstreamer-1.0/libgstplugbox.so")
+[ -n "$cli_needs" ] && [ -n "$gst_needs" ] || fail "no version in $symbols for what plugbox or the element use"
+depends plugbox 'libc6 \(>= ' "libplugbox0 \(>= $cli_needs\)"
+depends gstreamer1.0-plugbox "libplugbox0 \(>= $gst_needs\)" 'libgstreamer1.0-0 \(>= ' 'libgstreamer-plugins-base1.0-0 \(>= '
 [ "$(dpkg-deb --field "$dir/libplugbox0_$version-1_$arch.deb" Multi-Arch)" = same ] || fail "libplugbox0 is not Multi-Arch: same"
 
 # apt resolves them against this system (libplugbox0 from the set itself)
