@@ -239,12 +239,6 @@ static int learn_text(pb_instance *in, pb_rt_guard *g, const char *json, size_t 
     return PLUGBOX_OK;
 }
 
-static int learn_sample(pb_instance *in, pb_rt_guard *g, const plugbox_options *o, int *failed)
-{
-    *failed = 0;
-    return o->sample ? learn_text(in, g, o->sample, o->sample_len, failed) : PLUGBOX_OK;
-}
-
 static int sample_check(const plugbox_options *o, pb_error *err)
 {
     return o->sample ? pb__check_json_text("sample", o->sample, o->sample_len, err) : PLUGBOX_OK;
@@ -259,8 +253,8 @@ static int compile_body(pb_call *c, pb_rt_guard *g)
     int rc = pb__grant_put(in, g, a->functions, a->opts, &refused);
     if (rc != PLUGBOX_OK || refused)
         return rc; /* a refusal's outcome is the program's */
-    rc = learn_sample(in, g, a->opts, &refused);
-    if (rc != PLUGBOX_OK || refused)
+    const plugbox_options *o = a->opts;
+    if (o->sample && ((rc = learn_text(in, g, o->sample, o->sample_len, &refused)) != PLUGBOX_OK || refused))
         return rc;
     rc = pb__guest_put(in, g, a->source, a->len, &src);
     if (rc == PLUGBOX_OK)
